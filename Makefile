@@ -1,0 +1,77 @@
+# Two commands: `make run` serves the whole app with demo data; `make test` runs every check.
+# Both set the machine up first (idempotent), so a fresh clone needs nothing installed by hand.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+JS_STAMP := node_modules/.installed
+VENDOR := modelfactory/static/vendor
+VENDOR_STAMP := $(VENDOR)/.installed
+MF_WEB_PORT ?= 8000
+export MF_WEB_PORT
+
+.PHONY: help setup run test lint format chromium clean demo-model
+
+help:
+	@echo "make run    set up (first time only) and serve the whole app with demo data"
+	@echo "make test   set up and run ruff and the whole test suite"
+
+$(PY_STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+$(JS_STAMP): package.json package-lock.json
+	@# `npm install` rather than `npm ci`: the registry here serves only the linux build of anvil, so the
+	@# lock file cannot list the other platforms and `npm ci` would refuse it. The lock still pins versions.
+	npm install --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+$(VENDOR_STAMP): $(JS_STAMP)
+	@mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js \
+	   node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map $(VENDOR)/
+	@touch $@
+
+setup: $(PY_STAMP) $(JS_STAMP) $(VENDOR_STAMP)
+	@mkdir -p var
+
+demo-model: setup
+	$(PY) manage.py build_demo_model
+
+run: setup
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py build_demo_model
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput -v 0
+	@echo ""
+	@echo "  ModelFactory is starting at http://127.0.0.1:$(MF_WEB_PORT)/  (status: /status/, health: /healthz)"
+	@echo "  Demo login: demo / demo      Stop with Ctrl-C"
+	@echo ""
+	$(VENV)/bin/honcho start -f Procfile
+
+# Debian's chromium drives the browser tests (no browser download works on these machines).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "could not install chromium: browser tests will skip (or fail with MF_REQUIRE_BROWSER=1)"; \
+	  else echo "chromium is not installed and this is not root: browser tests will skip"; fi; }
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup chromium
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+clean:
+	rm -rf var/staticfiles var/test.sqlite3 .pytest_cache

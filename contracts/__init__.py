@@ -1,0 +1,1 @@
+"""Solidity contracts, their compiled artifacts, and the only Python code that talks to the chain."""

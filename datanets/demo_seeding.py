@@ -1,0 +1,56 @@
+"""Loading the demo: contributors, the seed datanets with their rows, a first version each.
+
+Idempotent so that every `make run` can call it: existing users are updated, rows already in a
+datanet are skipped by content hash, and a version is published only when the rows changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from datanets.models import Datanet, Row
+from datanets.seed import seed_contributors, seed_datanets
+from datanets.services import datanet_upsert, rows_add, version_publish
+from modelfactory.accounts.services import user_upsert
+
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo"
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    datanets: int
+    rows_added: int
+    versions_published: int
+    contributors: int
+
+
+@transaction.atomic
+def seed_demo_data() -> SeedSummary:
+    user_upsert(username=DEMO_USERNAME, display_name="Demo User", password=DEMO_PASSWORD, is_staff=True)
+    contributors = {
+        seed.username: user_upsert(
+            username=seed.username, display_name=seed.display_name, wallet_address=seed.wallet_address
+        )
+        for seed in seed_contributors()
+    }
+    rows_added = versions = 0
+    seeds = seed_datanets()
+    for seed in seeds:
+        datanet = datanet_upsert(
+            slug=seed.slug, title=seed.title, description=seed.description, tags=list(seed.tags),
+            license=seed.license, owner=contributors[seed.owner], visibility=Datanet.Visibility.PUBLIC,
+        )
+        added = rows_add(
+            datanet=datanet,
+            contributions=[(contributors[row.contributor], row.content) for row in seed.rows],
+            status=Row.Status.APPROVED,
+            source="seed",
+        )
+        rows_added += len(added)
+        if added or not datanet.versions.exists():
+            version_publish(datanet=datanet, notes="Seed data written for the ModelFactory demo.")
+            versions += 1
+    return SeedSummary(len(seeds), rows_added, versions, len(contributors))

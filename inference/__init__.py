@@ -1,0 +1,1 @@
+"""The OpenLoRA serving engine: a plain library (its core imports no Django)."""

@@ -1,0 +1,40 @@
+"""The Celery app shared by the web process (which enqueues) and the workers (which run).
+
+Queues: `gpu` (one job per GPU worker), `cpu` (training on CPU hosts) and `default` (short
+housekeeping tasks). Tasks are acks_late so that a worker killed mid-task gives the task back.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "modelfactory.settings.base")
+
+app = Celery("modelfactory")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+app.conf.beat_schedule = {
+    "record-pipeline-heartbeat": {
+        "task": "modelfactory.health.tasks.record_pipeline_heartbeat",
+        "schedule": 15.0,
+        "options": {"expires": 14.0},
+    },
+}
+
+
+@worker_ready.connect
+def _start_worker_heartbeat(sender, **_kwargs) -> None:
+    from modelfactory.health.worker_heartbeat import start_heartbeat_thread
+
+    queues = sorted(queue.name for queue in sender.app.amqp.queues.consume_from.values())
+    start_heartbeat_thread(hostname=sender.hostname, queues=queues)
+
+
+@worker_shutdown.connect
+def _stop_worker_heartbeat(sender, **_kwargs) -> None:
+    from modelfactory.health.worker_heartbeat import stop_heartbeat_thread
+
+    stop_heartbeat_thread()

@@ -1,0 +1,139 @@
+"""Reads that tell whether each part of the platform works, for `/healthz` and the status page.
+
+Each check is cheap, bounded by a short timeout, and never raises: a failure is a result with
+the reason a person needs to fix it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+    latency_ms: float = 0.0
+    data: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_database() -> CheckResult:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    vendor = connection.vendor
+    return CheckResult("database", True, f"{vendor} answered", data={"vendor": vendor})
+
+
+def check_broker() -> CheckResult:
+    from modelfactory.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+        transport = conn.transport_cls
+    return CheckResult("broker", True, f"{transport} broker reachable", data={"transport": str(transport)})
+
+
+def check_chain() -> CheckResult:
+    from contracts.chain_client import ChainClient
+
+    status = ChainClient(settings.CHAIN_RPC_URL, timeout_s=2).status()
+    return CheckResult(
+        "chain",
+        True,
+        f"chain {status.chain_id} at block {status.block_number}",
+        data={"chain_id": status.chain_id, "block_number": status.block_number, "client": status.client_version},
+    )
+
+
+def check_engine() -> CheckResult:
+    """The serving engine's readiness: today, that its base model resolves locally.
+
+    The in-process OpenLoRA engine reports its own state here once it is started by the web process.
+    """
+    from inference.base_model import locate_base_model
+
+    info = locate_base_model(settings.MODELFACTORY_BASE_MODEL)
+    return CheckResult(
+        "engine",
+        True,
+        f"base model {info.architecture} ready at {info.path}",
+        data=info.as_dict(),
+    )
+
+
+def check_workers() -> CheckResult:
+    from modelfactory.health.models import Heartbeat
+
+    fresh_after = timezone.now() - timedelta(seconds=settings.MODELFACTORY_WORKER_STALE_AFTER_S)
+    workers = list(Heartbeat.objects.filter(kind=Heartbeat.Kind.WORKER).order_by("name"))
+    alive = [w for w in workers if w.last_seen >= fresh_after]
+    data = {
+        "alive": [{"name": w.name, "queues": w.detail.get("queues", [])} for w in alive],
+        "stale": [{"name": w.name, "last_seen": w.last_seen.isoformat()} for w in workers if w not in alive],
+    }
+    if not alive:
+        return CheckResult("workers", False, "no Celery worker has reported in; start one with "
+                           "`celery -A modelfactory worker`", data=data)
+    return CheckResult("workers", True, f"{len(alive)} worker(s) alive", data=data)
+
+
+def check_scheduler() -> CheckResult:
+    """Beat → broker → worker, end to end: the scheduled heartbeat task ran recently."""
+    from modelfactory.health.models import Heartbeat
+
+    heartbeat = Heartbeat.objects.filter(kind=Heartbeat.Kind.PIPELINE).first()
+    stale_after = timedelta(seconds=max(45, settings.MODELFACTORY_WORKER_STALE_AFTER_S))
+    if heartbeat is None:
+        return CheckResult("scheduler", False, "no scheduled task has run yet; is `celery beat` running?")
+    age = timezone.now() - heartbeat.last_seen
+    if age > stale_after:
+        return CheckResult(
+            "scheduler", False, f"the scheduled heartbeat last ran {int(age.total_seconds())} s ago",
+            data={"last_run": heartbeat.last_seen.isoformat()},
+        )
+    return CheckResult(
+        "scheduler", True, f"scheduled task ran {int(age.total_seconds())} s ago",
+        data={"last_run": heartbeat.last_seen.isoformat()},
+    )
+
+
+CHECKS: tuple[Callable[[], CheckResult], ...] = (
+    check_database,
+    check_broker,
+    check_chain,
+    check_engine,
+    check_workers,
+    check_scheduler,
+)
+
+
+def run_check(check: Callable[[], CheckResult]) -> CheckResult:
+    name = check.__name__.removeprefix("check_")
+    started = time.perf_counter()
+    try:
+        result = check()
+    except Exception as error:  # a check reports failure, it never takes the page down
+        result = CheckResult(name, False, f"{type(error).__name__}: {error}")
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    return CheckResult(result.name, result.ok, result.detail, latency_ms, result.data)
+
+
+def platform_health() -> dict:
+    results = [run_check(check) for check in CHECKS]
+    return {
+        "status": "ok" if all(r.ok for r in results) else "degraded",
+        "checked_at": timezone.now().isoformat(),
+        "checks": {r.name: r.as_dict() for r in results},
+    }

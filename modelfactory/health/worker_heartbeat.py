@@ -1,0 +1,62 @@
+"""A daemon thread inside each Celery worker that records it is alive.
+
+The SQLAlchemy broker of the embedded setup has no broadcast channel, so `celery inspect ping`
+cannot reach workers there; a heartbeat row in the database works with every broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+
+_stop = threading.Event()
+_thread: threading.Thread | None = None
+_hostname: str | None = None
+
+
+def start_heartbeat_thread(*, hostname: str, queues: list[str]) -> None:
+    global _thread, _hostname
+    if _thread is not None and _thread.is_alive():
+        return
+    _stop.clear()
+    _hostname = hostname
+    interval = settings.MODELFACTORY_WORKER_HEARTBEAT_S
+    _thread = threading.Thread(
+        target=_beat, args=(hostname, queues, interval), name="modelfactory-heartbeat", daemon=True
+    )
+    _thread.start()
+
+
+def stop_heartbeat_thread() -> None:
+    from modelfactory.health.models import Heartbeat
+    from modelfactory.health.services import heartbeat_forget
+
+    _stop.set()
+    if _thread is not None:
+        _thread.join(timeout=5)
+    if _hostname is not None:
+        try:
+            heartbeat_forget(kind=Heartbeat.Kind.WORKER, name=_hostname)
+        except Exception:  # shutting down: a database hiccup must not block the exit
+            logger.warning("could not remove the heartbeat of %s", _hostname, exc_info=True)
+        finally:
+            close_old_connections()
+
+
+def _beat(hostname: str, queues: list[str], interval: float) -> None:
+    from modelfactory.health.models import Heartbeat
+    from modelfactory.health.services import heartbeat_record
+
+    while not _stop.is_set():
+        try:
+            heartbeat_record(kind=Heartbeat.Kind.WORKER, name=hostname, detail={"queues": queues})
+        except Exception:
+            logger.warning("heartbeat of %s failed; retrying", hostname, exc_info=True)
+        finally:
+            close_old_connections()
+        _stop.wait(interval)

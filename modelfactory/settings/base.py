@@ -1,0 +1,160 @@
+"""Settings for every environment; production differs only through environment variables.
+
+Defaults are the embedded ones `make run` needs on a fresh machine (SQLite, a SQLite-backed
+Celery broker, a local anvil node, the demo base model under `var/`). `env.py` reads the
+environment and fails with one clear line on anything missing or malformed.
+"""
+
+from __future__ import annotations
+
+from modelfactory.settings import env
+
+BASE_DIR = env.BASE_DIR
+ENVIRONMENT = env.environment()
+
+VAR_DIR = env.path("MODELFACTORY_VAR_DIR", BASE_DIR / "var")
+
+SECRET_KEY = env.required_in_production(
+    "SECRET_KEY", "development-only-insecure-key-change-me-in-production-0123456789"
+)
+DEBUG = env.boolean("DEBUG", default=not env.is_production())
+ALLOWED_HOSTS = env.hosts("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = [
+    origin.strip() for origin in env.env.str("CSRF_TRUSTED_ORIGINS", default="").split(",") if origin.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "modelfactory.accounts",
+    "modelfactory.health",
+    "modelfactory.dashboard",
+    "datanets",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "modelfactory.urls"
+ASGI_APPLICATION = "modelfactory.asgi.application"
+WSGI_APPLICATION = "modelfactory.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one SQLite file in development: WAL lets readers run beside the
+    # writer, IMMEDIATE transactions and a timeout turn lock contention into waiting, not errors.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files: vendored from npm packages, served by whitenoise (the app works offline) ---------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "modelfactory" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": VAR_DIR / "media"}},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# --- Celery ---------------------------------------------------------------------------------------
+# The embedded broker is kombu's SQLAlchemy transport on a SQLite file, so that the web and worker
+# processes of `make run` share one queue without a server; production sets a Redis URL.
+CELERY_BROKER_URL = env.url(
+    "CELERY_BROKER_URL",
+    f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}",
+    schemes=("redis", "rediss", "sqla+sqlite", "sqla+postgresql", "amqp", "memory"),
+)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TIMEZONE = TIME_ZONE
+if CELERY_BROKER_URL.startswith("sqla+"):
+    # kombu hands these to SQLAlchemy's create_engine: wait on a locked SQLite file, don't fail.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
+
+# --- Chain ----------------------------------------------------------------------------------------
+CHAIN_RPC_URL = env.url("CHAIN_RPC_URL", "http://127.0.0.1:8545", schemes=("http", "https", "ws", "wss"))
+
+# --- Models ---------------------------------------------------------------------------------------
+MODELFACTORY_DEMO_MODEL_DIR = VAR_DIR / "models" / "demo-base"
+# Any Hugging Face causal LM: a local directory or a hub id already in the local cache.
+MODELFACTORY_BASE_MODEL = env.env.str("MODELFACTORY_BASE_MODEL", default=str(MODELFACTORY_DEMO_MODEL_DIR))
+
+# --- Health ---------------------------------------------------------------------------------------
+# A worker that has not written a heartbeat for this long is reported down.
+MODELFACTORY_WORKER_HEARTBEAT_S = env.integer("MODELFACTORY_WORKER_HEARTBEAT_S", 5, minimum=1)
+MODELFACTORY_WORKER_STALE_AFTER_S = env.integer("MODELFACTORY_WORKER_STALE_AFTER_S", 30, minimum=2)
+
+if env.is_production():
+    SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", True)
+    CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.env.str("LOG_LEVEL", default="INFO")},
+}

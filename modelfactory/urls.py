@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from modelfactory.dashboard import views as dashboard_views
+from modelfactory.health import views as health_views
+
+urlpatterns = [
+    path("", dashboard_views.home, name="home"),
+    path("healthz", health_views.healthz, name="healthz"),
+    path("status/", health_views.status_page, name="status"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]
