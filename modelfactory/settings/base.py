@@ -157,4 +157,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.env.str("LOG_LEVEL", default="INFO")},
+    # Django's own console handler would print every record a second time through the root one.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }

@@ -1,0 +1,63 @@
+"""Fixtures shared by the whole suite: a tiny real base model, real services, a real browser."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.support.browser import CHROMIUM_ARGS, ConsoleLog, chromium_path
+from tests.support.services import REDIS, require_tcp, unavailable
+from tests.support.tiny_corpus import synthetic_conversations, synthetic_texts
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real Llama-architecture causal LM with its own tokenizer, built in about two seconds."""
+    from modelfactory.demo_model.builder import build_demo_model
+
+    output_dir = tmp_path_factory.mktemp("models") / "tiny-base"
+    build_demo_model(synthetic_texts(), synthetic_conversations(), output_dir, size="tiny", progress=False)
+    return output_dir
+
+
+@pytest.fixture
+def use_tiny_base_model(settings, tiny_base_model: Path) -> Path:
+    settings.MODELFACTORY_BASE_MODEL = str(tiny_base_model)
+    return tiny_base_model
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require_tcp("Redis", *REDIS)
+    return f"redis://{REDIS[0]}:{REDIS[1]}/15"
+
+
+# --- Browser ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():
+    executable = chromium_path()
+    if executable is None:
+        unavailable("Debian's chromium is not installed (make test installs it as root)", flag="MF_REQUIRE_BROWSER")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread
+    # with a running loop unless told that this (single-threaded test) use is safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that fails the test on any console error, uncaught exception or failed request."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log = ConsoleLog()
+    log.attach(page)
+    yield page
+    context.close()
+    assert log.errors == [], f"the page reported errors: {log.errors}"

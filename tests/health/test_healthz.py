@@ -1,0 +1,90 @@
+"""/healthz tells, part by part, whether the platform works, and why not when it does not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from modelfactory.health.models import Heartbeat
+from modelfactory.health.services import heartbeat_record
+from tests.support.processes import start_anvil, stop
+from tests.support.services import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def anvil_rpc(settings, tmp_path):
+    port = free_port()
+    process = start_anvil(port, tmp_path / "anvil.log")
+    settings.CHAIN_RPC_URL = f"http://127.0.0.1:{port}"
+    yield settings.CHAIN_RPC_URL
+    stop(process)
+
+
+@pytest.fixture
+def live_workers():
+    heartbeat_record(kind=Heartbeat.Kind.WORKER, name="default@test", detail={"queues": ["default"]})
+    heartbeat_record(kind=Heartbeat.Kind.PIPELINE, name="pipeline")
+
+
+def test_healthz_is_green_when_every_part_answers(client, anvil_rpc, use_tiny_base_model, live_workers):
+    response = client.get("/healthz")
+
+    report = response.json()
+    assert response.status_code == 200, report
+    assert report["status"] == "ok"
+    assert set(report["checks"]) == {"database", "broker", "chain", "engine", "workers", "scheduler"}
+    assert report["checks"]["chain"]["data"]["chain_id"] == 31337
+    assert report["checks"]["engine"]["data"]["architecture"] == "LlamaForCausalLM"
+
+
+def test_healthz_names_the_chain_url_when_the_node_is_down(client, settings, use_tiny_base_model, live_workers):
+    settings.CHAIN_RPC_URL = f"http://127.0.0.1:{free_port()}"
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    chain = response.json()["checks"]["chain"]
+    assert chain["ok"] is False
+    assert settings.CHAIN_RPC_URL in chain["detail"]
+
+
+def test_healthz_explains_how_to_get_a_base_model_when_none_is_there(client, settings, tmp_path):
+    settings.MODELFACTORY_BASE_MODEL = str(tmp_path / "nowhere")
+
+    engine = client.get("/healthz").json()["checks"]["engine"]
+
+    assert engine["ok"] is False
+    assert "build_demo_model" in engine["detail"]
+
+
+def test_a_worker_that_stopped_beating_is_reported_down(client, settings):
+    heartbeat_record(kind=Heartbeat.Kind.WORKER, name="trainer@gone")
+    Heartbeat.objects.filter(name="trainer@gone").update(
+        last_seen=timezone.now() - timedelta(seconds=settings.MODELFACTORY_WORKER_STALE_AFTER_S + 5)
+    )
+
+    workers = client.get("/healthz").json()["checks"]["workers"]
+
+    assert workers["ok"] is False
+    assert workers["data"]["stale"][0]["name"] == "trainer@gone"
+
+
+def test_status_page_shows_a_badge_per_part(client, use_tiny_base_model):
+    response = client.get("/status/")
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    for part in ("database", "broker", "chain", "engine", "workers", "scheduler"):
+        assert f'data-testid="check-{part}"' in html
+
+
+def test_status_page_refresh_returns_only_the_checks_fragment(client):
+    response = client.get("/status/", headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="checks"')
+    assert "<html" not in html

@@ -1,0 +1,1 @@
+"""Test harness pieces: real services, real processes, a real browser."""

@@ -1,0 +1,43 @@
+"""Playwright driving Debian's chromium: no browser download works on these machines."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+
+CHROMIUM = os.environ.get("MF_CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags chromium floods a closed network with connections.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def chromium_path() -> str | None:
+    if os.path.exists(CHROMIUM):
+        return CHROMIUM
+    return shutil.which("chromium")
+
+
+@dataclass
+class ConsoleLog:
+    """Everything a page complained about: console errors, uncaught exceptions, failed requests."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def attach(self, page) -> None:
+        page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        page.on("requestfailed", lambda request: self.errors.append(f"request failed: {request.url}"))
+        page.on(
+            "response",
+            lambda response: response.status >= 400
+            and self.errors.append(f"HTTP {response.status}: {response.url}"),
+        )

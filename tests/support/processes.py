@@ -1,0 +1,86 @@
+"""Starting and stopping real processes (anvil, Celery workers, the Procfile stack) in tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+ANVIL = REPO / "node_modules" / ".bin" / "anvil"
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout_s: float, interval_s: float = 0.25,
+               what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval_s)
+    raise TimeoutError(f"{what} did not hold within {timeout_s:.0f} s")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start(command: list[str], *, env: dict[str, str] | None = None, log: Path) -> subprocess.Popen:
+    """Start a process in its own group, so stopping it stops its children too."""
+    handle = log.open("wb")
+    return subprocess.Popen(
+        command, cwd=REPO, env={**os.environ, **(env or {})}, stdout=handle, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+class DidNotStop(Exception):
+    """The process ignored SIGTERM for the whole grace period and had to be killed."""
+
+
+def stop(process: subprocess.Popen, *, timeout_s: float = 20) -> int:
+    """SIGTERM the process as a supervisor would, and let it stop its own children.
+
+    Whatever of its group is left after the grace period is SIGKILLed and `DidNotStop` raised,
+    so a test never leaves processes behind and never mistakes a kill for a clean stop.
+    """
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid)
+            process.wait(timeout=5)
+            raise DidNotStop(f"{process.args[0]} did not stop within {timeout_s:.0f} s of SIGTERM") from None
+    _kill_group(process.pid)  # stragglers whose parent exited: never leak them into the next test
+    return process.returncode
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def start_anvil(port: int, log: Path) -> subprocess.Popen:
+    process = start([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"], log=log)
+    rpc = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            response = httpx.post(rpc, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=1)
+            return response.status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(answers, timeout_s=20, what=f"anvil on {rpc}")
+    return process

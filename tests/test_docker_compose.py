@@ -1,0 +1,61 @@
+"""No Docker engine runs here, so the compose file is checked for what it asks the project to run."""
+
+from __future__ import annotations
+
+import shlex
+
+import yaml
+
+from tests.support.processes import REPO
+
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+APP_SERVICES = {"web", "migrate", "worker-cpu", "worker-gpu", "beat", "chain"}
+
+
+def test_compose_has_every_service_of_the_architecture():
+    assert set(COMPOSE["services"]) >= APP_SERVICES | {"postgres", "redis"}
+
+
+def test_every_command_the_app_services_run_exists_in_the_project():
+    for name in APP_SERVICES:
+        command = COMPOSE["services"][name]["command"]
+        executable = command[0]
+        if executable.startswith(".venv/bin/"):
+            assert (REPO / executable).exists(), f"{name}: {executable} is not installed by `make setup`"
+        else:
+            assert (REPO / executable).exists(), f"{name}: {executable} missing"
+        if "-A" in command:
+            assert command[command.index("-A") + 1] == "modelfactory"
+            assert (REPO / "modelfactory" / "celery.py").exists()
+        if "manage.py" in command:
+            assert (REPO / "manage.py").exists()
+        if executable.endswith("uvicorn"):
+            module, attribute = command[1].split(":")
+            assert (REPO / (module.replace(".", "/") + ".py")).read_text().count(f"{attribute} =") == 1
+
+
+def test_the_gpu_worker_reserves_one_gpu_and_runs_one_job_at_a_time():
+    worker = COMPOSE["services"]["worker-gpu"]
+    command = worker["command"]
+    assert command[command.index("--queues") + 1] == "gpu"
+    assert command[command.index("--concurrency") + 1] == "1"
+    device = worker["deploy"]["resources"]["reservations"]["devices"][0]
+    assert device["capabilities"] == ["gpu"] and device["count"] == 1
+
+
+def test_compose_settings_are_the_ones_the_app_reads():
+    settings_source = "".join((REPO / "modelfactory" / "settings" / name).read_text() for name in ("base.py", "env.py"))
+    environment = COMPOSE["services"]["web"]["environment"]
+    for variable in environment:
+        assert f'"{variable}"' in settings_source or variable == "MODELFACTORY_ENV", variable
+
+
+def test_the_procfile_runs_the_same_programs_as_compose():
+    procfile = dict(
+        line.split(":", 1) for line in (REPO / "Procfile").read_text().splitlines() if line.strip()
+    )
+    assert set(procfile) == {"web", "worker", "trainer", "beat", "chain"}
+    for command in procfile.values():
+        words = shlex.split(command.replace("&&", " && "))
+        program = next(w for w in words if w.startswith((".venv/bin/", "node_modules/")))
+        assert (REPO / program).exists(), program
