@@ -40,8 +40,13 @@ def seed_demo_data() -> SeedSummary:
     seeds = seed_datanets()
     for seed in seeds:
         datanet = datanet_upsert(
-            slug=seed.slug, title=seed.title, description=seed.description, tags=list(seed.tags),
-            license=seed.license, owner=contributors[seed.owner], visibility=Datanet.Visibility.PUBLIC,
+            slug=seed.slug,
+            title=seed.title,
+            description=seed.description,
+            tags=list(seed.tags),
+            license=seed.license,
+            owner=contributors[seed.owner],
+            visibility=Datanet.Visibility.PUBLIC,
         )
         added = rows_add(
             datanet=datanet,

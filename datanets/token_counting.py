@@ -41,7 +41,8 @@ class TokenCounter:
     def count_many(self, texts: list[str]) -> list[int]:
         if self._tokenizer is None:
             return [self.count(text) for text in texts]
-        return [len(encoding.ids) for encoding in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
+        encodings = self._tokenizer.encode_batch(texts, add_special_tokens=False)
+        return [len(encoding.ids) for encoding in encodings]
 
 
 @cache

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.templatetags.static import static
+from django.urls import include, path
+from django.views.generic import RedirectView
 
 from modelfactory.dashboard import views as dashboard_views
 from modelfactory.health import views as health_views
@@ -11,5 +13,8 @@ urlpatterns = [
     path("status/", health_views.status_page, name="status"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("datanets/", include("datanets.urls")),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico whatever the page links; answer instead of logging a 404.
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
 ]

@@ -39,7 +39,9 @@ def redis_url() -> str:
 def browser():
     executable = chromium_path()
     if executable is None:
-        unavailable("Debian's chromium is not installed (make test installs it as root)", flag="MF_REQUIRE_BROWSER")
+        unavailable(
+            "Debian's chromium is not installed (make test installs it as root)", flag="MF_REQUIRE_BROWSER"
+        )
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from a thread

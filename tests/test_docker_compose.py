@@ -40,11 +40,14 @@ def test_the_gpu_worker_reserves_one_gpu_and_runs_one_job_at_a_time():
     assert command[command.index("--queues") + 1] == "gpu"
     assert command[command.index("--concurrency") + 1] == "1"
     device = worker["deploy"]["resources"]["reservations"]["devices"][0]
-    assert device["capabilities"] == ["gpu"] and device["count"] == 1
+    assert device["capabilities"] == ["gpu"]
+    assert device["count"] == 1
 
 
 def test_compose_settings_are_the_ones_the_app_reads():
-    settings_source = "".join((REPO / "modelfactory" / "settings" / name).read_text() for name in ("base.py", "env.py"))
+    settings_source = "".join(
+        (REPO / "modelfactory" / "settings" / name).read_text() for name in ("base.py", "env.py")
+    )
     environment = COMPOSE["services"]["web"]["environment"]
     for variable in environment:
         assert f'"{variable}"' in settings_source or variable == "MODELFACTORY_ENV", variable

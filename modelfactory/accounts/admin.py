@@ -6,5 +6,8 @@ from modelfactory.accounts.models import User
 
 @admin.register(User)
 class ModelFactoryUserAdmin(UserAdmin):
-    fieldsets = (*UserAdmin.fieldsets, ("Wallet", {"fields": ("display_name", "wallet_address", "wallet_verified")}))
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        ("Wallet", {"fields": ("display_name", "wallet_address", "wallet_verified")}),
+    )
     list_display = ("username", "display_name", "wallet_address", "is_staff")

@@ -13,7 +13,11 @@ def development_wallet_for(username: str) -> str:
 
 
 def user_upsert(
-    *, username: str, display_name: str = "", wallet_address: str = "", password: str | None = None,
+    *,
+    username: str,
+    display_name: str = "",
+    wallet_address: str = "",
+    password: str | None = None,
     is_staff: bool = False,
 ) -> User:
     """Create the user or bring an existing one up to date; seeding calls this repeatedly."""
@@ -23,7 +27,7 @@ def user_upsert(
     user.is_staff = user.is_staff or is_staff
     if password is not None and not user.check_password(password):
         user.set_password(password)
-    elif password is None and not user.has_usable_password():
+    elif password is None and not user.password:
         user.set_unusable_password()
     user.full_clean()
     user.save()

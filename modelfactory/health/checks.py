@@ -53,7 +53,11 @@ def check_chain() -> CheckResult:
         "chain",
         True,
         f"chain {status.chain_id} at block {status.block_number}",
-        data={"chain_id": status.chain_id, "block_number": status.block_number, "client": status.client_version},
+        data={
+            "chain_id": status.chain_id,
+            "block_number": status.block_number,
+            "client": status.client_version,
+        },
     )
 
 
@@ -84,8 +88,12 @@ def check_workers() -> CheckResult:
         "stale": [{"name": w.name, "last_seen": w.last_seen.isoformat()} for w in workers if w not in alive],
     }
     if not alive:
-        return CheckResult("workers", False, "no Celery worker has reported in; start one with "
-                           "`celery -A modelfactory worker`", data=data)
+        return CheckResult(
+            "workers",
+            False,
+            "no Celery worker has reported in; start one with `celery -A modelfactory worker`",
+            data=data,
+        )
     return CheckResult("workers", True, f"{len(alive)} worker(s) alive", data=data)
 
 
@@ -100,11 +108,15 @@ def check_scheduler() -> CheckResult:
     age = timezone.now() - heartbeat.last_seen
     if age > stale_after:
         return CheckResult(
-            "scheduler", False, f"the scheduled heartbeat last ran {int(age.total_seconds())} s ago",
+            "scheduler",
+            False,
+            f"the scheduled heartbeat last ran {int(age.total_seconds())} s ago",
             data={"last_run": heartbeat.last_seen.isoformat()},
         )
     return CheckResult(
-        "scheduler", True, f"scheduled task ran {int(age.total_seconds())} s ago",
+        "scheduler",
+        True,
+        f"scheduled task ran {int(age.total_seconds())} s ago",
         data={"last_run": heartbeat.last_seen.isoformat()},
     )
 

@@ -31,8 +31,10 @@ def test_status_page_shows_green_and_red_badges_and_refreshes_itself(page, live_
 
     page.get_by_test_id("check-database").locator(".badge-ok").wait_for()
     assert page.get_by_test_id("check-workers").locator(".badge-bad").count() == 1
-    with page.expect_response(lambda response: "/status/" in response.url and response.request.headers.get(
-        "hx-request") == "true", timeout=10_000):
+    with page.expect_response(
+        lambda response: "/status/" in response.url and response.request.headers.get("hx-request") == "true",
+        timeout=10_000,
+    ):
         pass
     assert page.get_by_test_id("overall-status").is_visible()
 

@@ -6,8 +6,12 @@ from hypothesis import strategies as st
 
 from datanets.merkle import EMPTY_ROOT, merkle_proof, merkle_root, verify_proof
 
-leaf_hashes = st.lists(st.binary(min_size=1, max_size=8).map(lambda b: "0x" + keccak(b).hex()),
-                       min_size=1, max_size=40, unique=True)
+leaf_hashes = st.lists(
+    st.binary(min_size=1, max_size=8).map(lambda b: "0x" + keccak(b).hex()),
+    min_size=1,
+    max_size=40,
+    unique=True,
+)
 
 
 def test_root_of_nothing_is_32_zero_bytes():

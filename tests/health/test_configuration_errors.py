@@ -46,7 +46,8 @@ def test_production_without_a_secret_key_refuses_to_start_and_says_which_variabl
 
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "modelfactory: configuration error: SECRET_KEY is required when MODELFACTORY_ENV=production but is not set"
+        "modelfactory: configuration error: "
+        "SECRET_KEY is required when MODELFACTORY_ENV=production but is not set"
     )
 
 

@@ -41,7 +41,9 @@ def test_healthz_is_green_when_every_part_answers(client, anvil_rpc, use_tiny_ba
     assert report["checks"]["engine"]["data"]["architecture"] == "LlamaForCausalLM"
 
 
-def test_healthz_names_the_chain_url_when_the_node_is_down(client, settings, use_tiny_base_model, live_workers):
+def test_healthz_names_the_chain_url_when_the_node_is_down(
+    client, settings, use_tiny_base_model, live_workers
+):
     settings.CHAIN_RPC_URL = f"http://127.0.0.1:{free_port()}"
 
     response = client.get("/healthz")

@@ -21,8 +21,22 @@ def worker_on_redis(redis_url, tmp_path):
     redis.Redis.from_url(redis_url).flushdb()
     database = connection.settings_dict["NAME"]
     process = start(
-        [str(VENV_BIN / "celery"), "-A", "modelfactory", "worker", "--queues", "default", "--concurrency", "1",
-         "--hostname", "redis-test@%h", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "modelfactory",
+            "worker",
+            "--queues",
+            "default",
+            "--concurrency",
+            "1",
+            "--hostname",
+            "redis-test@%h",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+        ],
         env={
             "DATABASE_URL": f"postgres://postgres@{POSTGRES[0]}:{POSTGRES[1]}/{database}",
             "CELERY_BROKER_URL": redis_url,
@@ -55,7 +69,8 @@ def test_worker_on_redis_reports_its_heartbeat_runs_tasks_and_signs_off_on_shutd
         producer.send_task("modelfactory.health.tasks.record_pipeline_heartbeat", queue="default")
     wait_until(
         lambda: Heartbeat.objects.filter(kind=Heartbeat.Kind.PIPELINE).exists(),
-        timeout_s=30, what="the task to run on the worker",
+        timeout_s=30,
+        what="the task to run on the worker",
     )
 
     assert stop(worker_on_redis) == 0, _log(tmp_path)

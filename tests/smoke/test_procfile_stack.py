@@ -30,8 +30,12 @@ def test_procfile_stack_reaches_all_green_healthz_and_stops_cleanly(tmp_path, ti
         env[variable] = ""
     (tmp_path / "var").mkdir()
     migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO,
-        env={**_clean_env(), **env}, capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=REPO,
+        env={**_clean_env(), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert migrate.returncode == 0, migrate.stderr
 

@@ -38,6 +38,7 @@ class ConsoleLog:
         page.on("requestfailed", lambda request: self.errors.append(f"request failed: {request.url}"))
         page.on(
             "response",
-            lambda response: response.status >= 400
-            and self.errors.append(f"HTTP {response.status}: {response.url}"),
+            lambda response: (
+                response.status >= 400 and self.errors.append(f"HTTP {response.status}: {response.url}")
+            ),
         )

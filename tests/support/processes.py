@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,8 +17,9 @@ VENV_BIN = REPO / ".venv" / "bin"
 ANVIL = REPO / "node_modules" / ".bin" / "anvil"
 
 
-def wait_until(predicate: Callable[[], bool], *, timeout_s: float, interval_s: float = 0.25,
-               what: str = "condition") -> None:
+def wait_until(
+    predicate: Callable[[], bool], *, timeout_s: float, interval_s: float = 0.25, what: str = "condition"
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
@@ -37,7 +39,11 @@ def start(command: list[str], *, env: dict[str, str] | None = None, log: Path) -
     """Start a process in its own group, so stopping it stops its children too."""
     handle = log.open("wb")
     return subprocess.Popen(
-        command, cwd=REPO, env={**os.environ, **(env or {})}, stdout=handle, stderr=subprocess.STDOUT,
+        command,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=handle,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -65,10 +71,8 @@ def stop(process: subprocess.Popen, *, timeout_s: float = 20) -> int:
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def start_anvil(port: int, log: Path) -> subprocess.Popen:

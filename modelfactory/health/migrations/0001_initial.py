@@ -4,24 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Heartbeat',
+            name="Heartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('worker', 'Worker'), ('pipeline', 'Pipeline')], max_length=16)),
-                ('name', models.CharField(max_length=200)),
-                ('last_seen', models.DateTimeField()),
-                ('detail', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(choices=[("worker", "Worker"), ("pipeline", "Pipeline")], max_length=16),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("last_seen", models.DateTimeField()),
+                ("detail", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('kind', 'name'), name='unique_heartbeat_per_process')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("kind", "name"), name="unique_heartbeat_per_process")
+                ],
             },
         ),
     ]

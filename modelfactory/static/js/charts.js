@@ -25,6 +25,19 @@
         },
       },
     }),
+    histogram: (data) => ({
+      type: "bar",
+      data: { labels: data.labels, datasets: [{ label: "rows", data: data.counts, backgroundColor: palette[1] }] },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } },
+                 scales: { x: { title: { display: true, text: "tokens per row" } }, y: { beginAtZero: true } } },
+    }),
+    timeline: (data) => ({
+      type: "line",
+      data: { labels: data.labels, datasets: [{ label: "rows contributed", data: data.counts, borderColor: palette[0],
+              backgroundColor: palette[0], tension: 0.2, fill: false }] },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } },
+                 scales: { y: { beginAtZero: true } } },
+    }),
   };
 
   function draw(root) {

@@ -1,0 +1,15 @@
+"""Domain errors of datanets; views translate them to HTTP at the edge."""
+
+from __future__ import annotations
+
+
+class DatanetNotFound(Exception):
+    """No datanet with this slug, or one the user may not know about."""
+
+
+class DatanetAccessDenied(Exception):
+    """The datanet is permissioned and the user is neither its owner nor approved."""
+
+
+class NotDatanetOwner(Exception):
+    """Only the owner may review rows, publish versions and decide access requests."""

@@ -1,0 +1,18 @@
+from django.urls import path
+
+from datanets import views
+
+app_name = "datanets"
+
+urlpatterns = [
+    path("", views.browse, name="browse"),
+    path("<slug:slug>/", views.detail, name="detail"),
+    path("<slug:slug>/rows/", views.rows, name="rows"),
+    path("<slug:slug>/review/", views.review, name="review"),
+    path("<slug:slug>/versions/", views.versions, name="versions"),
+    path("<slug:slug>/versions/publish/", views.publish_version, name="publish"),
+    path("<slug:slug>/versions/<int:number>/export.jsonl", views.export_version, name="export"),
+    path("<slug:slug>/access/", views.access, name="access"),
+    path("<slug:slug>/access/request/", views.request_access, name="request_access"),
+    path("<slug:slug>/access/<int:request_id>/decide/", views.decide_access, name="decide_access"),
+]
