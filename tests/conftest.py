@@ -60,6 +60,7 @@ def page(browser):
     page = context.new_page()
     log = ConsoleLog()
     log.attach(page)
+    page.console_log = log
     yield page
     context.close()
-    assert log.errors == [], f"the page reported errors: {log.errors}"
+    assert log.unexpected() == [], f"the page reported errors: {log.unexpected()}"

@@ -31,6 +31,14 @@ class ConsoleLog:
     """Everything a page complained about: console errors, uncaught exceptions, failed requests."""
 
     errors: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+
+    def expect(self, fragment: str) -> None:
+        """Declare an error the test provokes on purpose (a 403 page, say); others still fail it."""
+        self.expected.append(fragment)
+
+    def unexpected(self) -> list[str]:
+        return [error for error in self.errors if not any(fragment in error for fragment in self.expected)]
 
     def attach(self, page) -> None:
         page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
