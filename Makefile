@@ -75,3 +75,9 @@ test: setup chromium
 
 clean:
 	rm -rf var/staticfiles var/test.sqlite3 .pytest_cache
+
+# Recompile contracts/src/*.sol with the pinned solc into contracts/build/ (ABI, bytecode, source hash).
+# The build is committed, so running the app needs no Node; tests/contracts fails when it is stale.
+.PHONY: contracts
+contracts: $(JS_STAMP)
+	node contracts/compile.mjs

@@ -1,0 +1,137 @@
+"""Deploying the four contracts once per chain, and finding them again afterwards.
+
+The addresses are stored in `<var_dir>/chain/deployment-<chain id>.json`. `ensure_deployed` reuses
+that deployment when the chain id matches and the code at every address is exactly our compiled
+contract (a development chain restarted without its state has no code there, or another contract's,
+and gets a fresh deployment); otherwise it deploys all four and writes the file. So `make run` can call
+it on every start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from web3 import Web3
+
+from contracts.artifacts import CONTRACT_NAMES, load_artifact, recorded_source_hash
+from contracts.errors import DeploymentOutdated
+from contracts.transactions import TransactionSender, outages_as_chain_unavailable
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    source_hash: str
+    addresses: dict[str, str]  # contract name -> checksummed address
+    block_number: int  # the block of the first deployment transaction: where to start scanning events
+    deployer: str
+
+    def address_of(self, contract: str) -> str:
+        return self.addresses[contract]
+
+
+def deployment_path(var_dir: Path, chain_id: int) -> Path:
+    return Path(var_dir) / "chain" / f"deployment-{chain_id}.json"
+
+
+def read_deployment(path: Path) -> Deployment | None:
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    return Deployment(
+        chain_id=data["chain_id"],
+        source_hash=data["source_hash"],
+        addresses=dict(data["addresses"]),
+        block_number=data["block_number"],
+        deployer=data["deployer"],
+    )
+
+
+def write_deployment(path: Path, deployment: Deployment) -> None:
+    """Atomically: a crash mid-write must not leave a half file that hides a live deployment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
+        json.dump(asdict(deployment), handle, indent=2)
+        handle.write("\n")
+    os.replace(handle.name, path)
+
+
+def is_live(web3: Web3, deployment: Deployment) -> bool:
+    """Whether this chain is the deployment's chain and every address holds our compiled contract."""
+    if web3.eth.chain_id != deployment.chain_id or set(deployment.addresses) != set(CONTRACT_NAMES):
+        return False
+    return all(
+        load_artifact(name).matches_runtime_code(bytes(web3.eth.get_code(Web3.to_checksum_address(address))))
+        for name, address in deployment.addresses.items()
+    )
+
+
+def find_deployment(web3: Web3, var_dir: Path, *, rpc_url: str) -> Deployment | None:
+    """The stored deployment if it is live on this chain, else None. Reads only."""
+    with outages_as_chain_unavailable(rpc_url):
+        deployment = read_deployment(deployment_path(var_dir, web3.eth.chain_id))
+        if deployment is None or not is_live(web3, deployment):
+            return None
+        return deployment
+
+
+def ensure_deployed(
+    web3: Web3, sender: TransactionSender, var_dir: Path, *, replace_outdated: bool = False
+) -> Deployment:
+    """The live deployment on this chain, deploying (once) when there is none.
+
+    A live deployment of other sources than contracts/build/ raises `DeploymentOutdated` unless
+    `replace_outdated`: the operator decides when to abandon on-chain records, never this function.
+    """
+    deployment = find_deployment(web3, var_dir, rpc_url=sender.rpc_url)
+    current_hash = recorded_source_hash()
+    if deployment is not None:
+        if deployment.source_hash == current_hash:
+            return deployment
+        if not replace_outdated:
+            raise DeploymentOutdated(
+                f"the contracts at {deployment_path(var_dir, deployment.chain_id)} were built from sources "
+                f"{deployment.source_hash[:12]}, contracts/build/ holds {current_hash[:12]}: pass "
+                "replace_outdated=True on a development chain, or deploy and migrate deliberately"
+            )
+        logger.warning("replacing outdated contract deployment on chain %s", deployment.chain_id)
+    deployment = deploy_contracts(web3, sender)
+    write_deployment(deployment_path(var_dir, deployment.chain_id), deployment)
+    return deployment
+
+
+def deploy_contracts(web3: Web3, sender: TransactionSender) -> Deployment:
+    """Deploy all four contracts with the sender as admin, registrar, minter and settlement operator.
+
+    On a real chain hand DEFAULT_ADMIN_ROLE to a multisig afterwards (docs/chain.md).
+    """
+    operator = sender.address
+    addresses: dict[str, str] = {}
+
+    def deploy(name: str, *args: object) -> int:
+        artifact = load_artifact(name)
+        receipt = sender.deploy(artifact.abi, artifact.bytecode, *args, contract=name)
+        addresses[name] = Web3.to_checksum_address(receipt["contractAddress"])
+        return receipt["blockNumber"]
+
+    first_block = deploy("OpenToken", operator, operator)
+    deploy("DatanetRegistry", operator, operator)
+    deploy("ModelRegistry", operator, operator, addresses["DatanetRegistry"])
+    deploy("AttributionSettlement", operator, operator, addresses["OpenToken"])
+    with outages_as_chain_unavailable(sender.rpc_url):
+        chain_id = web3.eth.chain_id
+    logger.info("deployed contracts on chain %s: %s", chain_id, addresses)
+    return Deployment(
+        chain_id=chain_id,
+        source_hash=recorded_source_hash(),
+        addresses=addresses,
+        block_number=first_block,
+        deployer=operator,
+    )

@@ -1,0 +1,38 @@
+"""A real anvil node for a test: on a free port, optionally keeping its state in a file across restarts."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.processes import ANVIL, start, stop, wait_until
+
+
+def _answers(rpc_url: str) -> bool:
+    try:
+        response = httpx.post(rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=1)
+        return response.status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def running_anvil(port: int, *, log: Path, state_file: Path | None = None) -> Iterator[str]:
+    """Start anvil, yield its RPC URL, stop it with SIGTERM (on which anvil writes `state_file`)."""
+    if not ANVIL.exists():
+        pytest.skip("node_modules/.bin/anvil is missing: run `make setup` (npm install)")
+    command = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"]
+    if state_file is not None:
+        command += ["--state", str(state_file)]
+    process: subprocess.Popen = start(command, log=log)
+    rpc_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: _answers(rpc_url), timeout_s=20, what=f"anvil on {rpc_url}")
+        yield rpc_url
+    finally:
+        stop(process)
