@@ -13,3 +13,7 @@ class DatanetAccessDenied(Exception):
 
 class NotDatanetOwner(Exception):
     """Only the owner may review rows, publish versions and decide access requests."""
+
+
+class UploadRefused(Exception):
+    """An upload over a limit (file size, daily quota) or in a state that cannot take the action."""

@@ -15,7 +15,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
 from datanets.errors import DatanetAccessDenied, DatanetNotFound
-from datanets.models import AccessRequest, Datanet, Row, Version
+from datanets.models import AccessRequest, Datanet, Row, Upload, Version
 
 ROWS_PER_PAGE = 25
 
@@ -187,3 +187,7 @@ def all_tags(user) -> list[str]:
     for datanet_tags in datanets_visible_to(user).values_list("tags", flat=True):
         tags.update(datanet_tags)
     return sorted(tags)
+
+
+def uploads_of(user, datanet: Datanet) -> QuerySet[Upload]:
+    return datanet.uploads.filter(uploader=user).order_by("-created")

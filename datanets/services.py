@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from datanets.errors import NotDatanetOwner
+from datanets.errors import DatanetAccessDenied, NotDatanetOwner
 from datanets.merkle import merkle_root
 from datanets.models import AccessRequest, Datanet, Row, Version
 from datanets.row_hashing import content_hash
@@ -174,3 +174,26 @@ def version_export_lines(*, version: Version) -> Iterator[bytes]:
             "text": row.content.get("text"),
         }
         yield (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def row_contribute(*, datanet: Datanet, contributor: User, content: dict) -> Row:
+    """One row typed into the form: the same rules as an upload, a clear `RowInvalid` when broken.
+
+    The owner's own rows are approved at once; everyone else's wait in the review queue.
+    """
+    from datanets.ingest import RowInvalid, check_content
+    from datanets.selectors import is_owner, may_use
+
+    if not may_use(contributor, datanet):
+        raise DatanetAccessDenied(f"{datanet.title} is permissioned: ask its owner for access")
+    check_content(content)
+    digest = content_hash(content)
+    if datanet.rows.filter(content_hash=digest).exists():
+        raise RowInvalid("this exact row is already in the datanet")
+    tokens = counter_for_base_model(settings.MODELFACTORY_BASE_MODEL).count(row_text(content))
+    limit = settings.MODELFACTORY_ROW_MAX_TOKENS
+    if tokens > limit:
+        raise RowInvalid(f"the row is {tokens} tokens long; the limit is {limit}")
+    status = Row.Status.APPROVED if is_owner(contributor, datanet) else Row.Status.PENDING
+    added = rows_add(datanet=datanet, contributions=[(contributor, content)], status=status, source="form")
+    return added[0]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from datanets import selectors, services
-from datanets.errors import DatanetNotFound, NotDatanetOwner
-from datanets.models import AccessRequest, Datanet, Row
+from datanets import selectors, services, uploads
+from datanets.errors import DatanetNotFound, NotDatanetOwner, UploadRefused
+from datanets.forms import ContributionForm, ImportChoiceForm, UploadFileForm
+from datanets.ingest import RowInvalid, UploadUnreadable
+from datanets.models import AccessRequest, Datanet, Row, Upload
 
 
 def _datanet_or_404(request: HttpRequest, slug: str) -> Datanet:
@@ -182,3 +184,119 @@ def decide_access(request: HttpRequest, slug: str, request_id: int) -> HttpRespo
         access_request=access_request, owner=request.user, approve=request.POST.get("decision") == "approve"
     )
     return redirect("datanets:access", slug=slug)
+
+
+# --- Contributing: one row by hand, or a file through the upload wizard --------------------------------
+@login_required
+def contribute(request: HttpRequest, slug: str) -> HttpResponse:
+    datanet = _usable_or_locked(request, slug)
+    if isinstance(datanet, HttpResponse):
+        return datanet
+    form = ContributionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            row = services.row_contribute(datanet=datanet, contributor=request.user, content=form.content())
+        except RowInvalid as error:
+            form.add_error(None, str(error))
+        else:
+            waiting = row.status == Row.Status.PENDING
+            messages.success(
+                request, "Thank you! Your row waits for the owner's review." if waiting else "Row added."
+            )
+            return redirect("datanets:contribute", slug=slug)
+    return render(
+        request,
+        "datanets/contribute.html",
+        {"datanet": datanet, "form": form, "is_owner": selectors.is_owner(request.user, datanet)},
+    )
+
+
+@login_required
+def upload_start(request: HttpRequest, slug: str) -> HttpResponse:
+    datanet = _usable_or_locked(request, slug)
+    if isinstance(datanet, HttpResponse):
+        return datanet
+    form = UploadFileForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            upload = uploads.upload_receive(
+                datanet=datanet, uploader=request.user, file=form.cleaned_data["file"]
+            )
+        except UploadRefused as error:
+            form.add_error("file", str(error))
+        else:
+            return redirect("datanets:upload", slug=slug, upload_id=upload.pk)
+    return render(
+        request,
+        "datanets/upload_start.html",
+        {
+            "datanet": datanet,
+            "form": form,
+            "is_owner": selectors.is_owner(request.user, datanet),
+            "recent": selectors.uploads_of(request.user, datanet)[:10],
+        },
+    )
+
+
+def _own_upload(request: HttpRequest, slug: str, upload_id: int) -> Upload:
+    upload = get_object_or_404(Upload.objects.select_related("datanet"), pk=upload_id, datanet__slug=slug)
+    if upload.uploader_id != request.user.pk and not selectors.is_owner(request.user, upload.datanet):
+        raise Http404("no such upload")
+    return upload
+
+
+@login_required
+def upload_detail(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
+    """The wizard's second step (preview, mapping, choice) or, once chosen, the progress and result."""
+    upload = _own_upload(request, slug, upload_id)
+    context = {"datanet": upload.datanet, "upload": upload, "progress": uploads.upload_progress(upload)}
+    if upload.status != Upload.Status.INSPECTED:
+        template = "datanets/_upload_status.html" if request.htmx else "datanets/upload_status.html"
+        return render(request, template, context)
+    try:
+        preview = uploads.upload_preview(upload=upload)
+    except UploadUnreadable as error:
+        upload.status, upload.error = Upload.Status.FAILED, str(error)
+        upload.save(update_fields=["status", "error"])
+        return render(request, "datanets/upload_status.html", context)
+    if request.method == "POST":
+        form = ImportChoiceForm(request.POST, columns=preview.columns)
+        if form.is_valid():
+            mapping = form.mapping()
+            if "preview" in request.POST:  # re-preview with the user's mapping, without importing
+                preview = uploads.upload_preview(upload=upload, mapping=mapping)
+            else:
+                uploads.upload_start_import(
+                    upload=upload, user=request.user, mode=form.cleaned_data["mode"], mapping=mapping
+                )
+                return redirect("datanets:upload", slug=slug, upload_id=upload.pk)
+    else:
+        initial = {
+            f"map_{part}": column
+            for part, column in (preview.mapping.columns if preview.mapping else {}).items()
+        }
+        form = ImportChoiceForm(initial=initial, columns=preview.columns)
+    return render(request, "datanets/upload_preview.html", {**context, "preview": preview, "form": form})
+
+
+@login_required
+@require_POST
+def upload_discard(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
+    upload = _own_upload(request, slug, upload_id)
+    uploads.upload_discard(upload=upload, user=request.user)
+    messages.info(request, f"{upload.filename} was discarded; nothing was imported.")
+    return redirect("datanets:upload_start", slug=slug)
+
+
+@login_required
+def upload_rejections(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
+    upload = _own_upload(request, slug, upload_id)
+    if not upload.rejections_path:
+        raise Http404("this upload has no rejected rows")
+    rejected = open(upload.rejections_path, "rb")  # noqa: SIM115 - FileResponse closes it when sent
+    return FileResponse(
+        rejected,
+        as_attachment=True,
+        filename=f"{upload.filename}.rejected.jsonl",
+        content_type="application/jsonl; charset=utf-8",
+    )

@@ -9,12 +9,13 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from datanets.errors import DatanetAccessDenied, DatanetNotFound, NotDatanetOwner
+from datanets.errors import DatanetAccessDenied, DatanetNotFound, NotDatanetOwner, UploadRefused
 
 STATUS_FOR = {
     DatanetNotFound: 404,
     DatanetAccessDenied: 403,
     NotDatanetOwner: 403,
+    UploadRefused: 400,
 }
 
 

@@ -164,3 +164,14 @@ LOGGING = {
     # Django's own console handler would print every record a second time through the root one.
     "loggers": {"django": {"handlers": [], "propagate": True}},
 }
+
+# --- Datanet uploads ------------------------------------------------------------------------------
+MODELFACTORY_UPLOAD_MAX_BYTES = env.integer("MODELFACTORY_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+MODELFACTORY_UPLOAD_DAILY_QUOTA_BYTES = env.integer(
+    "MODELFACTORY_UPLOAD_DAILY_QUOTA_BYTES", 500 * 1024 * 1024, minimum=1
+)
+MODELFACTORY_ROW_MAX_TOKENS = env.integer("MODELFACTORY_ROW_MAX_TOKENS", 4096, minimum=1)
+# Uploads up to this size import inside the request; larger ones run as a Celery task with a progress bar.
+MODELFACTORY_UPLOAD_INLINE_BYTES = env.integer("MODELFACTORY_UPLOAD_INLINE_BYTES", 256 * 1024, minimum=0)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -1,0 +1,66 @@
+"""A real Celery worker process on the real Redis broker, sharing the PostgreSQL test database.
+
+Tests that use it run with `transaction=True`, so what the test writes is committed and visible to
+the worker, and what the worker writes is visible to the test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import redis
+from django.db import connection
+
+from tests.support.processes import VENV_BIN, start, stop
+from tests.support.services import POSTGRES, require_tcp
+
+
+@contextlib.contextmanager
+def celery_worker(
+    redis_url: str,
+    log: Path,
+    *,
+    queues: str = "default",
+    name: str = "test",
+    pool: str = "solo",
+    env: dict[str, str] | None = None,
+) -> Iterator:
+    require_tcp("PostgreSQL", *POSTGRES)
+    assert connection.vendor == "postgresql", "a worker process can only share a PostgreSQL test database"
+    redis.Redis.from_url(redis_url).flushdb()
+    database = connection.settings_dict["NAME"]
+    process = start(
+        [
+            str(VENV_BIN / "celery"),
+            "-A",
+            "modelfactory",
+            "worker",
+            "--queues",
+            queues,
+            "--pool",
+            pool,
+            "--hostname",
+            f"{name}@%h",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        env={
+            "DATABASE_URL": f"postgres://postgres@{POSTGRES[0]}:{POSTGRES[1]}/{database}",
+            "CELERY_BROKER_URL": redis_url,
+            "MODELFACTORY_WORKER_HEARTBEAT_S": "1",
+            **(env or {}),
+        },
+        log=log,
+    )
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def worker_log(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
