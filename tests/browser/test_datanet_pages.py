@@ -75,3 +75,26 @@ def test_a_stranger_asks_for_access_to_a_permissioned_datanet(page, live_server)
     page.get_by_role("button", name="Request access").click()
 
     page.get_by_text("Your request is waiting for the owner.").wait_for()
+
+
+def test_contributor_walks_the_upload_wizard_and_downloads_the_rejected_rows(page, live_server, tmp_path):
+    make_datanet(owner=make_user("wizard_owner"), slug="wizardry")
+    make_user("uploader")
+    data = tmp_path / "rows.jsonl"
+    data.write_text('{"prompt": "What is a wand?", "completion": "A stick with ideas."}\n{"prompt": ""}\n')
+    log_in(page, live_server, "uploader")
+
+    page.goto(live_server.url + "/datanets/wizardry/upload/")
+    page.get_by_label("File").set_input_files(str(data))
+    page.get_by_role("button", name="Upload and preview").click()
+    page.get_by_test_id("detected-format").wait_for()
+    assert "What is a wand?" in page.inner_text("[data-testid=preview-rows]")
+    assert "line 2" in page.inner_text("[data-testid=preview-rejections]")
+    page.get_by_label("Import the valid rows").check()
+    page.get_by_role("button", name="Import").click()
+
+    page.get_by_text("Imported 1 row; 1 rejected.").wait_for()
+    page.console_log.expect("rejected.jsonl")  # a download ends its navigation as "aborted"
+    with page.expect_download() as download:
+        page.get_by_test_id("rejections-link").click()
+    assert '"line": 2' in open(download.value.path()).read()
