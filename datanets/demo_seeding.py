@@ -6,7 +6,9 @@ datanet are skipped by content hash, and a version is published only when the ro
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import transaction
 
@@ -17,6 +19,9 @@ from modelfactory.accounts.services import user_upsert
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
+DEMO_MODEL_DESCRIPTION = (
+    "A small Llama-architecture model built and pre-trained by ModelFactory on its own seed text."
+)
 
 
 @dataclass(frozen=True)
@@ -58,4 +63,21 @@ def seed_demo_data() -> SeedSummary:
         if added or not datanet.versions.exists():
             version_publish(datanet=datanet, notes="Seed data written for the ModelFactory demo.")
             versions += 1
+    _register_demo_base_model()
     return SeedSummary(len(seeds), rows_added, versions, len(contributors))
+
+
+def _register_demo_base_model() -> None:
+    """The configured base model becomes the wizard's default, when it has been built or downloaded."""
+    from django.conf import settings
+
+    from inference.base_model import BaseModelNotFound
+    from modelfactory.catalog.services import base_model_register
+
+    source = str(settings.MODELFACTORY_BASE_MODEL)
+    is_demo = source == str(settings.MODELFACTORY_DEMO_MODEL_DIR)
+    name = "demo-base" if is_demo else Path(source).name.lower().replace("_", "-")[:100]
+    description = DEMO_MODEL_DESCRIPTION if is_demo else ""
+    # Not built yet: the health page and the wizard say how to build or register one.
+    with contextlib.suppress(BaseModelNotFound):
+        base_model_register(name=name, source=source, description=description, make_default=True)

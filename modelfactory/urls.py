@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("datanets/", include("datanets.urls")),
+    path("finetune/", include("modelfactory.finetuning.urls")),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico whatever the page links; answer instead of logging a 404.
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),

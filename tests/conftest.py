@@ -12,6 +12,16 @@ from tests.support.services import REDIS, require_tcp, unavailable
 from tests.support.tiny_corpus import synthetic_conversations, synthetic_texts
 
 
+@pytest.fixture(autouse=True)
+def _files_in_a_temporary_var_dir(request, tmp_path):
+    """Uploads, adapters and checkpoints of a test go to its own directory, never to the real var/."""
+    if "settings" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+        return
+    settings = request.getfixturevalue("settings")
+    settings.VAR_DIR = tmp_path / "var"
+    settings.VAR_DIR.mkdir()
+
+
 @pytest.fixture(scope="session")
 def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real Llama-architecture causal LM with its own tokenizer, built in about two seconds."""
@@ -30,8 +40,13 @@ def use_tiny_base_model(settings, tiny_base_model: Path) -> Path:
 
 @pytest.fixture
 def redis_url() -> str:
+    """Database 15 of the real Redis, emptied first so no earlier test's messages linger."""
+    import redis
+
     require_tcp("Redis", *REDIS)
-    return f"redis://{REDIS[0]}:{REDIS[1]}/15"
+    url = f"redis://{REDIS[0]}:{REDIS[1]}/15"
+    redis.Redis.from_url(url).flushdb()
+    return url
 
 
 # --- Browser ---------------------------------------------------------------------------------------

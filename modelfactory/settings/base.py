@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "modelfactory.accounts",
     "modelfactory.health",
     "modelfactory.dashboard",
+    "modelfactory.catalog",
+    "modelfactory.finetuning",
     "datanets",
 ]
 
@@ -175,3 +177,8 @@ MODELFACTORY_ROW_MAX_TOKENS = env.integer("MODELFACTORY_ROW_MAX_TOKENS", 4096, m
 MODELFACTORY_UPLOAD_INLINE_BYTES = env.integer("MODELFACTORY_UPLOAD_INLINE_BYTES", 256 * 1024, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Fine-tuning jobs -----------------------------------------------------------------------------
+MODELFACTORY_JOB_HEARTBEAT_S = env.integer("MODELFACTORY_JOB_HEARTBEAT_S", 5, minimum=1)
+# A running job whose worker has been silent this long is queued again and resumes from a checkpoint.
+MODELFACTORY_JOB_STALE_AFTER_S = env.integer("MODELFACTORY_JOB_STALE_AFTER_S", 60, minimum=2)

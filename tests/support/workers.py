@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import redis
 from django.db import connection
 
 from tests.support.processes import VENV_BIN, start, stop
@@ -29,7 +28,6 @@ def celery_worker(
 ) -> Iterator:
     require_tcp("PostgreSQL", *POSTGRES)
     assert connection.vendor == "postgresql", "a worker process can only share a PostgreSQL test database"
-    redis.Redis.from_url(redis_url).flushdb()
     database = connection.settings_dict["NAME"]
     process = start(
         [

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FinetuningConfig(AppConfig):
+    name = "modelfactory.finetuning"
+    label = "finetuning"

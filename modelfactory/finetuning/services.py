@@ -1,0 +1,323 @@
+"""Writes on fine-tuning jobs: create, enqueue, claim, run, cancel, resume, recover.
+
+The worker side is built for crashes. A job is *claimed* with one conditional UPDATE, so two
+deliveries of the same task message cannot both train it; the claimant writes a heartbeat while it
+trains, and a job whose heartbeat stops is put back in the queue by `jobs_recover_stalled` (beat),
+where the next worker resumes it from the last checkpoint in its output directory. Metrics are
+upserted by (job, step), so a resumed run never writes a step twice.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from datanets.models import Row, Version
+from datanets.selectors import datanets_usable_by
+from modelfactory.accounts.models import User
+from modelfactory.catalog.models import BaseModel
+from modelfactory.finetuning.errors import JobRefused, NotJobOwner
+from modelfactory.finetuning.models import FineTuneJob, JobMetric
+
+logger = logging.getLogger(__name__)
+
+LOG_TAIL_LINES = 60
+
+
+# --- Creating and steering jobs (web side) -------------------------------------------------------------
+def job_create(
+    *,
+    owner: User,
+    name: str,
+    base_model: BaseModel,
+    versions: list[Version],
+    spec: dict,
+    preset: str = "",
+    gpus: int = 0,
+) -> FineTuneJob:
+    """Validate what the wizard collected and queue the job (after the transaction commits)."""
+    from modelfactory.finetuning.training.spec import SpecInvalid, TrainingSpec
+
+    if not versions:
+        raise JobRefused("choose at least one datanet version to train on")
+    usable = set(datanets_usable_by(owner).values_list("pk", flat=True))
+    for version in versions:
+        if version.datanet_id not in usable:
+            raise JobRefused(f"you may not train on {version.datanet.title}: ask its owner for access")
+    try:
+        checked = TrainingSpec.from_json({**spec, "base_model": base_model.source})
+    except SpecInvalid as error:
+        raise JobRefused(str(error)) from None
+    needs_gpu = checked.method == "qlora" or checked.attention == "flash_attention_2" or gpus > 0
+    with transaction.atomic():
+        job = FineTuneJob.objects.create(
+            owner=owner,
+            name=name.strip() or f"{base_model.name} on {versions[0].datanet.slug}",
+            base_model=base_model,
+            preset=preset,
+            spec=checked.to_json(),
+            gpus=gpus,
+            queue=FineTuneJob.Queue.GPU if needs_gpu else FineTuneJob.Queue.CPU,
+        )
+        job.datanet_versions.set(versions)
+        job.output_dir = str(Path(settings.VAR_DIR) / "finetune" / f"job-{job.pk}")
+        job.save(update_fields=["output_dir"])
+        transaction.on_commit(lambda: job_enqueue(job=job))
+    return job
+
+
+def job_enqueue(*, job: FineTuneJob) -> None:
+    from modelfactory.finetuning.tasks import run_finetune_job
+
+    run_finetune_job.apply_async((job.pk,), queue=job.queue)
+
+
+def _require_owner(job: FineTuneJob, user: User) -> None:
+    if job.owner_id != user.pk:
+        raise NotJobOwner("only the person who launched this job can change it")
+
+
+def job_cancel(*, job: FineTuneJob, user: User) -> FineTuneJob:
+    """A queued job is cancelled at once; a running one stops within one step, keeping a checkpoint."""
+    _require_owner(job, user)
+    FineTuneJob.objects.filter(pk=job.pk, status=FineTuneJob.Status.QUEUED).update(
+        status=FineTuneJob.Status.CANCELLED, finished=timezone.now()
+    )
+    FineTuneJob.objects.filter(pk=job.pk, status=FineTuneJob.Status.RUNNING).update(
+        status=FineTuneJob.Status.CANCELLING
+    )
+    job.refresh_from_db()
+    return job
+
+
+def job_resume(*, job: FineTuneJob, user: User) -> FineTuneJob:
+    """Queue a cancelled or failed job again; training continues from its last checkpoint."""
+    _require_owner(job, user)
+    with transaction.atomic():
+        changed = FineTuneJob.objects.filter(
+            pk=job.pk, status__in=[FineTuneJob.Status.CANCELLED, FineTuneJob.Status.FAILED]
+        ).update(status=FineTuneJob.Status.QUEUED, error="", finished=None, worker="")
+        if not changed:
+            raise JobRefused(f"a {job.get_status_display().lower()} job cannot be resumed")
+        transaction.on_commit(lambda: job_enqueue(job=job))
+    job.refresh_from_db()
+    return job
+
+
+def jobs_recover_stalled() -> list[int]:
+    """Put back in the queue every running job whose worker stopped beating (killed, lost, crashed)."""
+    stale = timezone.now() - timedelta(seconds=settings.MODELFACTORY_JOB_STALE_AFTER_S)
+    recovered = []
+    for job in FineTuneJob.objects.filter(
+        status__in=[FineTuneJob.Status.RUNNING, FineTuneJob.Status.CANCELLING], heartbeat_at__lt=stale
+    ):
+        if job.status == FineTuneJob.Status.CANCELLING:
+            FineTuneJob.objects.filter(pk=job.pk, heartbeat_at__lt=stale).update(
+                status=FineTuneJob.Status.CANCELLED, finished=timezone.now(), worker=""
+            )
+            continue
+        if FineTuneJob.objects.filter(
+            pk=job.pk, status=FineTuneJob.Status.RUNNING, heartbeat_at__lt=stale
+        ).update(status=FineTuneJob.Status.QUEUED, worker=""):
+            logger.warning("job %s lost its worker %s; queued again to resume", job.pk, job.worker)
+            job_enqueue(job=job)
+            recovered.append(job.pk)
+    return recovered
+
+
+# --- Running jobs (worker side) ------------------------------------------------------------------------
+def job_claim(*, job_id: int, worker: str) -> bool:
+    """Take the job for this worker: only a queued job, or a running one whose worker went silent."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.MODELFACTORY_JOB_STALE_AFTER_S)
+    claimable = Q(status=FineTuneJob.Status.QUEUED) | Q(
+        status=FineTuneJob.Status.RUNNING, heartbeat_at__lt=stale
+    )
+    return bool(
+        FineTuneJob.objects.filter(claimable, pk=job_id).update(
+            status=FineTuneJob.Status.RUNNING,
+            worker=worker,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            started=Coalesce(F("started"), now),
+        )
+    )
+
+
+def training_rows(job: FineTuneJob) -> list[dict]:
+    """The approved rows of the pinned versions, in a stable order, each with its row id."""
+    rows = (
+        Row.objects.filter(versions__in=job.datanet_versions.all())
+        .order_by("datanet_id", "id")
+        .distinct()
+        .values("id", "content")
+    )
+    return [{"row_id": row["id"], **row["content"]} for row in rows]
+
+
+def job_run(*, job_id: int, worker: str) -> None:
+    """Train the job if this worker can claim it; idempotent for duplicate and redelivered messages."""
+    from modelfactory.finetuning.training.manifest import DatanetVersionRef
+    from modelfactory.finetuning.training.progress_reporting import TrainingCallbacks
+    from modelfactory.finetuning.training.spec import TrainingSpec
+    from modelfactory.finetuning.training.trainer import run_training
+
+    if not job_claim(job_id=job_id, worker=worker):
+        logger.info(
+            "job %s is not claimable by %s (done, cancelled or owned by a live worker)", job_id, worker
+        )
+        return
+    job = FineTuneJob.objects.select_related("base_model").get(pk=job_id)
+    versions = list(job.datanet_versions.select_related("datanet"))
+    spec = TrainingSpec.from_json({**job.spec, "base_model": job.base_model.source})
+    logs = _LogTail()
+    beat = _Heartbeat(job_id=job.pk, worker=worker, logs=logs)
+    callbacks = TrainingCallbacks(
+        on_metrics=lambda record: _record_metrics(job.pk, worker, record),
+        should_cancel=lambda: _cancel_requested(job.pk),
+    )
+    beat.start()
+    logs.attach()
+    try:
+        result = run_training(
+            spec,
+            training_rows(job),
+            job.output_dir,
+            callbacks=callbacks,
+            datanets=[
+                DatanetVersionRef(
+                    datanet_id=v.datanet.slug,
+                    version=v.number,
+                    merkle_root=v.merkle_root,
+                    name=v.datanet.title,
+                    row_count=v.row_count,
+                )
+                for v in versions
+            ],
+        )
+    except Exception as error:
+        logger.exception("job %s failed", job.pk)
+        _finish(
+            job.pk,
+            worker,
+            FineTuneJob.Status.FAILED,
+            error=f"{type(error).__name__}: {error}",
+            log_tail=logs.text(),
+        )
+        return
+    finally:
+        logs.detach()
+        beat.stop()
+    manifest = json.loads(Path(result.manifest_path).read_text()) if result.manifest_path else {}
+    status = FineTuneJob.Status.CANCELLED if result.status == "cancelled" else FineTuneJob.Status.SUCCEEDED
+    _finish(
+        job.pk,
+        worker,
+        status,
+        log_tail=logs.text(),
+        step=result.global_step,
+        manifest=manifest,
+        evaluation=result.evaluation or {},
+        data_report=result.data_report,
+        last_metrics=result.final_metrics or {},
+    )
+
+
+def _record_metrics(job_id: int, worker: str, record: dict) -> None:
+    """Upsert the step's metrics and the job's progress; a resumed run re-sending a step overwrites it."""
+    JobMetric.objects.update_or_create(
+        job_id=job_id,
+        step=record["step"],
+        defaults={
+            "epoch": record.get("epoch") or 0.0,
+            "loss": record.get("loss"),
+            "eval_loss": record.get("eval_loss"),
+            "learning_rate": record.get("learning_rate"),
+            "grad_norm": record.get("grad_norm"),
+            "tokens_per_second": record.get("tokens_per_second"),
+            "gpu_memory_mb": record.get("gpu_memory_mb"),
+        },
+    )
+    FineTuneJob.objects.filter(pk=job_id, worker=worker).update(
+        step=record["step"],
+        max_steps=record.get("max_steps") or 0,
+        epoch=record.get("epoch") or 0.0,
+        eta_seconds=record.get("eta_seconds"),
+        tokens_per_second=record.get("tokens_per_second"),
+        last_metrics={k: v for k, v in record.items() if isinstance(v, int | float | str | None)},
+        heartbeat_at=timezone.now(),
+    )
+
+
+def _cancel_requested(job_id: int) -> bool:
+    return FineTuneJob.objects.filter(pk=job_id, status=FineTuneJob.Status.CANCELLING).exists()
+
+
+def _finish(job_id: int, worker: str, status: str, **fields) -> None:
+    fields.setdefault("error", "")
+    FineTuneJob.objects.filter(pk=job_id, worker=worker).update(
+        status=status, finished=timezone.now(), heartbeat_at=timezone.now(), **fields
+    )
+
+
+class _LogTail(logging.Handler):
+    """Keeps the last lines the training libraries logged, so a failure shows what happened."""
+
+    LOGGERS = ("modelfactory.finetuning", "transformers", "trl", "peft")
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.lines: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def attach(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).addHandler(self)
+
+    def detach(self) -> None:
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeHandler(self)
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+class _Heartbeat:
+    """Beats for the job while it trains, also through long steps, evaluation and saving."""
+
+    def __init__(self, *, job_id: int, worker: str, logs: _LogTail) -> None:
+        self.job_id, self.worker, self.logs = job_id, worker, logs
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"job-{job_id}-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        interval = settings.MODELFACTORY_JOB_HEARTBEAT_S
+        while not self._stop.wait(interval):
+            try:
+                FineTuneJob.objects.filter(pk=self.job_id, worker=self.worker).update(
+                    heartbeat_at=timezone.now(), log_tail=self.logs.text()
+                )
+            except Exception:
+                logger.warning("heartbeat of job %s failed", self.job_id, exc_info=True)
+            finally:
+                close_old_connections()

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_finetune_job(self, job_id: int) -> None:
+    """Train one job; thin and idempotent: `job_run` claims the job or does nothing."""
+    from modelfactory.finetuning.services import job_run
+
+    job_run(job_id=job_id, worker=self.request.hostname or "worker")
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def recover_stalled_jobs() -> None:
+    """Scheduled by beat: jobs whose worker died go back in the queue and resume from a checkpoint."""
+    from modelfactory.finetuning.services import jobs_recover_stalled
+
+    jobs_recover_stalled()

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from modelfactory.finetuning import views
+
+app_name = "finetuning"
+
+urlpatterns = [
+    path("", views.job_list, name="jobs"),
+    path("new/", views.wizard, name="new"),
+    path("new/<str:step>/", views.wizard, name="wizard"),
+    path("compare/", views.compare, name="compare"),
+    path("jobs/<int:job_id>/", views.job_detail, name="job"),
+    path("jobs/<int:job_id>/metrics.json", views.job_metrics, name="job_metrics"),
+    path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job_cancel"),
+    path("jobs/<int:job_id>/resume/", views.job_resume, name="job_resume"),
+]
