@@ -28,6 +28,7 @@ class DataForm(forms.Form):
             self.fields[f"version_{datanet.pk}"] = forms.ChoiceField(
                 required=False,
                 label=datanet.title,
+                widget=forms.Select(attrs={"aria-label": datanet.title}),
                 choices=[("", "Not used")] + [(v.pk, f"v{v.number} · {v.row_count} rows") for v in versions],
             )
 
