@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from datanets.models import Row
@@ -97,4 +99,4 @@ def test_contributor_walks_the_upload_wizard_and_downloads_the_rejected_rows(pag
     page.console_log.expect("rejected.jsonl")  # a download ends its navigation as "aborted"
     with page.expect_download() as download:
         page.get_by_test_id("rejections-link").click()
-    assert '"line": 2' in open(download.value.path()).read()
+    assert '"line": 2' in Path(download.value.path()).read_text()
