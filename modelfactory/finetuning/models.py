@@ -57,6 +57,9 @@ class FineTuneJob(models.Model):
     manifest = models.JSONField(default=dict, blank=True)
     evaluation = models.JSONField(default=dict, blank=True)
     data_report = models.JSONField(default=dict, blank=True)
+    merged_status = models.CharField(
+        max_length=16, blank=True, help_text="'', exporting, ready or failed: the merged full-model export."
+    )
 
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)

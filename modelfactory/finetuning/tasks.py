@@ -17,3 +17,11 @@ def recover_stalled_jobs() -> None:
     from modelfactory.finetuning.services import jobs_recover_stalled
 
     jobs_recover_stalled()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def export_merged_model(job_id: int) -> None:
+    """Fold the adapter into a copy of the base model and save it as a plain Hugging Face model."""
+    from modelfactory.finetuning.artifacts import merged_export_run
+
+    merged_export_run(job_id=job_id)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from datanets.models import Row
 from modelfactory.catalog.models import BaseModel
 from modelfactory.catalog.selectors import base_models
-from modelfactory.finetuning import selectors, services
+from modelfactory.finetuning import artifacts, selectors, services
 from modelfactory.finetuning.errors import JobRefused
 from modelfactory.finetuning.estimates import estimate
 from modelfactory.finetuning.forms import BaseModelForm, DataForm, LaunchForm, MethodForm
@@ -256,3 +256,22 @@ def compare(request: HttpRequest) -> HttpResponse:
     keys = sorted({key for job in jobs for key in job.spec if key not in ("extra", "base_model")})
     curves = {job.pk: {"name": job.name, **selectors.job_curves(job)} for job in jobs}
     return render(request, "finetuning/compare.html", {"jobs": jobs, "keys": keys, "curves": curves})
+
+
+@login_required
+def job_adapter_zip(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    if job.status != FineTuneJob.Status.SUCCEEDED:
+        raise Http404("the adapter is ready when the job has succeeded")
+    response = HttpResponse(artifacts.adapter_zip(job), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="adapter-job-{job.pk}.zip"'
+    return response
+
+
+@login_required
+@require_POST
+def job_export_merged(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    if artifacts.merged_export_request(job=job):
+        messages.info(request, "Merging the adapter into the base model on a worker.")
+    return redirect("finetuning:job", job_id=job_id)

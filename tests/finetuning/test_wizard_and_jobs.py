@@ -171,3 +171,34 @@ def test_other_users_cannot_see_or_cancel_my_job(client, owner_with_data):
     assert client.get(f"/finetune/jobs/{job.pk}/").status_code == 404
     assert client.post(f"/finetune/jobs/{job.pk}/cancel/").status_code == 404
     assert FineTuneJob.objects.get(pk=job.pk).status == FineTuneJob.Status.QUEUED
+
+
+def test_a_finished_job_hands_over_a_peft_zip_and_a_merged_model_with_the_same_outputs(
+    client, owner_with_data, tmp_path
+):
+    import io
+    import zipfile
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from modelfactory.finetuning.artifacts import merged_export_run
+
+    _, version, base = owner_with_data
+    walk_wizard(client, base_model=base, version=version, max_steps=4, save_every=2)
+    job = FineTuneJob.objects.get()
+    job_run(job_id=job.pk, worker="w@host")
+
+    archive = zipfile.ZipFile(io.BytesIO(client.get(f"/finetune/jobs/{job.pk}/adapter.zip").content))
+    archive.extractall(tmp_path / "adapter")
+    FineTuneJob.objects.filter(pk=job.pk).update(merged_status="exporting")  # as the button does
+    merged_export_run(job_id=job.pk)
+
+    assert {"adapter_config.json", "adapter_model.safetensors", "manifest.json"} <= set(archive.namelist())
+    probe = torch.tensor([[1, 5, 9, 13, 2]])
+    adapted = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base.source), tmp_path / "adapter")
+    merged = AutoModelForCausalLM.from_pretrained(f"{job.output_dir}/merged")
+    with torch.no_grad():
+        assert torch.allclose(adapted(probe).logits, merged(probe).logits, atol=1e-4)
+    assert FineTuneJob.objects.get(pk=job.pk).merged_status == "ready"
