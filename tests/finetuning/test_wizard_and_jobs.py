@@ -197,7 +197,9 @@ def test_a_finished_job_hands_over_a_peft_zip_and_a_merged_model_with_the_same_o
 
     assert {"adapter_config.json", "adapter_model.safetensors", "manifest.json"} <= set(archive.namelist())
     probe = torch.tensor([[1, 5, 9, 13, 2]])
-    adapted = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base.source), tmp_path / "adapter")
+    adapted = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(base.source), tmp_path / "adapter"
+    )
     merged = AutoModelForCausalLM.from_pretrained(f"{job.output_dir}/merged")
     with torch.no_grad():
         assert torch.allclose(adapted(probe).logits, merged(probe).logits, atol=1e-4)
