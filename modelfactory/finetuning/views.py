@@ -205,7 +205,10 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "active": job.status in FineTuneJob.ACTIVE,
     }
     if request.htmx:
-        return render(request, "finetuning/_job_progress.html", context)
+        response = render(request, "finetuning/_job_progress.html", context)
+        if not context["active"]:
+            response["HX-Refresh"] = "true"  # finished: reload once to show the evaluation and downloads
+        return response
     return render(
         request,
         "finetuning/job_detail.html",

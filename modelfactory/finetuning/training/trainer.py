@@ -250,7 +250,9 @@ def run_training(
         return result
 
     peft_model = trainer.model
-    result.adapter_dir = publish_directory(output_dir / ADAPTER_DIRNAME, peft_model.save_pretrained)
+    result.adapter_dir = publish_directory(
+        output_dir / ADAPTER_DIRNAME, lambda staging: save_adapter(peft_model, staging)
+    )
     if evaluate:
         logger.info("evaluating base versus adapter on %d held-out rows", len(data.eval_row_ids))
         report = compare_base_and_adapter(
@@ -283,6 +285,20 @@ def run_training(
     result.manifest_path = write_manifest(output_dir, manifest)
     logger.info("adapter written to %s", result.adapter_dir)
     return result
+
+
+def save_adapter(model: torch.nn.Module, directory: Path) -> None:
+    """PEFT's standard files, with ``target_modules`` sorted so that equal adapters hash equally.
+
+    PEFT keeps target modules in a set, whose order changes between processes (string hashing is
+    randomized), which would make the manifest's content hash differ for bit-identical weights.
+    """
+    model.save_pretrained(directory)
+    config_path = Path(directory) / "adapter_config.json"
+    config = json.loads(config_path.read_text())
+    if isinstance(config.get("target_modules"), list):
+        config["target_modules"] = sorted(config["target_modules"])
+        config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 # --- Run directory bookkeeping ---------------------------------------------------------------------

@@ -214,6 +214,9 @@ def test_manifest_records_base_data_hyperparameters_metrics_and_content_hash(ref
     assert manifest["project_version"]
     assert manifest["adapter"]["content_sha256"] == directory_content_hash(result.adapter_dir)[0]
     assert manifest["adapter"]["files"]["adapter_model.safetensors"] == adapter_weights_hash(result)
+    # Sorted (PEFT keeps a set): equal adapters from different processes get equal content hashes.
+    adapter_config = json.loads((result.adapter_dir / "adapter_config.json").read_text())
+    assert adapter_config["target_modules"] == sorted(adapter_config["target_modules"])
 
 
 def test_calling_again_after_completion_returns_the_finished_result_without_training(reference_run, spec):
