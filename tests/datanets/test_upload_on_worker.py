@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from datanets.models import Upload
 from tests.support.factories import make_datanet, make_user
 from tests.support.processes import wait_until
-from tests.support.workers import celery_worker, worker_log
+from tests.support.workers import app_broker, celery_worker, worker_log
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -19,10 +19,6 @@ def test_a_large_upload_is_imported_by_a_worker_and_the_page_follows_it(
     client, settings, redis_url, tmp_path
 ):
     settings.MODELFACTORY_UPLOAD_INLINE_BYTES = 1_000
-    settings.CELERY_BROKER_URL = redis_url
-    from modelfactory.celery import app
-
-    app.conf.broker_url = redis_url
     owner = make_user("bulk_owner")
     datanet = make_datanet(owner=owner, slug="bulk")
     client.force_login(owner)
@@ -32,22 +28,17 @@ def test_a_large_upload_is_imported_by_a_worker_and_the_page_follows_it(
     up = Upload.objects.get()
     log = tmp_path / "worker.log"
 
-    try:
-        with celery_worker(redis_url, log, name="importer"):
-            client.post(
-                f"/datanets/bulk/uploads/{up.pk}/", {"mode": "valid_rows", "import": "1", "map_text": "text"}
-            )
-            page = client.get(
-                f"/datanets/bulk/uploads/{up.pk}/", headers={"HX-Request": "true"}
-            ).content.decode()
-            assert 'hx-trigger="every 1s"' in page or "Imported" in page
-            wait_until(
-                lambda: Upload.objects.get(pk=up.pk).status != Upload.Status.IMPORTING,
-                timeout_s=120,
-                what="the worker to finish the import",
-            )
-    finally:
-        app.conf.broker_url = "memory://"
+    with app_broker(redis_url), celery_worker(redis_url, log, name="importer"):
+        client.post(
+            f"/datanets/bulk/uploads/{up.pk}/", {"mode": "valid_rows", "import": "1", "map_text": "text"}
+        )
+        page = client.get(f"/datanets/bulk/uploads/{up.pk}/", headers={"HX-Request": "true"}).content.decode()
+        assert 'hx-trigger="every 1s"' in page or "Imported" in page
+        wait_until(
+            lambda: Upload.objects.get(pk=up.pk).status != Upload.Status.IMPORTING,
+            timeout_s=120,
+            what="the worker to finish the import",
+        )
 
     up.refresh_from_db()
     assert up.status == Upload.Status.IMPORTED, (up.error, worker_log(log))

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from modelfactory.celery import app
 from modelfactory.finetuning.models import FineTuneJob, JobMetric
 from modelfactory.finetuning.services import jobs_recover_stalled
 from tests.finetuning.jobs_support import register_tiny, sums_datanet, walk_wizard
 from tests.support.factories import make_user
 from tests.support.processes import wait_until
-from tests.support.workers import celery_worker, worker_log
+from tests.support.workers import app_broker, celery_worker, worker_log
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services, pytest.mark.slow]
 
@@ -32,9 +31,8 @@ WORKER_ENV = {
 @pytest.fixture
 def on_redis(redis_url, settings):
     settings.MODELFACTORY_JOB_STALE_AFTER_S = 4
-    app.conf.broker_url = redis_url
-    yield redis_url
-    app.conf.broker_url = "memory://"
+    with app_broker(redis_url):
+        yield redis_url
 
 
 @pytest.fixture

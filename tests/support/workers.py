@@ -62,3 +62,29 @@ def celery_worker(
 
 def worker_log(log: Path) -> str:
     return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+
+
+@contextlib.contextmanager
+def app_broker(url: str) -> Iterator[None]:
+    """Point this process's Celery app at `url`, dropping pooled connections to the old broker.
+
+    Setting `broker_url` alone is not enough once a test has sent a message: the app keeps its
+    connection and producer pools, and would go on publishing to the previous broker.
+    """
+    from modelfactory.celery import app
+
+    def reset() -> None:
+        from kombu import pools
+
+        pools.reset()  # closes pooled connections and empties kombu's global registries
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = url
+    reset()
+    try:
+        yield
+    finally:
+        app.conf.broker_url = previous
+        reset()
