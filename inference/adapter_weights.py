@@ -1,0 +1,182 @@
+"""Reading a PEFT LoRA adapter from disk into serving form, refusing anything that would serve wrong.
+
+Serving form per target module: A [r, in] and B^T [r, out] with the LoRA scaling (alpha / r, or
+alpha / sqrt(r) for rsLoRA, per-module `rank_pattern` / `alpha_pattern` honoured) folded into B^T, so the
+batched layers never multiply by a scale. Only `adapter_model.safetensors` is read: a pickled
+`adapter_model.bin` can run code on load, so it is refused with instructions to re-save.
+
+Every check happens here, before an adapter reaches the cache, so that a bad adapter fails the requests
+that name it (`AdapterNotFound`, `AdapterIncompatible`, `AdapterCorrupt`) and nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from inference.errors import AdapterCorrupt, AdapterIncompatible, AdapterNotFound
+
+CONFIG_FILE = "adapter_config.json"
+WEIGHTS_FILE = "adapter_model.safetensors"
+PICKLE_FILE = "adapter_model.bin"
+_KEY = re.compile(
+    r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<which>[AB])(?:\.[A-Za-z0-9_-]+)?\.weight$"
+)
+
+
+@dataclass(frozen=True)
+class AdapterWeights:
+    """One adapter version in host memory, ready to be copied into device rows."""
+
+    name: str
+    version: str  # content hash of config + weights: a re-saved adapter is a different version
+    rank: int  # the largest rank over its modules (how many rows it needs)
+    weights: dict[str, tuple[torch.Tensor, torch.Tensor]]  # module path -> (A [r, in], scaled B^T [r, out])
+    base_model: str | None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(
+            a.numel() * a.element_size() + b.numel() * b.element_size() for a, b in self.weights.values()
+        )
+
+
+def read_adapter_config(directory: Path) -> dict:
+    """The adapter's config, after the checks that need no weights (cheap enough for registration)."""
+    if not directory.is_dir():
+        raise AdapterNotFound(f"adapter directory {directory} does not exist")
+    config_path = directory / CONFIG_FILE
+    if not config_path.is_file():
+        raise AdapterNotFound(
+            f"{directory} has no {CONFIG_FILE}; save the adapter with PEFT's save_pretrained"
+        )
+    if not (directory / WEIGHTS_FILE).is_file():
+        if (directory / PICKLE_FILE).is_file():
+            raise AdapterIncompatible(
+                f"{directory} holds a pickled {PICKLE_FILE}, which is refused because loading pickle can run "
+                "code; re-save it with save_pretrained(..., safe_serialization=True)"
+            )
+        raise AdapterNotFound(f"{directory} has no {WEIGHTS_FILE}")
+    try:
+        config = json.loads(config_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise AdapterCorrupt(f"{config_path} is not valid JSON: {error}") from error
+    if not isinstance(config, dict):
+        raise AdapterCorrupt(f"{config_path} does not hold a JSON object")
+    _check_supported(config, directory)
+    return config
+
+
+def read_adapter(
+    name: str,
+    directory: Path,
+    module_shapes: Mapping[str, tuple[int, int]],
+    *,
+    dtype: torch.dtype = torch.float32,
+) -> AdapterWeights:
+    """Load and validate an adapter against the served modules' (in, out) shapes."""
+    from safetensors.torch import load as load_safetensors
+
+    directory = Path(directory)
+    config = read_adapter_config(directory)
+    try:
+        config_bytes = (directory / CONFIG_FILE).read_bytes()
+        data = (directory / WEIGHTS_FILE).read_bytes()
+        tensors = load_safetensors(data)
+    except OSError as error:
+        raise AdapterNotFound(f"cannot read {directory}: {error}") from error
+    except Exception as error:  # safetensors raises its own SafetensorError and others on bad bytes
+        raise AdapterCorrupt(f"{directory / WEIGHTS_FILE} cannot be parsed: {error}") from error
+    version = hashlib.sha256(config_bytes + data).hexdigest()[:16]
+    pairs = _pair_tensors(tensors, directory)
+    weights: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+    base = config.get("base_model_name_or_path")
+    for module, (a_weight, b_weight) in pairs.items():
+        if module not in module_shapes:
+            raise AdapterIncompatible(
+                f"adapter {name!r} targets {module}, which this engine does not serve (trained for base "
+                f"{base!r}?); serve it on its own base model or add the module to lora_targets"
+            )
+        in_features, out_features = module_shapes[module]
+        rank = a_weight.shape[0]
+        expected_a, expected_b = (rank, in_features), (out_features, rank)
+        if tuple(a_weight.shape) != expected_a or tuple(b_weight.shape) != expected_b:
+            raise AdapterIncompatible(
+                f"adapter {name!r} has A{tuple(a_weight.shape)} B{tuple(b_weight.shape)} for {module}, "
+                f"but the base module maps {in_features} -> {out_features}: it was trained for another base "
+                f"model ({base!r})"
+            )
+        if not (torch.isfinite(a_weight).all() and torch.isfinite(b_weight).all()):
+            raise AdapterCorrupt(f"adapter {name!r} has NaN or infinite weights in {module}")
+        scaling = _scaling(config, module, rank)
+        weights[module] = (
+            a_weight.to(dtype).contiguous(),
+            (b_weight.to(torch.float32) * scaling).T.to(dtype).contiguous(),
+        )
+    if not weights:
+        raise AdapterCorrupt(f"adapter {name!r} has no LoRA weights in {directory / WEIGHTS_FILE}")
+    rank = max(a.shape[0] for a, _ in weights.values())
+    return AdapterWeights(name=name, version=version, rank=rank, weights=weights, base_model=base)
+
+
+def _check_supported(config: dict, directory: Path) -> None:
+    peft_type = str(config.get("peft_type", "LORA")).upper()
+    if peft_type != "LORA":
+        raise AdapterIncompatible(f"{directory} is a {peft_type} adapter; only LoRA adapters can be served")
+    if config.get("use_dora"):
+        raise AdapterIncompatible(f"{directory} is a DoRA adapter, which cannot be batched; train plain LoRA")
+    if config.get("bias", "none") != "none":
+        raise AdapterIncompatible(
+            f"{directory} trains biases (bias={config['bias']!r}); train with bias='none'"
+        )
+    if config.get("modules_to_save"):
+        raise AdapterIncompatible(
+            f"{directory} saves whole modules {config['modules_to_save']}, which would need a model copy per "
+            "adapter; train without modules_to_save"
+        )
+
+
+def _pair_tensors(
+    tensors: dict[str, torch.Tensor], directory: Path
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    halves: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in tensors.items():
+        match = _KEY.match(key)
+        if match is None:
+            raise AdapterIncompatible(
+                f"{directory} holds {key!r}, which is not a LoRA A/B matrix of a linear layer "
+                "(embedding LoRA, DoRA magnitudes and saved modules are not supported)"
+            )
+        halves.setdefault(match["module"], {})[match["which"]] = tensor
+    pairs = {}
+    for module, half in halves.items():
+        if set(half) != {"A", "B"}:
+            raise AdapterCorrupt(
+                f"{directory} has lora_{'A' if 'A' in half else 'B'} but not its pair for {module}"
+            )
+        if half["A"].shape[0] != half["B"].shape[-1]:
+            raise AdapterCorrupt(f"{directory} has mismatched ranks for {module}")
+        pairs[module] = (half["A"], half["B"])
+    return pairs
+
+
+def _scaling(config: dict, module: str, rank: int) -> float:
+    alpha = _pattern_value(config.get("alpha_pattern") or {}, module, config.get("lora_alpha", 8))
+    if config.get("use_rslora"):
+        return float(alpha) / math.sqrt(rank)
+    return float(alpha) / rank
+
+
+def _pattern_value(patterns: dict, module: str, default: float) -> float:
+    """PEFT's rule: a pattern key applies to a module whose full name ends with it (as a regex)."""
+    for key, value in patterns.items():
+        if re.match(rf"(.*\.)?({key})$", module):
+            return value
+    return default

@@ -1,0 +1,70 @@
+"""The benchmark's table and the issue's targets, computed from the systems' results."""
+
+from __future__ import annotations
+
+COLUMNS = [
+    ("system", "{}", 12),
+    ("tok/s", "{:.0f}", 8),
+    ("TTFT p50", "{:.3f}", 9),
+    ("TTFT p95", "{:.3f}", 9),
+    ("ITL p50", "{:.4f}", 8),
+    ("load p50", "{:.4f}", 9),
+    ("load p95", "{:.4f}", 9),
+    ("peak MB", "{:.0f}", 8),
+    ("reqs", "{}", 5),
+]
+KEYS = [
+    "system",
+    "tokens_per_s",
+    "ttft_p50_s",
+    "ttft_p95_s",
+    "itl_p50_s",
+    "cold_load_p50_s",
+    "cold_load_p95_s",
+    "peak_rss_mb",
+    "requests_measured",
+]
+
+
+def table(results: dict[str, dict]) -> str:
+    header = " ".join(f"{name:>{width}}" for name, _, width in COLUMNS)
+    lines = [header, "-" * len(header)]
+    for result in results.values():
+        cells = []
+        for (_, fmt, width), key in zip(COLUMNS, KEYS, strict=True):
+            value = result.get(key)
+            cells.append(f"{'-' if value is None else fmt.format(value):>{width}}")
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
+def targets(results: dict[str, dict], rank16_load_p50: float | None = None) -> list[dict]:
+    """The issue's throughput and load targets that one run can check (sweeps check the others)."""
+    checks = []
+
+    def ratio(name: str, a: str, b: str, goal: float) -> None:
+        if a in results and b in results:
+            value = results[a]["tokens_per_s"] / results[b]["tokens_per_s"]
+            checks.append({"target": name, "value": value, "goal": goal, "met": value >= goal})
+
+    ratio("engine >= 0.85 x base_only", "engine", "base_only", 0.85)
+    ratio("engine >= 30 x peft_swap", "engine", "peft_swap", 30)
+    ratio("engine >= 3 x peft_mixed", "engine", "peft_mixed", 3)
+    ratio("engine >= 0.8 x hf_generate", "engine", "hf_generate", 0.8)
+    if "engine" in results and results["engine"].get("cold_load_p50_s") is not None:
+        value = results["engine"]["cold_load_p50_s"]
+        checks.append(
+            {
+                "target": "cold load p50 <= 10 ms (all ranks of the run)",
+                "value": value,
+                "goal": 0.010,
+                "met": value <= 0.010,
+            }
+        )
+    return checks
+
+
+def targets_text(checks: list[dict]) -> str:
+    return "\n".join(
+        f"  [{'x' if c['met'] else ' '}] {c['target']}: {c['value']:.3g} (goal {c['goal']:g})" for c in checks
+    )

@@ -1,0 +1,245 @@
+"""The five systems measured on the same requests; each runs in its own process (see `__main__`)."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from inference.bench.workload import BenchRequest, Workload, build_base_model
+
+
+def run_system(name: str, workload: Workload, options: dict) -> dict:
+    torch.set_num_threads(workload.threads)
+    runner: Callable[[Workload, dict], dict] = SYSTEMS[name]
+    result = runner(workload, options)
+    result["system"] = name
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+# --- the engine ----------------------------------------------------------------------------------------
+def run_engine(workload: Workload, options: dict, *, lora: bool = True) -> dict:
+    from inference.engine import Engine
+    from inference.kv_cache import KVShape
+    from inference.request import Request
+    from inference.sampling import SamplingParams
+
+    model = build_base_model(workload)
+    longest = max(len(r.prompt) + r.max_tokens for r in workload.requests)
+    kv_bytes = int(
+        KVShape.of(model.config).bytes_per_token(torch.float32) * longest * workload.concurrency * 1.3
+    )
+    engine = Engine(
+        model,
+        enable_lora=lora,
+        lora_targets=workload.targets,
+        max_num_seqs=workload.concurrency,
+        kv_cache_bytes=kv_bytes,
+        max_rank=max(workload.adapter_ranks.values(), default=8),
+    )
+    if lora:
+        for adapter, path in workload.adapters.items():
+            engine.register_adapter(adapter, path)
+    engine.generate([workload.requests[0].prompt] * 2, sampling=SamplingParams(max_tokens=4, ignore_eos=True))
+
+    pending = list(reversed(workload.requests))
+    in_flight, done = [], []
+
+    def submit_next() -> None:
+        request = pending.pop()
+        sampling = SamplingParams(max_tokens=request.max_tokens, ignore_eos=True)
+        adapter = request.adapter if lora else None
+        in_flight.append(
+            engine.submit(Request(prompt_token_ids=request.prompt, adapter=adapter, sampling=sampling))
+        )
+
+    started = time.perf_counter()
+    while pending and len(in_flight) < workload.concurrency:
+        submit_next()
+    while in_flight:
+        if not engine.step():
+            time.sleep(0.0002)  # only waiting for an adapter read from disk
+        finished = [h for h in in_flight if h.done()]
+        in_flight = [h for h in in_flight if not h.done()]
+        done.extend(h.result() for h in finished)
+        while pending and len(in_flight) < workload.concurrency:
+            submit_next()
+    wall = time.perf_counter() - started
+    stats = engine.stats()
+    result = _summary(
+        tokens=sum(len(c.token_ids) for c in done),
+        wall=wall,
+        ttfts=[c.time_to_first_token_s for c in done],
+        itls=[(c.latency_s - c.time_to_first_token_s) / max(1, len(c.token_ids) - 1) for c in done],
+    )
+    result["mean_batch_size"] = stats["mean_batch_size"]
+    if lora:
+        cache = stats["adapters"]
+        disk, copy = engine.adapters.disk_load, engine.adapters.device_copy
+        result["cold_load_p50_s"] = (disk.percentile(50) or 0) + (copy.percentile(50) or 0)
+        result["cold_load_p95_s"] = (disk.percentile(95) or 0) + (copy.percentile(95) or 0)
+        result["adapter_cache"] = {k: cache[k] for k in ("disk_loads", "host_resident", "device_resident")}
+        result["adapter_cache"]["evictions"] = cache["evictions"]
+    engine.close()
+    return result
+
+
+def run_base_only(workload: Workload, options: dict) -> dict:
+    return run_engine(workload, options, lora=False)
+
+
+# --- PEFT, one adapter at a time ----------------------------------------------------------------------
+def run_peft_swap(workload: Workload, options: dict) -> dict:
+    """What most users do: load the request's adapter, generate, unload; one request at a time."""
+    from peft import PeftModel
+
+    model = build_base_model(workload)
+    requests = workload.requests[: options["peft_swap_requests"]]
+    _generate(model, [requests[0]])  # warm-up
+    loads, ttfts, itls, tokens = [], [], [], 0
+    started = time.perf_counter()
+    for request in requests:
+        began = time.perf_counter()
+        served, load = model, 0.0
+        if request.adapter is not None:
+            served = PeftModel.from_pretrained(model, workload.adapters[request.adapter])
+            load = time.perf_counter() - began
+            loads.append(load)
+        first, total = _generate(served, [request])
+        ttfts.append(load + first)
+        itls.append((total - first) / max(1, request.max_tokens - 1))
+        tokens += request.max_tokens
+        if request.adapter is not None:
+            model = served.unload()
+    result = _summary(tokens=tokens, wall=time.perf_counter() - started, ttfts=ttfts, itls=itls)
+    result.update(_load_summary(loads), requests_measured=len(requests))
+    return result
+
+
+# --- PEFT mixed batches and plain transformers: static batches -------------------------------------------
+def run_peft_mixed(workload: Workload, options: dict) -> dict:
+    """All adapters of the measured requests loaded in one PeftModel; static batches with adapter_names."""
+    from peft import PeftModel
+
+    requests, distinct = [], []
+    for request in workload.requests:
+        if request.adapter is not None and request.adapter not in distinct:
+            if len(distinct) >= options["peft_mixed_max_adapters"]:
+                break
+            distinct.append(request.adapter)
+        requests.append(request)
+    model = build_base_model(workload)
+    loads = []
+    peft_model = None
+    for adapter in distinct:
+        began = time.perf_counter()
+        if peft_model is None:
+            peft_model = PeftModel.from_pretrained(model, workload.adapters[adapter], adapter_name=adapter)
+        else:
+            peft_model.load_adapter(workload.adapters[adapter], adapter_name=adapter)
+        loads.append(time.perf_counter() - began)
+    served = peft_model or model
+    result = _static_batches(served, requests, workload.concurrency, with_adapters=peft_model is not None)
+    result.update(_load_summary(loads), requests_measured=len(requests), adapters_loaded=len(distinct))
+    result["setup_s"] = sum(loads)
+    return result
+
+
+def run_hf_generate(workload: Workload, options: dict) -> dict:
+    """Plain `generate` on the base model alone, static batches of the same size (an outside baseline)."""
+    model = build_base_model(workload)
+    return _static_batches(model, workload.requests, workload.concurrency, with_adapters=False)
+
+
+def _static_batches(model, requests: list[BenchRequest], size: int, *, with_adapters: bool) -> dict:
+    _generate(model, requests[:2], with_adapters=with_adapters)  # warm-up
+    ttfts, itls, tokens = [], [], 0
+    started = time.perf_counter()
+    for start in range(0, len(requests), size):
+        batch = requests[start : start + size]
+        first, total = _generate(model, batch, with_adapters=with_adapters)
+        steps = max(r.max_tokens for r in batch)
+        ttfts += [first] * len(batch)
+        itls += [(total - first) / max(1, steps - 1)] * len(batch)
+        tokens += sum(r.max_tokens for r in batch)  # only the tokens each request asked for count
+    result = _summary(tokens=tokens, wall=time.perf_counter() - started, ttfts=ttfts, itls=itls)
+    result["requests_measured"] = len(requests)
+    return result
+
+
+@torch.inference_mode()
+def _generate(model, batch: list[BenchRequest], *, with_adapters: bool = False) -> tuple[float, float]:
+    """Greedy-generate a left-padded batch to its longest max_tokens; (time to first token, total)."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    class FirstCall(LogitsProcessor):
+        def __init__(self) -> None:
+            self.at: float | None = None
+
+        def __call__(self, input_ids, scores):
+            if self.at is None:
+                self.at = time.perf_counter()
+            return scores
+
+    width = max(len(r.prompt) for r in batch)
+    ids = torch.zeros(len(batch), width, dtype=torch.long)
+    mask = torch.zeros(len(batch), width, dtype=torch.long)
+    for row, request in enumerate(batch):
+        ids[row, width - len(request.prompt) :] = torch.tensor(request.prompt)
+        mask[row, width - len(request.prompt) :] = 1
+    steps = max(r.max_tokens for r in batch)
+    kwargs = {}
+    if with_adapters:
+        kwargs["adapter_names"] = [r.adapter or "__base__" for r in batch]
+    recorder = FirstCall()
+    began = time.perf_counter()
+    model.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        max_new_tokens=steps,
+        min_new_tokens=steps,
+        do_sample=False,
+        pad_token_id=0,
+        logits_processor=LogitsProcessorList([recorder]),
+        **kwargs,
+    )
+    total = time.perf_counter() - began
+    return (recorder.at or began) - began, total
+
+
+def _summary(*, tokens: int, wall: float, ttfts: list[float], itls: list[float]) -> dict:
+    return {
+        "tokens": tokens,
+        "wall_s": wall,
+        "tokens_per_s": tokens / wall,
+        "ttft_p50_s": _percentile(ttfts, 50),
+        "ttft_p95_s": _percentile(ttfts, 95),
+        "itl_p50_s": _percentile(itls, 50),
+        "itl_p95_s": _percentile(itls, 95),
+    }
+
+
+def _load_summary(loads: list[float]) -> dict:
+    return {"cold_load_p50_s": _percentile(loads, 50), "cold_load_p95_s": _percentile(loads, 95)}
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[min(98, max(0, int(q) - 1))]
+
+
+SYSTEMS: dict[str, Callable[[Workload, dict], dict]] = {
+    "engine": run_engine,
+    "base_only": run_base_only,
+    "peft_swap": run_peft_swap,
+    "peft_mixed": run_peft_mixed,
+    "hf_generate": run_hf_generate,
+}

@@ -1,0 +1,86 @@
+"""One engine step on the model: lay the scheduled tokens out flat, run the forward, return logits.
+
+The Hugging Face model runs unchanged except for two things it cannot see: its attention is the paged
+implementation (`paged_attention.py`) and its target projections are `MultiLoraLayer`s. Both read the
+step's metadata (KV slots and gather indices; which tokens use which adapter rows), built here once per
+step. Only each sequence's last position goes through the LM head (`logits_to_keep` as indices).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from inference.kv_cache import PagedKVCache
+from inference.lora_layers import LoraBatch, MultiLoraModel
+from inference.paged_attention import PagedAttentionBatch, build_group
+from inference.scheduler import Sequence
+
+
+class ModelRunner:
+    def __init__(
+        self, model: nn.Module, kv_cache: PagedKVCache, lora: MultiLoraModel | None, device: torch.device
+    ):
+        self.model = model
+        self.kv = kv_cache
+        self.lora = lora
+        self.device = device
+
+    @torch.inference_mode()
+    def execute(self, decode: list[Sequence], prefill: list[Sequence]) -> tuple[list[Sequence], torch.Tensor]:
+        """Run decodes (one new token each) and prefills (all uncomputed tokens); logits [seqs, vocab]."""
+        decode = sorted(decode, key=_adapter_order)  # tokens of one adapter side by side for the LoRA kernel
+        prefill = sorted(prefill, key=_adapter_order)
+        order = decode + prefill
+        block_size = self.kv.block_size
+        input_ids: list[int] = []
+        positions: list[int] = []
+        slots: list[int] = []
+        query_lens: list[int] = []
+        for index, sequence in enumerate(order):
+            start = len(sequence.token_ids) - 1 if index < len(decode) else sequence.num_computed
+            new = range(start, len(sequence.token_ids))
+            input_ids.extend(sequence.token_ids[start:])
+            positions.extend(new)
+            slots.extend(sequence.blocks[p // block_size] * block_size + p % block_size for p in new)
+            query_lens.append(len(new))
+        groups = []
+        if decode:
+            groups.append(self._group(slice(0, len(decode)), decode, query_lens[: len(decode)]))
+        if prefill:
+            groups.append(self._group(slice(len(decode), len(input_ids)), prefill, query_lens[len(decode) :]))
+        device = self.device
+        attention = PagedAttentionBatch(self.kv, torch.tensor(slots, device=device), groups)
+        last_positions = torch.tensor(query_lens).cumsum(0) - 1
+        if self.lora is not None:
+            adapters = [sequence.resident for sequence in order]
+            self.lora.context.batch = LoraBatch.build(query_lens, adapters, device)
+        try:
+            output = self.model(
+                input_ids=torch.tensor([input_ids], device=device),
+                position_ids=torch.tensor([positions], device=device),
+                use_cache=False,
+                logits_to_keep=last_positions.to(device),
+                paged_batch=attention,
+            )
+        finally:
+            if self.lora is not None:
+                self.lora.context.batch = None
+        for sequence in order:
+            sequence.num_computed = len(sequence.token_ids)
+        return order, output.logits[0]
+
+    def _group(self, tokens: slice, sequences: list[Sequence], query_lens: list[int]):
+        return build_group(
+            tokens,
+            query_lens,
+            [len(sequence.token_ids) for sequence in sequences],
+            [sequence.blocks for sequence in sequences],
+            self.kv.block_size,
+            self.device,
+        )
+
+
+def _adapter_order(sequence: Sequence) -> tuple[int, str, int]:
+    key = sequence.resident.key if sequence.resident is not None else None
+    return (1, "", 0) if key is None else (0, key[0], key[1])

@@ -1,0 +1,67 @@
+"""The batched LoRA kernel adds exactly each token's own adapter delta, whichever way it groups tokens."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from inference.lora_layers import LoraBatch, LoraContext, MultiLoraLayer, MultiLoraModel, ResidentAdapter
+
+
+def _layer_with_adapters(ranks: list[int], page_rows: int = 8):
+    torch.manual_seed(0)
+    base = nn.Linear(32, 48)
+    rows_needed = sum(-(-r // page_rows) * page_rows for r in ranks) + page_rows
+    context = LoraContext()
+    layer = MultiLoraLayer(base, 0, rows_needed, context)
+    lora = MultiLoraModel({"proj": layer}, context, rows_needed)
+    adapters, dense = [], []
+    next_row = page_rows
+    for index, rank in enumerate(ranks):
+        padded = -(-rank // page_rows) * page_rows
+        rows = torch.arange(next_row, next_row + padded)
+        a_weight, bt_weight = torch.randn(rank, 32), torch.randn(rank, 48)
+        lora.write_rows(rows, {"proj": (a_weight, bt_weight)})
+        adapters.append(ResidentAdapter(("a", index), rank, rows, next_row, frozenset({0})))
+        dense.append(bt_weight.T @ a_weight)  # [out, in]
+        next_row += padded
+    return layer, context, adapters, dense
+
+
+@pytest.mark.parametrize("mode", ["grouped", "segmented"])
+def test_each_token_gets_its_own_adapter_delta_and_base_tokens_none(mode):
+    layer, context, adapters, dense = _layer_with_adapters([4, 8, 20, 64])
+    counts = [3, 1, 5, 2, 1, 4]
+    choice = [0, None, 2, 3, 0, 1]
+    x = torch.randn(1, sum(counts), 32)
+    context.batch = LoraBatch.build(
+        counts, [None if c is None else adapters[c] for c in choice], x.device, mode
+    )
+    with torch.no_grad():
+        got = layer(x)[0]
+        expected = layer.base(x)[0]
+    start = 0
+    for count, c in zip(counts, choice, strict=True):
+        if c is not None:
+            expected[start : start + count] += x[0, start : start + count] @ dense[c].T
+        start += count
+    assert (got - expected).abs().max() < 1e-4
+
+
+def test_a_batch_without_adapters_is_exactly_the_base_layer():
+    layer, context, _adapters, _ = _layer_with_adapters([8])
+    x = torch.randn(1, 5, 32)
+    context.batch = LoraBatch.build([2, 3], [None, None], x.device)
+    assert context.batch is None
+    with torch.no_grad():
+        assert torch.equal(layer(x), layer.base(x))
+
+
+def test_rows_reused_by_another_adapter_are_fully_overwritten():
+    layer, context, adapters, _ = _layer_with_adapters([16])
+    rows = adapters[0].rows
+    lora = MultiLoraModel({"proj": layer}, context, layer.A_pool.shape[0])
+    lora.write_rows(rows, {})  # an adapter that does not target this layer takes the rows
+    assert layer.A_pool[rows].abs().sum() == 0
+    assert layer.BT_pool[rows].abs().sum() == 0
