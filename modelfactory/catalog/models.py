@@ -23,3 +23,60 @@ class BaseModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PublishedModel(models.Model):
+    """A model people can chat with and call by its API name: an adapter, a composite, or a base.
+
+    Adapters come from fine-tuning jobs (or imports); composites are weighted merges of adapters,
+    served by the engine without materialising a merged model.
+    """
+
+    class Kind(models.TextChoices):
+        BASE = "base", "Base model"
+        ADAPTER = "adapter", "Adapter"
+        COMPOSITE = "composite", "Composite"
+
+    class Access(models.TextChoices):
+        PUBLIC = "public", "Public"
+        ALLOW_LIST = "allow_list", "Allow-list"
+        PAY_PER_USE = "pay_per_use", "Pay per use"
+
+    api_name = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    base_model = models.ForeignKey(BaseModel, on_delete=models.PROTECT, related_name="published")
+    owner = models.ForeignKey(
+        "accounts.User", on_delete=models.PROTECT, null=True, blank=True, related_name="published_models"
+    )
+    job = models.ForeignKey(
+        "finetuning.FineTuneJob", on_delete=models.SET_NULL, null=True, blank=True, related_name="published"
+    )
+    adapter_path = models.CharField(max_length=500, blank=True)
+    recipe = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Composites: {"method": "linear", "adapters": [["name", 0.5], ...]}.',
+    )
+    access = models.CharField(max_length=16, choices=Access.choices, default=Access.PUBLIC)
+    allowed_users = models.ManyToManyField("accounts.User", blank=True, related_name="granted_models")
+    is_live = models.BooleanField(
+        default=True, help_text="False once unpublished: kept for lineage, not served."
+    )
+    version = models.PositiveIntegerField(
+        default=1, help_text="Bumped on every republish: the engine's cache key."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.api_name
+
+    @property
+    def engine_name(self) -> str:
+        """The name the engine knows the adapter by; includes the version so no stale weights are served."""
+        return f"{self.api_name}@{self.version}"

@@ -1,11 +1,49 @@
-"""Reads on the catalog."""
+"""Reads on the catalog. Who may use which model is decided here, for pages, API and engine alike."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
-from modelfactory.catalog.models import BaseModel
+from modelfactory.catalog.models import BaseModel, PublishedModel
+
+
+class ModelNotFound(Exception):
+    """No live model by that API name (or one the caller may not know about)."""
+
+
+class ModelAccessDenied(Exception):
+    """The model is on an allow-list that does not include the caller."""
 
 
 def base_models() -> QuerySet[BaseModel]:
     return BaseModel.objects.all()
+
+
+def models_usable_by(user) -> QuerySet[PublishedModel]:
+    """Live models this user may call: public and pay-per-use ones, their own, and granted ones."""
+    open_to_all = Q(access__in=[PublishedModel.Access.PUBLIC, PublishedModel.Access.PAY_PER_USE])
+    live = PublishedModel.objects.filter(is_live=True).select_related("base_model", "owner", "job")
+    if user is None or not user.is_authenticated:
+        return live.filter(open_to_all)
+    return live.filter(open_to_all | Q(owner=user) | Q(allowed_users=user)).distinct()
+
+
+def model_for(user, api_name: str) -> PublishedModel:
+    """The live model `api_name` if the user may call it; `ModelNotFound` / `ModelAccessDenied` otherwise."""
+    model = (
+        PublishedModel.objects.filter(api_name=api_name, is_live=True).select_related("base_model").first()
+    )
+    if model is None:
+        raise ModelNotFound(f"the model {api_name!r} does not exist")
+    if not models_usable_by(user).filter(pk=model.pk).exists():
+        raise ModelAccessDenied(f"you do not have access to the model {api_name!r}; ask its owner")
+    return model
+
+
+def catalog(user, *, search: str = "") -> QuerySet[PublishedModel]:
+    models = models_usable_by(user)
+    if search:
+        models = models.filter(
+            Q(api_name__icontains=search) | Q(title__icontains=search) | Q(description__icontains=search)
+        )
+    return models.order_by("kind", "title")

@@ -62,18 +62,25 @@ def check_chain() -> CheckResult:
 
 
 def check_engine() -> CheckResult:
-    """The serving engine's readiness: today, that its base model resolves locally.
-
-    The in-process OpenLoRA engine reports its own state here once it is started by the web process.
-    """
+    """The serving engine of this web process, or, before its first request, its base model."""
     from inference.base_model import locate_base_model
+    from modelfactory.serving.engine_runtime import engine_if_started
 
     info = locate_base_model(settings.MODELFACTORY_BASE_MODEL)
+    running = engine_if_started()
+    if running is None:
+        return CheckResult(
+            "engine",
+            True,
+            f"base model {info.architecture} ready at {info.path}; the engine starts on the first request",
+            data={**info.as_dict(), "started": False},
+        )
+    stats = running.stats()
     return CheckResult(
         "engine",
         True,
-        f"base model {info.architecture} ready at {info.path}",
-        data=info.as_dict(),
+        f"serving {info.architecture} from {info.path}",
+        data={**info.as_dict(), "started": True, "stats": stats},
     )
 
 

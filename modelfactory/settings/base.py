@@ -182,3 +182,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 MODELFACTORY_JOB_HEARTBEAT_S = env.integer("MODELFACTORY_JOB_HEARTBEAT_S", 5, minimum=1)
 # A running job whose worker has been silent this long is queued again and resumes from a checkpoint.
 MODELFACTORY_JOB_STALE_AFTER_S = env.integer("MODELFACTORY_JOB_STALE_AFTER_S", 60, minimum=2)
+
+# --- Serving engine (in the web process) ----------------------------------------------------------
+MODELFACTORY_ENGINE_KV_CACHE_MB = env.integer("MODELFACTORY_ENGINE_KV_CACHE_MB", 256, minimum=8)
+MODELFACTORY_ENGINE_MAX_SEQS = env.integer("MODELFACTORY_ENGINE_MAX_SEQS", 64, minimum=1)

@@ -1,0 +1,1 @@
+"""The bridge from the web process to the in-process OpenLoRA engine (one engine per process)."""
