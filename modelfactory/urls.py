@@ -15,6 +15,10 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("datanets/", include("datanets.urls")),
     path("finetune/", include("modelfactory.finetuning.urls")),
+    path("models/", include("modelfactory.catalog.urls")),
+    path("playground/", include("modelfactory.playground.urls")),
+    path("", include("modelfactory.api.urls")),  # /v1/... and /account/api-keys/
+    path("", include("modelfactory.ledger.urls")),  # /earnings/, /ledger/, /receipts/...
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico whatever the page links; answer instead of logging a 404.
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),

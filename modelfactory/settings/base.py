@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "modelfactory.dashboard",
     "modelfactory.catalog",
     "modelfactory.finetuning",
+    "modelfactory.ledger",
+    "modelfactory.api",
+    "modelfactory.playground",
     "datanets",
 ]
 
@@ -186,3 +189,23 @@ MODELFACTORY_JOB_STALE_AFTER_S = env.integer("MODELFACTORY_JOB_STALE_AFTER_S", 6
 # --- Serving engine (in the web process) ----------------------------------------------------------
 MODELFACTORY_ENGINE_KV_CACHE_MB = env.integer("MODELFACTORY_ENGINE_KV_CACHE_MB", 256, minimum=8)
 MODELFACTORY_ENGINE_MAX_SEQS = env.integer("MODELFACTORY_ENGINE_MAX_SEQS", 64, minimum=1)
+
+# --- Fees (OPEN base units; 18 decimals) ----------------------------------------------------------
+# fee = tokens_in/1000 × rate_in + tokens_out/1000 × rate_out + platform fee, split by basis points.
+MODELFACTORY_FEE_RATE_IN = env.integer("MODELFACTORY_FEE_RATE_IN", 10**15)
+MODELFACTORY_FEE_RATE_OUT = env.integer("MODELFACTORY_FEE_RATE_OUT", 2 * 10**15)
+MODELFACTORY_FEE_PLATFORM = env.integer("MODELFACTORY_FEE_PLATFORM", 10**14)
+MODELFACTORY_FEE_SHARES = {
+    "developer": 3000,
+    "contributors": 4000,
+    "base_model_owner": 1000,
+    "compute_operator": 1000,
+    "platform": 1000,
+}
+# anvil's first two development accounts; production sets real addresses.
+MODELFACTORY_PLATFORM_WALLET = env.env.str(
+    "MODELFACTORY_PLATFORM_WALLET", default="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+)
+MODELFACTORY_OPERATOR_WALLET = env.env.str(
+    "MODELFACTORY_OPERATOR_WALLET", default="0x70997970C51812dc3A010C7E6E8CEa0BA9A9bFc1"
+)

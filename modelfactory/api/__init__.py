@@ -1,0 +1,1 @@
+"""The OpenAI-compatible API (/v1/...) and the API keys that authenticate it."""

@@ -1,0 +1,129 @@
+"""Writing inference receipts: the lineage of an answer, its fee, and how the fee is split.
+
+Until gradient influence and span matching land (the attribution issue), contributors are
+weighted by their share of the adapter's training rows — exactly what the job's manifest lists —
+and a composite spreads its weights over its adapters. Fees use `contracts.fee_split`, so the split
+always adds up to the fee in integer base units.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from fractions import Fraction
+
+from django.conf import settings
+from django.db import transaction
+
+from contracts.fee_split import FeeRates, Parties, SplitShares, inference_fee, split_fee
+from datanets.models import Row
+from modelfactory.catalog.models import PublishedModel
+from modelfactory.ledger.models import InferenceReceipt
+
+
+def _adapter_parts(published: PublishedModel) -> list[tuple[PublishedModel, Fraction]]:
+    if published.kind == PublishedModel.Kind.ADAPTER:
+        return [(published, Fraction(1))]
+    if published.kind == PublishedModel.Kind.COMPOSITE:
+        pairs = published.recipe.get("adapters", [])
+        parts = PublishedModel.objects.in_bulk([name for name, _ in pairs], field_name="api_name")
+        total = sum(Fraction(str(weight)) for _, weight in pairs) or Fraction(1)
+        return [(parts[name], Fraction(str(weight)) / total) for name, weight in pairs if name in parts]
+    return []
+
+
+def lineage(published: PublishedModel) -> dict:
+    """Adapters, datanet versions, and contributor/datanet weights by share of training rows."""
+    contributors: Counter[str] = Counter()
+    datanets: Counter[str] = Counter()
+    adapters, versions = [], []
+    for adapter, weight in _adapter_parts(published):
+        adapters.append({"name": adapter.api_name, "version": adapter.version, "weight": float(weight)})
+        manifest = adapter.job.manifest if adapter.job_id else {}
+        versions += [
+            {"datanet": ref["datanet_id"], "version": ref["version"], "merkle_root": ref["merkle_root"]}
+            for ref in manifest.get("datanets", [])
+        ]
+        row_ids = manifest.get("training_row_ids", [])
+        rows = Row.objects.filter(pk__in=row_ids).values_list("wallet_address", "datanet__slug")
+        counted = list(rows)
+        for wallet, slug in counted:
+            contributors[wallet] += weight / len(counted)
+            datanets[slug] += weight / len(counted)
+
+    def normalise(counter: Counter) -> dict[str, float]:
+        total = sum(counter.values())
+        return {key: float(value / total) for key, value in counter.most_common()} if total else {}
+
+    return {
+        "adapters": adapters,
+        "datanet_versions": versions,
+        "attribution": {
+            "methods": ["lineage"],
+            "combination": "contributors weighted by their share of each adapter's training rows, "
+            "adapters by their merge weight",
+            "contributors": normalise(contributors),
+            "datanets": normalise(datanets),
+            "rows": [],
+        },
+    }
+
+
+def fee_rates() -> FeeRates:
+    return FeeRates(
+        rate_in=settings.MODELFACTORY_FEE_RATE_IN,
+        rate_out=settings.MODELFACTORY_FEE_RATE_OUT,
+        platform_fee=settings.MODELFACTORY_FEE_PLATFORM,
+    )
+
+
+def split_shares() -> SplitShares:
+    return SplitShares(**settings.MODELFACTORY_FEE_SHARES)
+
+
+@transaction.atomic
+def receipt_record(
+    *, published: PublishedModel, tokens_in: int, tokens_out: int, user=None, api_key_id: int | None = None
+) -> InferenceReceipt:
+    """Record one answer. Call it inside the transaction that does the request's accounting."""
+    traced = lineage(published)
+    fee = inference_fee(tokens_in=tokens_in, tokens_out=tokens_out, rates=fee_rates())
+    split = split_fee(
+        fee,
+        shares=split_shares(),
+        contributor_weights={
+            wallet: Fraction(weight).limit_denominator(10**9)
+            for wallet, weight in traced["attribution"]["contributors"].items()
+        },
+    )
+    developer = (
+        published.owner.wallet_address if published.owner_id and published.owner.wallet_address else None
+    )
+    parties = Parties(
+        developer=developer or settings.MODELFACTORY_PLATFORM_WALLET,
+        base_model_owner=settings.MODELFACTORY_PLATFORM_WALLET,
+        compute_operator=settings.MODELFACTORY_OPERATOR_WALLET,
+        platform=settings.MODELFACTORY_PLATFORM_WALLET,
+    )
+    return InferenceReceipt.objects.create(
+        user=user if user is not None and user.is_authenticated else None,
+        api_key_id=api_key_id,
+        published_model=published,
+        model_name=published.api_name,
+        base_model=published.base_model.name,
+        adapters=traced["adapters"],
+        datanet_versions=traced["datanet_versions"],
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        fee=fee,
+        split={
+            "roles": {
+                "developer": split.developer,
+                "contributors": sum(split.contributors.values()),
+                "base_model_owner": split.base_model_owner,
+                "compute_operator": split.compute_operator,
+                "platform": split.platform,
+            },
+            "by_account": split.by_account(parties),
+        },
+        attribution=traced["attribution"],
+    )
