@@ -47,3 +47,21 @@ def catalog(user, *, search: str = "") -> QuerySet[PublishedModel]:
             Q(api_name__icontains=search) | Q(title__icontains=search) | Q(description__icontains=search)
         )
     return models.order_by("kind", "title")
+
+
+def lineage_of(model: PublishedModel) -> dict:
+    """What the model page shows about where a model comes from: base, parts, datanets, developer, metrics."""
+    parts = []
+    if model.kind == PublishedModel.Kind.COMPOSITE:
+        names = [name for name, _ in model.recipe.get("adapters", [])]
+        found = PublishedModel.objects.in_bulk(names, field_name="api_name")
+        parts = [(found.get(name), weight) for name, weight in model.recipe.get("adapters", [])]
+    manifest = model.job.manifest if model.job_id else {}
+    return {
+        "parts": parts,
+        "datanets": manifest.get("datanets", []),
+        "training_rows": len(manifest.get("training_row_ids", [])),
+        "metrics": manifest.get("metrics", {}),
+        "evaluation": model.job.evaluation if model.job_id else {},
+        "hyperparameters": manifest.get("hyperparameters", {}),
+    }

@@ -123,3 +123,89 @@ def model_revoke(*, published: PublishedModel, owner, user) -> None:
     if published.owner_id != owner.pk:
         raise PublishRefused("only the owner can revoke access")
     published.allowed_users.remove(user)
+
+
+@transaction.atomic
+def composite_create(
+    *,
+    user,
+    api_name: str,
+    title: str,
+    parts: list[tuple[str, float]],
+    method: str = "linear",
+    density: float = 1.0,
+    description: str = "",
+    access: str = PublishedModel.Access.PUBLIC,
+) -> PublishedModel:
+    """A weighted merge of adapters on one base, served by the engine without a merged model.
+
+    TIES and DARE build a derived adapter once per recipe (the engine caches it by recipe).
+    """
+    from inference.adapter_merging import MERGE_METHODS
+
+    if method not in MERGE_METHODS:
+        raise PublishRefused(
+            f"unknown merge method {method!r}; choose one of {', '.join(sorted(MERGE_METHODS))}"
+        )
+    if len(parts) < 2:
+        raise PublishRefused("a composite needs at least two adapters")
+    if any(weight <= 0 for _, weight in parts):
+        raise PublishRefused("every weight must be positive")
+    from modelfactory.catalog.selectors import models_usable_by
+
+    adapters = {
+        m.api_name: m
+        for m in models_usable_by(user).filter(
+            kind=PublishedModel.Kind.ADAPTER, api_name__in=[name for name, _ in parts]
+        )
+    }
+    if missing := [name for name, _ in parts if name not in adapters]:
+        raise PublishRefused(f"not adapters you may use: {', '.join(missing)}")
+    bases = {adapter.base_model_id for adapter in adapters.values()}
+    if len(bases) != 1:
+        raise PublishRefused("the adapters were trained on different base models and cannot be merged")
+    if PublishedModel.objects.filter(api_name=api_name).exists():
+        raise PublishRefused(f"the API name {api_name!r} is taken; choose another")
+    return PublishedModel.objects.create(
+        api_name=api_name,
+        title=title or api_name,
+        description=description,
+        kind=PublishedModel.Kind.COMPOSITE,
+        base_model_id=bases.pop(),
+        owner=user,
+        access=access,
+        recipe={
+            "method": method,
+            "density": density,
+            "adapters": [[name, float(weight)] for name, weight in parts],
+        },
+    )
+
+
+@transaction.atomic
+def adapter_import(
+    *,
+    user,
+    base_model: BaseModel,
+    api_name: str,
+    title: str,
+    data: bytes,
+    description: str = "",
+    access: str = PublishedModel.Access.PUBLIC,
+) -> PublishedModel:
+    """Publish an existing PEFT adapter uploaded as a zip, after the safety and shape checks."""
+    from modelfactory.catalog.adapter_import import unpack_adapter_zip
+
+    if PublishedModel.objects.filter(api_name=api_name).exists():
+        raise PublishRefused(f"the API name {api_name!r} is taken; choose another")
+    directory = unpack_adapter_zip(data=data, base_model=base_model, api_name=api_name)
+    return PublishedModel.objects.create(
+        api_name=api_name,
+        title=title or api_name,
+        description=description,
+        kind=PublishedModel.Kind.ADAPTER,
+        base_model=base_model,
+        owner=user,
+        access=access,
+        adapter_path=str(directory),
+    )

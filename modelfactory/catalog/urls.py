@@ -1,3 +1,15 @@
+from django.urls import path
+
+from modelfactory.catalog import views
+
 app_name = "catalog"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.catalog, name="list"),
+    path("compose/", views.compose, name="compose"),
+    path("import/", views.import_adapter, name="import"),
+    path("publish/job/<int:job_id>/", views.publish, name="publish"),
+    path("<slug:api_name>/", views.detail, name="detail"),
+    path("<slug:api_name>/unpublish/", views.unpublish, name="unpublish"),
+    path("<slug:api_name>/access/", views.grant, name="grant"),
+]

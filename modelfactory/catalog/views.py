@@ -1,0 +1,145 @@
+"""HTTP for the catalog: browse models, a model's page, publish, compose, import, grant."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from modelfactory.accounts.models import User
+from modelfactory.catalog import selectors, services
+from modelfactory.catalog.adapter_import import AdapterImportRefused
+from modelfactory.catalog.forms import CompositeForm, GrantForm, ImportForm, PublishForm
+from modelfactory.catalog.models import PublishedModel
+from modelfactory.finetuning.models import FineTuneJob
+
+
+def catalog(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()
+    return render(
+        request, "catalog/list.html", {"models": selectors.catalog(request.user, search=search), "q": search}
+    )
+
+
+def _model_or_404(request: HttpRequest, api_name: str) -> PublishedModel:
+    try:
+        return selectors.model_for(request.user, api_name)
+    except (selectors.ModelNotFound, selectors.ModelAccessDenied):
+        raise Http404(f"no model {api_name!r} that you may use") from None
+
+
+def detail(request: HttpRequest, api_name: str) -> HttpResponse:
+    model = _model_or_404(request, api_name)
+    is_owner = request.user.is_authenticated and model.owner_id == request.user.pk
+    return render(
+        request,
+        "catalog/detail.html",
+        {
+            "model": model,
+            "is_owner": is_owner,
+            "lineage": selectors.lineage_of(model),
+            "grant_form": GrantForm(),
+            "api_base": request.build_absolute_uri("/v1"),
+        },
+    )
+
+
+@login_required
+def publish(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(FineTuneJob, pk=job_id, owner=request.user)
+    initial = {"api_name": f"{job.base_model.name}-{job.pk}", "title": job.name}
+    form = PublishForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            model = services.model_publish_from_job(job=job, user=request.user, **form.cleaned_data)
+        except services.PublishRefused as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, f"Published as {model.api_name}: servable now in the playground and the API."
+            )
+            return redirect("catalog:detail", api_name=model.api_name)
+    return render(request, "catalog/publish.html", {"form": form, "job": job})
+
+
+@login_required
+@require_POST
+def unpublish(request: HttpRequest, api_name: str) -> HttpResponse:
+    model = _model_or_404(request, api_name)
+    try:
+        services.model_unpublish(published=model, user=request.user)
+    except services.PublishRefused as error:
+        messages.error(request, str(error))
+        return redirect("catalog:detail", api_name=api_name)
+    messages.info(request, f"{api_name} is no longer served; its lineage and receipts are kept.")
+    return redirect("catalog:list")
+
+
+@login_required
+@require_POST
+def grant(request: HttpRequest, api_name: str) -> HttpResponse:
+    model = _model_or_404(request, api_name)
+    form = GrantForm(request.POST)
+    if form.is_valid():
+        user = User.objects.filter(username=form.cleaned_data["username"]).first()
+        if user is None:
+            messages.error(request, f"no user named {form.cleaned_data['username']!r}")
+        else:
+            try:
+                if request.POST.get("revoke"):
+                    services.model_revoke(published=model, owner=request.user, user=user)
+                else:
+                    services.model_grant(published=model, owner=request.user, user=user)
+            except services.PublishRefused as error:
+                messages.error(request, str(error))
+    return redirect("catalog:detail", api_name=api_name)
+
+
+@login_required
+def compose(request: HttpRequest) -> HttpResponse:
+    adapters = selectors.models_usable_by(request.user).filter(kind=PublishedModel.Kind.ADAPTER)
+    form = CompositeForm(request.POST or None, adapters=adapters)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            model = services.composite_create(
+                user=request.user,
+                api_name=data["api_name"],
+                title=data["title"],
+                parts=form.parts(),
+                method=data["method"],
+                density=data["density"],
+                description=data["description"],
+                access=data["access"],
+            )
+        except services.PublishRefused as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Composite {model.api_name} saved; the engine merges it per request.")
+            return redirect("catalog:detail", api_name=model.api_name)
+    return render(request, "catalog/compose.html", {"form": form, "adapters": adapters})
+
+
+@login_required
+def import_adapter(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            model = services.adapter_import(
+                user=request.user,
+                base_model=data["base_model"],
+                api_name=data["api_name"],
+                title=data["title"],
+                data=data["file"].read(),
+                description=data["description"],
+                access=data["access"],
+            )
+        except (services.PublishRefused, AdapterImportRefused) as error:
+            form.add_error("file", str(error))
+        else:
+            messages.success(request, f"Imported {model.api_name}.")
+            return redirect("catalog:detail", api_name=model.api_name)
+    return render(request, "catalog/import.html", {"form": form})
