@@ -43,7 +43,13 @@ class ConsoleLog:
     def attach(self, page) -> None:
         page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
-        page.on("requestfailed", lambda request: self.errors.append(f"request failed: {request.url}"))
+        # A navigation (or a download) aborts the requests still in flight: that is not a failure.
+        # Real failures still show: refused connections here, HTTP errors in the response hook below.
+        page.on(
+            "requestfailed",
+            lambda request: request.failure != "net::ERR_ABORTED"
+            and self.errors.append(f"request failed: {request.url} ({request.failure})"),
+        )
         page.on(
             "response",
             lambda response: (
