@@ -23,10 +23,14 @@ def published(client, use_tiny_base_model):
     owner = make_user("receipt_owner")
     client.force_login(owner)
     _, version = sums_datanet(owner)
-    walk_wizard(client, base_model=register_tiny(use_tiny_base_model), version=version, max_steps=2, save_every=2)
+    walk_wizard(
+        client, base_model=register_tiny(use_tiny_base_model), version=version, max_steps=2, save_every=2
+    )
     job = FineTuneJob.objects.get()
     job_run(job_id=job.pk, worker="w@host")
-    return model_publish_from_job(job=FineTuneJob.objects.get(pk=job.pk), user=owner, api_name="sums", title="Sums")
+    return model_publish_from_job(
+        job=FineTuneJob.objects.get(pk=job.pk), user=owner, api_name="sums", title="Sums"
+    )
 
 
 def test_contributors_are_weighted_by_their_share_of_the_training_rows(published):
