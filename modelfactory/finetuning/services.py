@@ -188,23 +188,33 @@ def job_run(*, job_id: int, worker: str) -> None:
     )
     beat.start()
     logs.attach()
-    try:
-        result = run_training(
-            spec,
-            training_rows(job),
-            job.output_dir,
-            callbacks=callbacks,
-            datanets=[
-                DatanetVersionRef(
-                    datanet_id=v.datanet.slug,
-                    version=v.number,
-                    merkle_root=v.merkle_root,
-                    name=v.datanet.title,
-                    row_count=v.row_count,
-                )
-                for v in versions
-            ],
+    refs = [
+        DatanetVersionRef(
+            datanet_id=v.datanet.slug,
+            version=v.number,
+            merkle_root=v.merkle_root,
+            name=v.datanet.title,
+            row_count=v.row_count,
         )
+        for v in versions
+    ]
+    try:
+        if job.gpus >= 1:  # its own process (1 GPU) or accelerate DDP (N GPUs): see `launcher`
+            from modelfactory.finetuning.launcher import run_launched
+
+            result = run_launched(
+                spec=spec,
+                rows=training_rows(job),
+                output_dir=Path(job.output_dir),
+                datanets=refs,
+                num_gpus=job.gpus,
+                on_metrics=callbacks.on_metrics,
+                should_cancel=callbacks.should_cancel,
+            )
+        else:
+            result = run_training(
+                spec, training_rows(job), job.output_dir, callbacks=callbacks, datanets=refs
+            ).to_json()
     except Exception as error:
         logger.exception("job %s failed", job.pk)
         _finish(
@@ -218,18 +228,18 @@ def job_run(*, job_id: int, worker: str) -> None:
     finally:
         logs.detach()
         beat.stop()
-    manifest = json.loads(Path(result.manifest_path).read_text()) if result.manifest_path else {}
-    status = FineTuneJob.Status.CANCELLED if result.status == "cancelled" else FineTuneJob.Status.SUCCEEDED
+    manifest = json.loads(Path(result["manifest_path"]).read_text()) if result.get("manifest_path") else {}
+    status = FineTuneJob.Status.CANCELLED if result["status"] == "cancelled" else FineTuneJob.Status.SUCCEEDED
     _finish(
         job.pk,
         worker,
         status,
         log_tail=logs.text(),
-        step=result.global_step,
+        step=result["global_step"],
         manifest=manifest,
-        evaluation=result.evaluation or {},
-        data_report=result.data_report,
-        last_metrics=result.final_metrics or {},
+        evaluation=result.get("evaluation") or {},
+        data_report=result.get("data_report") or {},
+        last_metrics=result.get("final_metrics") or {},
     )
 
 

@@ -150,7 +150,7 @@ def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
         spec=spec,
         hardware=detect_capabilities().hardware,
     )
-    form = LaunchForm(request.POST or None, initial={"name": state.name})
+    form = LaunchForm(request.POST or None, initial={"name": state.name, "gpus": 0})
     if request.method == "POST" and form.is_valid():
         try:
             job = services.job_create(

@@ -63,4 +63,4 @@ def walk_wizard(client, *, base_model, version, max_steps: int, save_every: int,
     session = client.session
     session["finetune_wizard"]["overrides"].update(save_every_steps=save_every, eval_every_steps=save_every)
     session.save()
-    return client.post("/finetune/new/review/", {"name": name})
+    return client.post("/finetune/new/review/", {"name": name, "gpus": 0})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from modelfactory.finetuning.models import FineTuneJob, JobMetric
@@ -204,3 +206,22 @@ def test_a_finished_job_hands_over_a_peft_zip_and_a_merged_model_with_the_same_o
     with torch.no_grad():
         assert torch.allclose(adapted(probe).logits, merged(probe).logits, atol=1e-4)
     assert FineTuneJob.objects.get(pk=job.pk).merged_status == "ready"
+
+
+def test_a_job_trained_in_its_own_process_reports_every_step_through_the_file_channel(
+    client, owner_with_data
+):
+    """The protocol multi-GPU jobs use (spec/rows files, metrics journal, result file), with one process."""
+    _, version, base = owner_with_data
+    walk_wizard(client, base_model=base, version=version, max_steps=6, save_every=3)
+    FineTuneJob.objects.update(gpus=1)
+    job = FineTuneJob.objects.get()
+
+    job_run(job_id=job.pk, worker="w@host")
+
+    job.refresh_from_db()
+    assert job.status == FineTuneJob.Status.SUCCEEDED, (job.error, job.log_tail)
+    assert list(JobMetric.objects.filter(job=job).values_list("step", flat=True)) == list(range(1, 7))
+    assert job.manifest["training_row_ids"]
+    assert (Path(job.output_dir) / "adapter" / "adapter_model.safetensors").is_file()
+    assert job.evaluation["adapter_eval_loss"] is not None
