@@ -22,6 +22,11 @@ app.conf.beat_schedule = {
         "schedule": 15.0,
         "options": {"expires": 14.0},
     },
+    "settle-epochs": {
+        "task": "modelfactory.ledger.tasks.settle_epochs",
+        "schedule": 30.0,
+        "options": {"expires": 29.0},
+    },
     "recover-stalled-finetune-jobs": {
         "task": "modelfactory.finetuning.tasks.recover_stalled_jobs",
         "schedule": 20.0,

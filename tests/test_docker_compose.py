@@ -9,7 +9,7 @@ import yaml
 from tests.support.processes import REPO
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-APP_SERVICES = {"web", "migrate", "worker-cpu", "worker-gpu", "beat", "chain"}
+APP_SERVICES = {"web", "migrate", "deploy-contracts", "worker-cpu", "worker-gpu", "beat", "chain"}
 
 
 def test_compose_has_every_service_of_the_architecture():
@@ -50,14 +50,14 @@ def test_compose_settings_are_the_ones_the_app_reads():
     )
     environment = COMPOSE["services"]["web"]["environment"]
     for variable in environment:
-        assert f'"{variable}"' in settings_source or variable == "MODELFACTORY_ENV", variable
+        assert f'"{variable}"' in settings_source, variable
 
 
 def test_the_procfile_runs_the_same_programs_as_compose():
     procfile = dict(
         line.split(":", 1) for line in (REPO / "Procfile").read_text().splitlines() if line.strip()
     )
-    assert set(procfile) == {"web", "worker", "trainer", "beat", "chain"}
+    assert set(procfile) == {"web", "worker", "trainer", "beat", "chain", "contracts"}
     for command in procfile.values():
         words = shlex.split(command.replace("&&", " && "))
         program = next(w for w in words if w.startswith((".venv/bin/", "node_modules/")))

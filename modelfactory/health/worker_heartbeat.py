@@ -33,19 +33,33 @@ def start_heartbeat_thread(*, hostname: str, queues: list[str]) -> None:
 
 
 def stop_heartbeat_thread() -> None:
+    """Stop beating and sign off, within two seconds: a shutdown must never hang on the database.
+
+    Supervisors (honcho, systemd, Kubernetes) kill a worker that does not exit soon after SIGTERM;
+    if the sign-off cannot be written in time, the heartbeat simply goes stale and the worker is
+    reported down a little later, which is the same outcome.
+    """
+    _stop.set()
+    if _thread is not None:
+        _thread.join(timeout=2)
+    if _hostname is not None:
+        signing_off = threading.Thread(
+            target=_sign_off, args=(_hostname,), name="heartbeat-sign-off", daemon=True
+        )
+        signing_off.start()
+        signing_off.join(timeout=2)
+
+
+def _sign_off(hostname: str) -> None:
     from modelfactory.health.models import Heartbeat
     from modelfactory.health.services import heartbeat_forget
 
-    _stop.set()
-    if _thread is not None:
-        _thread.join(timeout=5)
-    if _hostname is not None:
-        try:
-            heartbeat_forget(kind=Heartbeat.Kind.WORKER, name=_hostname)
-        except Exception:  # shutting down: a database hiccup must not block the exit
-            logger.warning("could not remove the heartbeat of %s", _hostname, exc_info=True)
-        finally:
-            close_old_connections()
+    try:
+        heartbeat_forget(kind=Heartbeat.Kind.WORKER, name=hostname)
+    except Exception:  # shutting down: a database hiccup must not block the exit
+        logger.warning("could not remove the heartbeat of %s", hostname, exc_info=True)
+    finally:
+        close_old_connections()
 
 
 def _beat(hostname: str, queues: list[str], interval: float) -> None:

@@ -48,3 +48,75 @@ class InferenceReceipt(models.Model):
 
     def __str__(self) -> str:
         return str(self.receipt_id)
+
+
+class Epoch(models.Model):
+    """One settlement period: the receipts assigned to it and the payout tree committed on chain.
+
+    The row is written (and its receipts assigned) before anything is sent, so the database, not a
+    half-finished chain call, decides what an epoch contains; the chain then says whether it is committed.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Queued"  # closed off-chain, receipts assigned, not sent yet
+        COMMITTING = "committing", "Committing"  # a commit was attempted; the chain decides if it landed
+        COMMITTED = "committed", "Committed"
+
+    number = models.PositiveIntegerField(unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
+    payouts_root = models.CharField(max_length=66, help_text="0x-hex Merkle root of (account, amount).")
+    receipts_root = models.CharField(max_length=66, help_text="0x-hex Merkle root of the receipt hashes.")
+    total = models.DecimalField(max_digits=78, decimal_places=0, help_text="In OPEN base units.")
+    receipt_count = models.PositiveIntegerField()
+    created = models.DateTimeField(auto_now_add=True)
+    tx_hash = models.CharField(max_length=66, blank=True)
+    block_number = models.PositiveBigIntegerField(null=True, blank=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, help_text="Why the last commit attempt did not land.")
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return f"epoch {self.number} ({self.status})"
+
+
+class Payout(models.Model):
+    """One account's leaf in an epoch's payout tree, with the proof it needs to claim."""
+
+    epoch = models.ForeignKey(Epoch, on_delete=models.CASCADE, related_name="payouts")
+    account = models.CharField(max_length=42, db_index=True, help_text="Checksummed address.")
+    amount = models.DecimalField(max_digits=78, decimal_places=0, help_text="In OPEN base units.")
+    proof = models.JSONField(default=list, help_text="0x-hex sibling hashes, leaf to root.")
+    claimed = models.BooleanField(default=False)
+    claim_tx = models.CharField(max_length=66, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-epoch__number", "account"]
+        constraints = [
+            models.UniqueConstraint(fields=["epoch", "account"], name="ledger_one_payout_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} · epoch {self.epoch.number}"
+
+
+class WalletChallenge(models.Model):
+    """A Sign-In with Ethereum (EIP-4361) message issued to a user; usable once, before it expires."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wallet_challenges"
+    )
+    address = models.CharField(max_length=42, help_text="The checksummed address the user claims.")
+    nonce = models.CharField(max_length=64, unique=True)
+    message = models.TextField(help_text="The exact text to sign; verification recovers the signer from it.")
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.address} · {self.nonce}"

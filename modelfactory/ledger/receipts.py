@@ -8,6 +8,7 @@ always adds up to the fee in integer base units.
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from fractions import Fraction
 
@@ -82,9 +83,18 @@ def split_shares() -> SplitShares:
 
 @transaction.atomic
 def receipt_record(
-    *, published: PublishedModel, tokens_in: int, tokens_out: int, user=None, api_key_id: int | None = None
+    *,
+    published: PublishedModel,
+    tokens_in: int,
+    tokens_out: int,
+    user=None,
+    api_key_id: int | None = None,
+    receipt_id: uuid.UUID | None = None,
 ) -> InferenceReceipt:
-    """Record one answer. Call it inside the transaction that does the request's accounting."""
+    """Record one answer. Call it inside the transaction that does the request's accounting.
+
+    `receipt_id` lets a stream announce the receipt's id in its first chunk, before the answer ends.
+    """
     traced = lineage(published)
     fee = inference_fee(tokens_in=tokens_in, tokens_out=tokens_out, rates=fee_rates())
     split = split_fee(
@@ -105,6 +115,7 @@ def receipt_record(
         platform=settings.MODELFACTORY_PLATFORM_WALLET,
     )
     return InferenceReceipt.objects.create(
+        **({"receipt_id": receipt_id} if receipt_id is not None else {}),
         user=user if user is not None and user.is_authenticated else None,
         api_key_id=api_key_id,
         published_model=published,

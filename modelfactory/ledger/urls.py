@@ -1,3 +1,15 @@
+from django.urls import path
+
+from modelfactory.ledger import views
+
 app_name = "ledger"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("earnings/", views.earnings, name="earnings"),
+    path("earnings/claim/<int:epoch>/", views.claim, name="claim"),
+    path("ledger/", views.ledger, name="ledger"),
+    path("receipts/<uuid:receipt_id>/", views.receipt, name="receipt"),
+    path("wallet/", views.wallet, name="wallet"),
+    path("wallet/challenge/", views.wallet_challenge, name="wallet_challenge"),
+    path("wallet/verify/", views.wallet_verify_view, name="wallet_verify"),
+]

@@ -145,6 +145,21 @@ if CELERY_BROKER_URL.startswith("sqla+"):
 
 # --- Chain ----------------------------------------------------------------------------------------
 CHAIN_RPC_URL = env.url("CHAIN_RPC_URL", "http://127.0.0.1:8545", schemes=("http", "https", "ws", "wss"))
+CHAIN_ID = env.integer("CHAIN_ID", 31337, minimum=1)
+# The settlement operator's key: required in production (or a keystore); never in the repository.
+# In development the ledger falls back to anvil's first well-known account.
+CHAIN_OPERATOR_KEY = env.env.str("CHAIN_OPERATOR_KEY", default="")
+CHAIN_OPERATOR_KEYSTORE = env.env.str("CHAIN_OPERATOR_KEYSTORE", default="")
+CHAIN_OPERATOR_KEYSTORE_PASSWORD = env.env.str("CHAIN_OPERATOR_KEYSTORE_PASSWORD", default="")
+if env.is_production() and not (CHAIN_OPERATOR_KEY or CHAIN_OPERATOR_KEYSTORE):
+    raise env.ConfigurationError(
+        "CHAIN_OPERATOR_KEY (or CHAIN_OPERATOR_KEYSTORE) is required when MODELFACTORY_ENV=production"
+    )
+# Settlement epochs close when the oldest waiting receipt is this old, or this many are waiting.
+LEDGER_EPOCH_SECONDS = env.integer("LEDGER_EPOCH_SECONDS", 300, minimum=1)
+LEDGER_EPOCH_MAX_RECEIPTS = env.integer("LEDGER_EPOCH_MAX_RECEIPTS", 1000, minimum=1)
+# Development convenience: the server signs claims for anvil's known accounts.
+LEDGER_SERVER_CLAIMS = env.boolean("LEDGER_SERVER_CLAIMS", not env.is_production())
 
 # --- Models ---------------------------------------------------------------------------------------
 MODELFACTORY_DEMO_MODEL_DIR = VAR_DIR / "models" / "demo-base"
@@ -207,5 +222,5 @@ MODELFACTORY_PLATFORM_WALLET = env.env.str(
     "MODELFACTORY_PLATFORM_WALLET", default="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 )
 MODELFACTORY_OPERATOR_WALLET = env.env.str(
-    "MODELFACTORY_OPERATOR_WALLET", default="0x70997970C51812dc3A010C7E6E8CEa0BA9A9bFc1"
+    "MODELFACTORY_OPERATOR_WALLET", default="0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 )

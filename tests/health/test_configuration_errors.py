@@ -51,6 +51,20 @@ def test_production_without_a_secret_key_refuses_to_start_and_says_which_variabl
     )
 
 
+def test_production_without_an_operator_key_refuses_to_start():
+    result = start_up(
+        MODELFACTORY_ENV="production",
+        SECRET_KEY="x" * 50,
+        DATABASE_URL="postgres://u@db:5432/mf",
+        CELERY_BROKER_URL="redis://r:6379/0",
+        CHAIN_RPC_URL="https://rpc.example",
+        ALLOWED_HOSTS="mf.example",
+    )
+
+    assert result.returncode == 2
+    assert "CHAIN_OPERATOR_KEY" in result.stderr
+
+
 def test_production_with_every_required_variable_starts():
     result = start_up(
         MODELFACTORY_ENV="production",
@@ -59,6 +73,7 @@ def test_production_with_every_required_variable_starts():
         CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
         CHAIN_RPC_URL="http://127.0.0.1:8545",
         ALLOWED_HOSTS="modelfactory.example",
+        CHAIN_OPERATOR_KEY="0x" + "11" * 32,
     )
 
     assert result.returncode == 0, result.stderr

@@ -1,0 +1,226 @@
+"""Serving one API call on the in-process engine, and shaping what comes back as OpenAI does.
+
+`answer_start` does everything that can still fail with a clean HTTP error (model lookup, engine
+start, prompt too long) before a single byte is sent, so a stream never starts only to fail at once.
+`Answer` then gathers the n choices either whole (`finish`) or as server-sent event chunks
+(`token_chunks`, `closing_chunks`). A stream's receipt id is chosen up front so that it can be announced
+in the headers before the answer, and so its token count, exists.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from inference.errors import EngineError, EngineStopped, PromptTooLong
+from inference.request import Completion, RequestHandle
+from modelfactory.api.errors import AccessDenied, ApiError, InvalidParameter, NotFound, Unavailable
+from modelfactory.api.models import ApiKey
+from modelfactory.api.parameters import CompletionAsk
+from modelfactory.api.services import completion_account
+from modelfactory.catalog.models import PublishedModel
+from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound, model_for
+from modelfactory.serving import engine_runtime
+
+# Past this many queued requests a new one would wait longer than a client's patience: say so (503).
+MAX_QUEUE_DEPTH = 512
+# A request that has not finished in this long is cancelled and reported as overload.
+ANSWER_TIMEOUT_S = 300.0
+
+
+def published_for(key: ApiKey, api_name: str) -> PublishedModel:
+    try:
+        return model_for(key.user, api_name)
+    except ModelNotFound as error:
+        raise NotFound(str(error), param="model", code="model_not_found") from None
+    except ModelAccessDenied as error:
+        raise AccessDenied(str(error), param="model") from None
+
+
+def engine_error(error: Exception, ask: CompletionAsk) -> ApiError:
+    """The engine's per-request errors, as the status a client can act on."""
+    if isinstance(error, PromptTooLong):
+        param = "messages" if ask.chat else "prompt"
+        return InvalidParameter(str(error), param=param, code="context_length_exceeded")
+    if isinstance(error, EngineStopped):
+        return Unavailable(f"{error}; retry in a moment")
+    if isinstance(error, TimeoutError):
+        return Unavailable(f"the engine is overloaded: {error}; retry later", code="engine_overloaded")
+    if isinstance(error, EngineError):
+        return Unavailable(f"the model could not be served: {error}", code="model_unavailable")
+    return Unavailable(f"the engine failed: {error}")
+
+
+@dataclass
+class Answer:
+    key: ApiKey
+    published: PublishedModel
+    ask: CompletionAsk
+    prompt: str
+    prompt_tokens: int
+    handles: list[RequestHandle]
+    receipt_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    created: int = field(default_factory=lambda: int(time.time()))
+    completions: list[Completion | None] = field(default_factory=list)
+    accounted: bool = False
+
+    @property
+    def response_id(self) -> str:
+        return ("chatcmpl-" if self.ask.chat else "cmpl-") + self.receipt_id.hex
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(len(completion.token_ids) for completion in self.completions if completion is not None)
+
+    def usage(self) -> dict:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        }
+
+    # --- whole answers --------------------------------------------------------------------------------
+    def wait(self) -> None:
+        """Block until every choice is done (call it off the event loop); engine errors become ApiErrors."""
+        try:
+            self.completions = [handle.result(ANSWER_TIMEOUT_S) for handle in self.handles]
+        except Exception as error:
+            self.cancel_unfinished()
+            raise engine_error(error, self.ask) from error
+
+    def account(self) -> None:
+        """Receipt and usage, once, for what was actually generated."""
+        if not self.accounted:
+            receipt = completion_account(
+                key=self.key,
+                published=self.published,
+                tokens_in=self.prompt_tokens,
+                tokens_out=self.completion_tokens,
+                receipt_id=self.receipt_id if self.ask.stream else None,
+            )
+            self.receipt_id = receipt.receipt_id
+            self.accounted = True
+
+    def body(self) -> dict:
+        """The response of a non-streaming call, OpenAI's shape plus `attribution_receipt`."""
+        choices = []
+        for index, completion in enumerate(self.completions):
+            assert completion is not None
+            finish = "length" if completion.finish_reason == "length" else "stop"
+            if self.ask.chat:
+                message = {"role": "assistant", "content": completion.text, "refusal": None}
+                choices.append(
+                    {"index": index, "message": message, "logprobs": None, "finish_reason": finish}
+                )
+            else:
+                choices.append(
+                    {"index": index, "text": completion.text, "logprobs": None, "finish_reason": finish}
+                )
+        return {
+            "id": self.response_id,
+            "object": "chat.completion" if self.ask.chat else "text_completion",
+            "created": self.created,
+            "model": self.published.api_name,
+            "system_fingerprint": self.published.engine_name,
+            "choices": choices,
+            "usage": self.usage(),
+            "attribution_receipt": str(self.receipt_id),
+        }
+
+    # --- streams ----------------------------------------------------------------------------------------
+    def token_chunks(self) -> Iterator[str]:
+        """SSE events as tokens arrive, choice after choice (blocking: run it off the event loop)."""
+        self.completions = [None] * len(self.handles)
+        for index, handle in enumerate(self.handles):
+            if self.ask.chat:
+                yield self._event(
+                    index, {"delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+                )
+            for event in handle:
+                if event.text:
+                    yield self._event(index, self._piece(event.text))
+            completion = handle.completion
+            if completion is None or completion.finish_reason in ("error", "cancelled"):
+                error = completion.error if completion is not None else EngineStopped("no answer")
+                yield sse(engine_error(error, self.ask).body())
+                self.cancel_unfinished()
+                return
+            self.completions[index] = completion
+            finish = "length" if completion.finish_reason == "length" else "stop"
+            yield self._event(index, {**self._piece(""), "finish_reason": finish})
+
+    def complete(self) -> bool:
+        return bool(self.completions) and all(completion is not None for completion in self.completions)
+
+    def closing_chunks(self) -> Iterator[str]:
+        """After accounting: the usage chunk when asked for, and the terminator."""
+        if self.ask.include_usage:
+            yield sse({**self._envelope(), "choices": [], "usage": self.usage()})
+        yield "data: [DONE]\n\n"
+
+    def cancel_unfinished(self) -> None:
+        """Free the engine's slots of choices nobody will read (client gone, or an error)."""
+        for handle in self.handles:
+            if not handle.done():
+                handle.cancel()
+
+    def _piece(self, text: str) -> dict:
+        if self.ask.chat:
+            return {"delta": {"content": text} if text else {}, "finish_reason": None}
+        return {"text": text, "finish_reason": None}
+
+    def _envelope(self) -> dict:
+        return {
+            "id": self.response_id,
+            "object": "chat.completion.chunk" if self.ask.chat else "text_completion",
+            "created": self.created,
+            "model": self.published.api_name,
+            "system_fingerprint": self.published.engine_name,
+            "attribution_receipt": str(self.receipt_id),
+        }
+
+    def _event(self, index: int, choice: dict) -> str:
+        return sse({**self._envelope(), "choices": [{"index": index, "logprobs": None, **choice}]})
+
+
+def sse(payload: dict) -> str:
+    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
+
+
+def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
+    """Look the model up for the key's user, start the engine if needed, and submit the n choices.
+
+    Blocking (model load on first call, tokenisation): views run it off the event loop.
+    """
+    published = published_for(key, ask.model)
+    try:
+        running = engine_runtime.engine()
+        # The scheduler's waiting list, not stats(): that one sorts latency samples, too dear per request.
+        if len(running.scheduler.waiting) > MAX_QUEUE_DEPTH:
+            raise Unavailable(
+                f"the engine is overloaded ({MAX_QUEUE_DEPTH}+ requests queued); retry in a few seconds",
+                code="engine_overloaded",
+            )
+        prompt = engine_runtime.chat_prompt(list(ask.messages)) if ask.chat else ask.prompt
+        requests = [
+            engine_runtime.request_for(published, prompt=prompt, sampling=ask.sampling_for(choice))
+            for choice in range(ask.n)
+        ]
+    except ApiError:
+        raise
+    except Exception as error:
+        raise engine_error(error, ask) from error
+    prompt_tokens = len(running.tokenizer(prompt)["input_ids"])
+    handles = [running.submit(request) for request in requests]
+    answer = Answer(
+        key=key, published=published, ask=ask, prompt=prompt, prompt_tokens=prompt_tokens, handles=handles
+    )
+    for handle in handles:  # errors about the request itself (too long, ...) are known at submit
+        completion = handle.completion
+        if completion is not None and completion.error is not None:
+            answer.cancel_unfinished()
+            raise engine_error(completion.error, ask)
+    return answer

@@ -1,0 +1,70 @@
+"""Errors of the API, each carrying the HTTP status and the fields of OpenAI's error object.
+
+Services and views raise these; `views.error_response` turns them into
+`{"error": {"message", "type", "param", "code"}}` with the status the official clients map to their
+exception classes (401 AuthenticationError, 403 PermissionDeniedError, 404 NotFoundError, ...).
+"""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    status = 500
+    type = "server_error"
+    code: str | None = None
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+class InvalidParameter(ApiError):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_parameter"
+
+
+class InvalidApiKey(ApiError):
+    status = 401
+    type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class AccessDenied(ApiError):
+    status = 403
+    type = "invalid_request_error"
+    code = "model_access_denied"
+
+
+class NotFound(ApiError):
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    type = "invalid_request_error"
+    code = "method_not_allowed"
+
+
+class RateLimited(ApiError):
+    status = 429
+    type = "requests"
+    code = "rate_limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(ApiError):
+    status = 503
+    type = "server_error"
+    code = "engine_unavailable"

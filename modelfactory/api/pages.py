@@ -1,0 +1,55 @@
+"""The API-keys pages under /account/api-keys/: list, create (the secret shown once), revoke."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from modelfactory.api.forms import ApiKeyForm
+from modelfactory.api.models import ApiKey
+from modelfactory.api.selectors import api_key_of, api_keys_of
+from modelfactory.api.services import api_key_create, api_key_revoke
+
+
+@login_required
+def key_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "api/key_list.html",
+        {
+            "keys": api_keys_of(request.user),
+            "form": ApiKeyForm(),
+            "base_url": request.build_absolute_uri("/v1"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def key_create(request: HttpRequest) -> HttpResponse:
+    form = ApiKeyForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "api/key_list.html", {"keys": api_keys_of(request.user), "form": form}, status=400
+        )
+    key, secret = api_key_create(user=request.user, name=form.cleaned_data["name"])
+    # Rendered, not redirected: the secret must never sit in a session, a URL or a log.
+    return render(
+        request,
+        "api/key_created.html",
+        {"key": key, "secret": secret, "base_url": request.build_absolute_uri("/v1")},
+    )
+
+
+@login_required
+@require_POST
+def key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
+    try:
+        key = api_key_revoke(key=api_key_of(request.user, key_id), user=request.user)
+    except ApiKey.DoesNotExist:
+        raise Http404("no such key among yours") from None
+    messages.success(request, f"Revoked {key}. Programs using it now get 401.")
+    return redirect("api:keys")

@@ -1,0 +1,118 @@
+"""Writes of the API: keys (create, revoke, use), rate-limit admission, and per-completion accounting."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from modelfactory.api.errors import InvalidApiKey, RateLimited
+from modelfactory.api.models import DEFAULT_RATE_LIMIT_PER_MINUTE, ApiKey, ApiRequest
+from modelfactory.catalog.models import PublishedModel
+from modelfactory.ledger.models import InferenceReceipt
+from modelfactory.ledger.receipts import receipt_record
+
+KEY_PREFIX = "mf-"
+PREFIX_SHOWN = 10
+WINDOW = timedelta(minutes=1)
+
+
+def secret_hash(secret: str) -> str:
+    """SHA-256, not a slow password hash: keys are 256 random bits, so there is nothing to brute-force."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(
+    *, user, name: str, rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE
+) -> tuple[ApiKey, str]:
+    """A new key and its secret; the secret is returned this once and never stored."""
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        user=user,
+        name=name.strip(),
+        prefix=secret[:PREFIX_SHOWN],
+        secret_hash=secret_hash(secret),
+        rate_limit_per_minute=rate_limit_per_minute,
+    )
+    key.full_clean()
+    key.save()
+    return key, secret
+
+
+@transaction.atomic
+def api_key_revoke(*, key: ApiKey, user) -> ApiKey:
+    """Revoke at once and for good; the row stays so receipts and the list still name it."""
+    if key.user_id != user.pk:
+        raise ApiKey.DoesNotExist("no such key among yours")
+    if key.revoked is None:
+        key.revoked = timezone.now()
+        key.save(update_fields=["revoked"])
+    return key
+
+
+def api_request_admit(*, secret: str | None) -> ApiKey:
+    """Authenticate a request's bearer key and count it in the key's sliding one-minute window.
+
+    Locking the key row serialises admissions of one key across all web processes, so the count is
+    exact; rows older than the window are pruned as we go, so the table stays one minute deep.
+    """
+    if not secret:
+        raise InvalidApiKey(
+            "no API key given: send 'Authorization: Bearer <key>'; create a key at /account/api-keys/"
+        )
+    with transaction.atomic():
+        key = (
+            ApiKey.objects.select_for_update()
+            .select_related("user")
+            .filter(secret_hash=secret_hash(secret))
+            .first()
+        )
+        if key is None:
+            raise InvalidApiKey("incorrect API key; check it or create a new one at /account/api-keys/")
+        if key.revoked is not None:
+            raise InvalidApiKey("this API key was revoked; create a new one at /account/api-keys/")
+        now = timezone.now()
+        ApiRequest.objects.filter(key=key, at__lte=now - WINDOW).delete()
+        recent = list(ApiRequest.objects.filter(key=key).order_by("at").values_list("at", flat=True))
+        if len(recent) >= key.rate_limit_per_minute:
+            frees_at = recent[len(recent) - key.rate_limit_per_minute] + WINDOW
+            retry = max(1, int((frees_at - now).total_seconds()) + 1)
+            raise RateLimited(
+                f"rate limit of {key.rate_limit_per_minute} requests per minute reached for this key; "
+                f"retry in {retry} s",
+                retry_after_s=retry,
+            )
+        ApiRequest.objects.create(key=key, at=now)
+        ApiKey.objects.filter(pk=key.pk).update(last_used=now)
+        key.last_used = now
+    return key
+
+
+@transaction.atomic
+def completion_account(
+    *, key: ApiKey, published: PublishedModel, tokens_in: int, tokens_out: int, receipt_id=None
+) -> InferenceReceipt:
+    """The receipt of one answer and the key's usage, in one transaction: both or neither.
+
+    `receipt_id` lets a stream announce its receipt in the response headers before the answer (and so
+    its token count) exists.
+    """
+    receipt = receipt_record(
+        published=published,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        user=key.user,
+        api_key_id=key.pk,
+        receipt_id=receipt_id,
+    )
+    ApiKey.objects.filter(pk=key.pk).update(
+        requests=F("requests") + 1,
+        tokens_in=F("tokens_in") + tokens_in,
+        tokens_out=F("tokens_out") + tokens_out,
+    )
+    return receipt

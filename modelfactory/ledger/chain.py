@@ -1,0 +1,84 @@
+"""How the Django side gets a `ChainClient`: which node, which operator key, which deployment.
+
+The key never comes from the repo outside development: `CHAIN_OPERATOR_KEY` (setting or environment) or
+an encrypted keystore (`CHAIN_OPERATOR_KEYSTORE` + `CHAIN_OPERATOR_KEYSTORE_PASSWORD`); only when the
+environment is not production does it fall back to anvil's first development account, which is public.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from django.conf import settings
+
+from contracts.chain_client import ChainClient
+from contracts.development_accounts import ANVIL_KEYS, DEVELOPMENT_OPERATOR_KEY, address_of
+from contracts.errors import ContractsNotDeployed
+
+
+class OperatorKeyNotConfigured(Exception):
+    """Production without CHAIN_OPERATOR_KEY or a keystore: settlement cannot sign."""
+
+
+def _setting(name: str) -> str:
+    return str(getattr(settings, name, "") or os.environ.get(name, ""))
+
+
+def operator_key() -> str:
+    """The settlement operator's private key, from the environment, a keystore or (development) anvil."""
+    key = _setting("CHAIN_OPERATOR_KEY")
+    if key:
+        return key
+    keystore = _setting("CHAIN_OPERATOR_KEYSTORE")
+    if keystore:
+        from eth_account import Account
+
+        encrypted = json.loads(Path(keystore).read_text())
+        return Account.decrypt(encrypted, _setting("CHAIN_OPERATOR_KEYSTORE_PASSWORD")).to_0x_hex()
+    if getattr(settings, "ENVIRONMENT", "development") == "production":
+        raise OperatorKeyNotConfigured("set CHAIN_OPERATOR_KEY or CHAIN_OPERATOR_KEYSTORE in production")
+    return DEVELOPMENT_OPERATOR_KEY
+
+
+def development_key_for(address: str) -> str | None:
+    """anvil's key for `address` if it is one of anvil's development accounts, else None.
+
+    Only there may the server sign a claim as the user; every other wallet claims through the operator
+    (the tokens still go to the wallet) or signs the claim itself.
+    """
+    if getattr(settings, "ENVIRONMENT", "development") == "production":
+        return None
+    wanted = address.lower()
+    return next((key for key in ANVIL_KEYS if address_of(key).lower() == wanted), None)
+
+
+def server_claims_enabled() -> bool:
+    """Whether the Claim button sends the claim from the server (development) or hands the wallet the data."""
+    default = getattr(settings, "ENVIRONMENT", "development") != "production"
+    return bool(getattr(settings, "LEDGER_SERVER_CLAIMS", default))
+
+
+def settlement_client(*, timeout_s: float = 3.0) -> ChainClient:
+    """A client signing as the operator and attached to the stored deployment; never deploys.
+
+    Deploying is `manage.py deploy_contracts`' job: a settlement run against a node restarted without
+    its state must not quietly deploy fresh contracts and renumber epochs from 1. Raises
+    `ContractsNotDeployed` when there is no live deployment and `ChainUnavailable` when the node is down.
+    """
+    client = ChainClient(settings.CHAIN_RPC_URL, timeout_s=timeout_s, operator_key=operator_key())
+    if client.find_deployment(Path(settings.VAR_DIR)) is None:
+        raise ContractsNotDeployed(
+            f"no live deployment for {settings.CHAIN_RPC_URL} under {settings.VAR_DIR}: "
+            "run `manage.py deploy_contracts`"
+        )
+    return client
+
+
+def reader_client(*, timeout_s: float = 2.0) -> ChainClient:
+    """A read-only client for pages: it can verify proofs but sign nothing."""
+    client = ChainClient(settings.CHAIN_RPC_URL, timeout_s=timeout_s)
+    if client.find_deployment(Path(settings.VAR_DIR)) is None:
+        raise ContractsNotDeployed(f"no live deployment for {settings.CHAIN_RPC_URL}")
+    return client

@@ -1,0 +1,73 @@
+"""`manage.py deploy_contracts`: deploy the contracts once (or find them) and fund the operator.
+
+Idempotent, so every start may call it. `--wait` lets it start together with the node; `--keep-running`
+lets it sit in the Procfile next to `chain` (honcho stops the whole stack when any process exits).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from contracts.chain_client import ChainClient
+from contracts.errors import ChainError
+from contracts.records import ChainStatus
+from modelfactory.ledger.chain import operator_key
+
+OPEN = 10**18
+
+
+class Command(BaseCommand):
+    help = "Deploy the contracts once to CHAIN_RPC_URL (reusing a live deployment) and mint demo OPEN."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--mint", type=int, default=1_000_000, help="Top the operator up to this many OPEN (development)."
+        )
+        parser.add_argument("--wait", type=float, default=30.0, help="Seconds to wait for the node.")
+        parser.add_argument(
+            "--keep-running", action="store_true", help="Stay up until SIGTERM, for a Procfile entry."
+        )
+        parser.add_argument(
+            "--replace-outdated", action="store_true", help="Development only: redeploy changed contracts."
+        )
+
+    def handle(
+        self, *args, mint: int, wait: float, replace_outdated: bool, keep_running: bool, **options
+    ) -> None:
+        client = ChainClient(settings.CHAIN_RPC_URL, operator_key=operator_key())
+        deadline = time.monotonic() + wait
+        status: ChainStatus | None = None
+        while status is None:
+            try:
+                status = client.status()
+            except ChainError as error:
+                if time.monotonic() > deadline:
+                    raise CommandError(str(error)) from error
+                time.sleep(0.5)
+        try:
+            deployment = client.ensure_deployed(Path(settings.VAR_DIR), replace_outdated=replace_outdated)
+            production = getattr(settings, "ENVIRONMENT", "development") == "production"
+            wanted = mint * OPEN
+            balance = client.balance_of(client.operator_address)
+            if not production and balance < wanted:
+                client.mint(to=client.operator_address, amount=wanted - balance)
+        except ChainError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(
+            f"contracts on chain {status.chain_id} at {settings.CHAIN_RPC_URL}: "
+            + ", ".join(f"{name} {address}" for name, address in deployment.addresses.items())
+        )
+        if keep_running:
+            signal.signal(signal.SIGTERM, _exit_cleanly)
+            while True:
+                time.sleep(3600)
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    """SIGTERM from honcho is a normal stop, not a failure of this entry."""
+    raise SystemExit(0)

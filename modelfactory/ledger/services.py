@@ -1,0 +1,355 @@
+"""Writes of the ledger: closing epochs, committing them on chain, claims, and wallet proofs.
+
+Settlement is split in two steps on purpose. `epoch_close` assigns every unsettled receipt to the next
+epoch number and stores the payout tree, in one database transaction, before any chain call; the chain
+is then only asked to commit what the database already holds. `epoch_commit_pending` reads
+`last_committed_epoch()` from the chain (the truth) and commits the queued epochs strictly in order,
+so a crash between any two steps, or an outage, can delay an epoch but never commit it twice, skip it or
+drop its receipts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils import is_address, keccak, to_checksum_address
+from hexbytes import HexBytes
+
+from contracts.chain_client import ChainClient
+from contracts.errors import (
+    AlreadyClaimed,
+    ChainError,
+    EpochAlreadyCommitted,
+)
+from contracts.merkle_tree import bytes32_root
+from contracts.payout_tree import PayoutTree
+from contracts.transactions import outages_as_chain_unavailable
+from modelfactory.ledger.chain import OperatorKeyNotConfigured, development_key_for, settlement_client
+from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, WalletChallenge
+
+logger = logging.getLogger(__name__)
+
+CHALLENGE_LIFETIME = timedelta(minutes=10)
+
+
+class LedgerOutOfSync(Exception):
+    """The database and the chain disagree (a different root on chain, or a gap): needs a human."""
+
+
+# --- Closing an epoch (database only) ---------------------------------------------------------------
+def receipt_hash(receipt: InferenceReceipt) -> bytes:
+    """The 32-byte leaf of a receipt in its epoch's receipts root.
+
+    Covers what the payouts were computed from (id, model, tokens, fee, split per account), as canonical
+    JSON, so anyone holding the receipts can rebuild the root and compare it with the chain.
+    """
+    body = {
+        "receipt_id": str(receipt.receipt_id),
+        "model": receipt.model_name,
+        "tokens_in": receipt.tokens_in,
+        "tokens_out": receipt.tokens_out,
+        "fee": str(int(receipt.fee)),
+        "by_account": {
+            to_checksum_address(account): str(int(amount))
+            for account, amount in sorted(receipt.split.get("by_account", {}).items())
+        },
+    }
+    return keccak(text=json.dumps(body, sort_keys=True, separators=(",", ":")))
+
+
+def _payout_amounts(receipts: list[InferenceReceipt]) -> dict[str, int]:
+    owed: dict[str, int] = defaultdict(int)
+    for receipt in receipts:
+        for account, amount in receipt.split.get("by_account", {}).items():
+            owed[to_checksum_address(account)] += int(amount)
+    return dict(owed)
+
+
+def epoch_due(receipts: list[InferenceReceipt]) -> bool:
+    """Close every `LEDGER_EPOCH_SECONDS` or as soon as `LEDGER_EPOCH_MAX_RECEIPTS` receipts wait.
+
+    Each epoch costs a commit transaction (gas) and each payout a claim, so epochs should be neither
+    tiny nor rare; the beat task runs often and this decides.
+    """
+    if not receipts:
+        return False
+    max_receipts = int(getattr(settings, "LEDGER_EPOCH_MAX_RECEIPTS", 1000))
+    max_age = timedelta(seconds=int(getattr(settings, "LEDGER_EPOCH_SECONDS", 300)))
+    return len(receipts) >= max_receipts or receipts[0].created <= timezone.now() - max_age
+
+
+def epoch_close(*, only_when_due: bool = False) -> Epoch | None:
+    """Assign every unsettled receipt to a new epoch and store its payout tree; None if nothing is owed
+    (or, with `only_when_due`, when `epoch_due` says to wait).
+
+    One transaction: either the epoch row, its payouts and the receipts' epoch number all exist, or none
+    does. Receipts that owe nothing (zero fee) wait for the next epoch that owes something, because the
+    contract refuses an empty payout tree.
+    """
+    with transaction.atomic():
+        receipts = list(
+            InferenceReceipt.objects.select_for_update().filter(epoch__isnull=True).order_by("created", "pk")
+        )
+        if only_when_due and not epoch_due(receipts):
+            return None
+        amounts = _payout_amounts(receipts)
+        if not any(amounts.values()):
+            return None
+        tree = PayoutTree(amounts)
+        number = (Epoch.objects.aggregate(highest=Max("number"))["highest"] or 0) + 1
+        epoch = Epoch.objects.create(
+            number=number,
+            status=Epoch.Status.OPEN,
+            payouts_root=HexBytes(tree.root).to_0x_hex(),
+            receipts_root=HexBytes(bytes32_root([receipt_hash(r) for r in receipts])).to_0x_hex(),
+            total=tree.total,
+            receipt_count=len(receipts),
+        )
+        Payout.objects.bulk_create(
+            Payout(
+                epoch=epoch,
+                account=payout.account,
+                amount=payout.amount,
+                proof=[HexBytes(node).to_0x_hex() for node in payout.proof],
+            )
+            for payout in tree.payouts()
+        )
+        InferenceReceipt.objects.filter(pk__in=[r.pk for r in receipts]).update(epoch=number)
+    logger.info("closed epoch %s: %s receipts, total %s", number, len(receipts), tree.total)
+    return epoch
+
+
+# --- Committing on chain --------------------------------------------------------------------------
+def _tree_of(epoch: Epoch) -> PayoutTree:
+    tree = PayoutTree({p.account: int(p.amount) for p in epoch.payouts.all()})
+    if HexBytes(tree.root).to_0x_hex() != epoch.payouts_root:
+        raise LedgerOutOfSync(f"epoch {epoch.number}: stored payouts do not rebuild the stored root")
+    return tree
+
+
+def _commit_log(client: ChainClient, number: int) -> dict | None:
+    """The EpochCommitted log of `number` (transaction hash, block), for an epoch found on chain already."""
+    event = client.contract("AttributionSettlement").events.EpochCommitted()
+    start = client.deployment.block_number if client.deployment else 0
+    with outages_as_chain_unavailable(client.rpc_url):
+        logs = event.get_logs(from_block=start, argument_filters={"epoch": number})
+    return logs[0] if logs else None
+
+
+def _mark_committed_from_chain(client: ChainClient, epoch: Epoch) -> None:
+    """The chain holds this epoch already (a crash after sending): check it is ours and record it."""
+    record = client.epoch(epoch.number)
+    if record is None or HexBytes(record.payout_root).to_0x_hex() != epoch.payouts_root:
+        raise LedgerOutOfSync(
+            f"epoch {epoch.number} on chain has another payout root than the database; not marking it"
+        )
+    log = _commit_log(client, epoch.number)
+    epoch.status = Epoch.Status.COMMITTED
+    epoch.tx_hash = HexBytes(log["transactionHash"]).to_0x_hex() if log else ""
+    epoch.block_number = log["blockNumber"] if log else None
+    epoch.committed_at = timezone.now()
+    epoch.last_error = ""
+    epoch.save(update_fields=["status", "tx_hash", "block_number", "committed_at", "last_error"])
+    logger.info("epoch %s was on chain already: marked committed", epoch.number)
+
+
+def epoch_commit(*, client: ChainClient, epoch: Epoch) -> Epoch:
+    """Commit one queued epoch, which must be the chain's next; marks it committed when it landed."""
+    tree = _tree_of(epoch)
+    Epoch.objects.filter(pk=epoch.pk).update(status=Epoch.Status.COMMITTING)
+    epoch.status = Epoch.Status.COMMITTING
+    try:
+        result = client.commit_epoch(
+            epoch=epoch.number,
+            payouts=tree,
+            receipts_root=HexBytes(epoch.receipts_root),
+            receipt_count=epoch.receipt_count,
+        )
+    except EpochAlreadyCommitted:
+        _mark_committed_from_chain(client, epoch)
+        return epoch
+    epoch.status = Epoch.Status.COMMITTED
+    epoch.tx_hash = result.tx_hash
+    epoch.block_number = result.block_number
+    epoch.committed_at = timezone.now()
+    epoch.last_error = ""
+    epoch.save(update_fields=["status", "tx_hash", "block_number", "committed_at", "last_error"])
+    logger.info("committed epoch %s in %s (block %s)", epoch.number, result.tx_hash, result.block_number)
+    return epoch
+
+
+def epoch_commit_pending(*, client: ChainClient) -> list[Epoch]:
+    """Commit every queued epoch in order, the chain's `last_committed_epoch()` deciding what is done.
+
+    Raises `ChainUnavailable` when the node goes away; what was committed before stays marked and the
+    rest stays queued for the next run.
+    """
+    pending = list(Epoch.objects.exclude(status=Epoch.Status.COMMITTED).order_by("number"))
+    if not pending:
+        return []
+    last = client.last_committed_epoch()
+    committed = []
+    for epoch in pending:
+        if epoch.number <= last:
+            _mark_committed_from_chain(client, epoch)
+        elif epoch.number == last + 1:
+            epoch_commit(client=client, epoch=epoch)
+        else:
+            raise LedgerOutOfSync(
+                f"epoch {epoch.number} is queued but the chain's last epoch is {last}: "
+                f"epoch {last + 1} is missing from the database or the chain lost its state"
+            )
+        last = epoch.number
+        committed.append(epoch)
+    return committed
+
+
+@dataclass
+class SettlementRun:
+    """What one run of the settlement task did, for its log line and for tests."""
+
+    closed: int | None = None
+    committed: list[int] = field(default_factory=list)
+    queued: list[int] = field(default_factory=list)
+    error: str = ""
+
+
+def epoch_close_and_commit(*, client: ChainClient | None = None) -> SettlementRun:
+    """The beat task's body: close an epoch when one is due, then commit whatever is queued.
+
+    Safe to run at any time, concurrently with requests and after any crash. With the node down the
+    epoch is still closed in the database and waits, with the reason in `last_error`.
+    """
+    run = SettlementRun()
+    closed = epoch_close(only_when_due=True)
+    run.closed = closed.number if closed else None
+    try:
+        client = client or settlement_client()
+        run.committed = [epoch.number for epoch in epoch_commit_pending(client=client)]
+    except (ChainError, LedgerOutOfSync, OperatorKeyNotConfigured) as error:
+        run.error = f"{type(error).__name__}: {error}"
+        logger.warning("settlement deferred: %s", run.error)
+    run.queued = list(
+        Epoch.objects.exclude(status=Epoch.Status.COMMITTED)
+        .order_by("number")
+        .values_list("number", flat=True)
+    )
+    if run.error and run.queued:
+        Epoch.objects.filter(number=run.queued[0]).update(last_error=run.error[:2000])
+    return run
+
+
+# --- Claims ---------------------------------------------------------------------------------------
+class ClaimRefused(Exception):
+    """The payout cannot be claimed from here; the message says why."""
+
+
+def payout_claim(*, payout: Payout, client: ChainClient | None = None) -> Payout:
+    """Claim a committed payout from the server: signed by the account's own anvil key in development,
+    else sent by the operator (the contract pays `account` whoever sends). Already claimed on chain
+    (e.g. from the user's wallet) just marks it claimed here."""
+    if payout.epoch.status != Epoch.Status.COMMITTED:
+        raise ClaimRefused(f"epoch {payout.epoch.number} is not committed on chain yet")
+    if payout.claimed:
+        return payout
+    client = client or settlement_client()
+    try:
+        result = client.claim(
+            epoch=payout.epoch.number,
+            account=payout.account,
+            amount=int(payout.amount),
+            proof=[HexBytes(node) for node in payout.proof],
+            sender_key=development_key_for(payout.account),
+        )
+        payout.claim_tx = result.tx_hash
+    except AlreadyClaimed:
+        pass
+    payout.claimed = True
+    payout.claimed_at = timezone.now()
+    payout.save(update_fields=["claimed", "claim_tx", "claimed_at"])
+    return payout
+
+
+# --- Sign-In with Ethereum (EIP-4361) -------------------------------------------------------------
+class WalletVerificationFailed(Exception):
+    """The signature does not prove the address (wrong signer, unknown/used/expired nonce)."""
+
+
+def siwe_message(
+    *, domain: str, address: str, uri: str, chain_id: int, nonce: str, issued_at, expires_at
+) -> str:
+    """The EIP-4361 text a wallet shows and signs (personal_sign); fields in the order the EIP fixes."""
+    return (
+        f"{domain} wants you to sign in with your Ethereum account:\n"
+        f"{address}\n\n"
+        "Prove that this wallet is yours so ModelFactory pays your earnings to it.\n\n"
+        f"URI: {uri}\n"
+        "Version: 1\n"
+        f"Chain ID: {chain_id}\n"
+        f"Nonce: {nonce}\n"
+        f"Issued At: {issued_at.strftime('%Y-%m-%dT%H:%M:%SZ')}\n"
+        f"Expiration Time: {expires_at.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+    )
+
+
+def wallet_challenge_create(*, user, address: str, domain: str, uri: str) -> WalletChallenge:
+    """Issue a fresh nonce and the message to sign for `address`; the message is stored verbatim, so
+    verification never re-parses user-supplied text."""
+    if not is_address(address):
+        raise WalletVerificationFailed(f"{address!r} is not an Ethereum address")
+    address = to_checksum_address(address)
+    nonce = secrets.token_hex(12)
+    now = timezone.now().replace(microsecond=0)
+    expires = now + CHALLENGE_LIFETIME
+    return WalletChallenge.objects.create(
+        user=user,
+        address=address,
+        nonce=nonce,
+        issued_at=now,
+        expires_at=expires,
+        message=siwe_message(
+            domain=domain,
+            address=address,
+            uri=uri,
+            chain_id=int(getattr(settings, "CHAIN_ID", 31337)),
+            nonce=nonce,
+            issued_at=now,
+            expires_at=expires,
+        ),
+    )
+
+
+@transaction.atomic
+def wallet_verify(*, user, nonce: str, signature: str):
+    """Recover the signer of the challenge's message; when it is the claimed address, that becomes the
+    user's verified wallet. A nonce is spent by its first successful use and never accepted again."""
+    challenge = WalletChallenge.objects.select_for_update().filter(user=user, nonce=nonce).first()
+    if challenge is None:
+        raise WalletVerificationFailed("unknown nonce: ask for a new message")
+    if challenge.used_at is not None:
+        raise WalletVerificationFailed("this message was used already: ask for a new one")
+    if challenge.expires_at <= timezone.now():
+        raise WalletVerificationFailed("this message expired: ask for a new one")
+    try:
+        signer = Account.recover_message(encode_defunct(text=challenge.message), signature=signature)
+    except Exception as error:  # malformed hex, wrong length, bad v: all mean "not a signature"
+        raise WalletVerificationFailed(f"not a valid signature: {error}") from error
+    if signer != challenge.address:
+        raise WalletVerificationFailed(f"signed by {signer}, not by {challenge.address}")
+    challenge.used_at = timezone.now()
+    challenge.save(update_fields=["used_at"])
+    user.wallet_address = challenge.address
+    user.wallet_verified = True
+    user.save(update_fields=["wallet_address", "wallet_verified"])
+    return user

@@ -1,0 +1,18 @@
+"""Template filters for amounts in OPEN base units."""
+
+from __future__ import annotations
+
+from django import template
+
+from modelfactory.ledger.selectors import open_units
+
+register = template.Library()
+
+
+@register.filter
+def open_amount(value) -> str:
+    """Base units → "1.2345 OPEN"-style text (display only; up to 6 decimals)."""
+    if value in (None, ""):
+        return "0"
+    amount = open_units(int(value))
+    return f"{amount:,.6f}".rstrip("0").rstrip(".")

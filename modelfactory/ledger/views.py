@@ -1,0 +1,123 @@
+"""Thin views of the ledger: earnings, claims, the epoch explorer, shareable receipts, wallet proof."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from contracts.errors import ChainError
+from modelfactory.ledger.chain import server_claims_enabled
+from modelfactory.ledger.models import Payout
+from modelfactory.ledger.selectors import (
+    earnings_for_wallet,
+    epoch_list,
+    ledger_totals,
+    receipt_epoch,
+    receipt_get,
+)
+from modelfactory.ledger.services import (
+    ClaimRefused,
+    WalletVerificationFailed,
+    payout_claim,
+    wallet_challenge_create,
+    wallet_verify,
+)
+
+
+@login_required
+def earnings(request: HttpRequest) -> HttpResponse:
+    wallet = request.user.wallet_address
+    return render(
+        request,
+        "ledger/earnings.html",
+        {"earnings": earnings_for_wallet(account=wallet), "server_claims": server_claims_enabled()},
+    )
+
+
+@login_required
+@require_POST
+def claim(request: HttpRequest, epoch: int) -> HttpResponse:
+    payout = (
+        Payout.objects.select_related("epoch")
+        .filter(epoch__number=epoch, account__iexact=request.user.wallet_address or "-")
+        .first()
+    )
+    if payout is None:
+        raise Http404("no payout for your wallet in this epoch")
+    if not server_claims_enabled():
+        messages.error(request, "Claim from your wallet with the epoch, amount and proof shown below.")
+        return redirect("ledger:earnings")
+    try:
+        payout = payout_claim(payout=payout)
+    except (ClaimRefused, ChainError) as error:
+        messages.error(request, f"Could not claim epoch {epoch}: {error}")
+    else:
+        messages.success(
+            request, f"Claimed epoch {epoch}" + (f" in {payout.claim_tx}" if payout.claim_tx else "")
+        )
+    return redirect("ledger:earnings")
+
+
+def ledger(request: HttpRequest) -> HttpResponse:
+    return render(request, "ledger/ledger.html", {"epochs": epoch_list(), "totals": ledger_totals()})
+
+
+def receipt(request: HttpRequest, receipt_id) -> HttpResponse:
+    found = receipt_get(receipt_id=receipt_id)
+    if found is None:
+        raise Http404("no such receipt")
+    contributors = sorted(found.attribution.get("contributors", {}).items(), key=lambda item: -item[1])
+    datanets = sorted(found.attribution.get("datanets", {}).items(), key=lambda item: -item[1])
+    return render(
+        request,
+        "ledger/receipt.html",
+        {
+            "receipt": found,
+            "epoch": receipt_epoch(found),
+            "contributors": contributors,
+            "datanets": datanets,
+            "roles": found.split.get("roles", {}),
+            "by_account": sorted(found.split.get("by_account", {}).items(), key=lambda item: -int(item[1])),
+        },
+    )
+
+
+@login_required
+def wallet(request: HttpRequest) -> HttpResponse:
+    return render(request, "ledger/wallet.html", {"challenge": None})
+
+
+@login_required
+@require_POST
+def wallet_challenge(request: HttpRequest) -> HttpResponse:
+    try:
+        challenge = wallet_challenge_create(
+            user=request.user,
+            address=request.POST.get("address", "").strip(),
+            domain=request.get_host(),
+            uri=request.build_absolute_uri(reverse("ledger:wallet")),
+        )
+    except WalletVerificationFailed as error:
+        messages.error(request, str(error))
+        return redirect("ledger:wallet")
+    return render(request, "ledger/wallet.html", {"challenge": challenge})
+
+
+@login_required
+@require_POST
+def wallet_verify_view(request: HttpRequest) -> HttpResponse:
+    try:
+        wallet_verify(
+            user=request.user,
+            nonce=request.POST.get("nonce", ""),
+            signature=request.POST.get("signature", "").strip(),
+        )
+    except WalletVerificationFailed as error:
+        messages.error(request, f"Wallet not verified: {error}")
+        return redirect("ledger:wallet")
+    messages.success(request, f"Wallet {request.user.wallet_address} verified: your earnings are paid to it.")
+    return redirect("ledger:earnings")

@@ -1,0 +1,230 @@
+"""Streaming one answer: claim it, run it on the engine, send its tokens as server-sent events, record it.
+
+The stream is the answer's only producer: the page opens `/playground/stream/<id>/`, this module
+claims the pending answer, submits it to the process's engine and forwards each token. When the
+engine finishes (or the user presses Stop, or the client goes away) the text so far is saved and a
+receipt is recorded, so a stopped answer keeps its partial text and its attribution.
+
+Two generators share the steps: a plain one for WSGI (the dev and test servers) and an async one
+for ASGI (uvicorn), because Django buffers a sync iterator served over ASGI, and vice versa, which
+would turn a stream into one late blob.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+
+from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound, model_for
+from modelfactory.ledger.receipts import receipt_record
+from modelfactory.playground.chat_settings import ChatSettings
+from modelfactory.playground.errors import InvalidSettings
+from modelfactory.playground.models import Message
+from modelfactory.playground.selectors import answer_for, history_for
+from modelfactory.serving import engine_runtime
+
+if TYPE_CHECKING:
+    from inference.request import RequestHandle
+    from modelfactory.catalog.models import PublishedModel
+
+# Handles of the answers this process is generating, so a Stop request (another HTTP request) can
+# cancel them. One engine per process: an answer only ever runs in the process that streams it.
+_in_flight: dict[int, RequestHandle] = {}
+_in_flight_lock = threading.Lock()
+
+
+class AnswerNotStartable(Exception):
+    """The answer is finished, already streaming elsewhere, or its model may no longer be used."""
+
+
+@dataclass
+class RunningAnswer:
+    answer: Message
+    published: PublishedModel
+    handle: RequestHandle
+    tokens_in: int
+
+
+def server_event(name: str, data: dict) -> bytes:
+    """One SSE frame; data is JSON so newlines in generated text cannot break the framing."""
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def finished_events(answer: Message) -> list[bytes]:
+    """What a client reconnecting to a finished answer gets: its text, then done (or its error)."""
+    frames = [server_event("token", {"text": answer.content})] if answer.content else []
+    if answer.status == Message.Status.FAILED:
+        return [*frames, server_event("error", {"message": answer.error or "this answer failed"})]
+    return [*frames, server_event("done", _done_data(answer))]
+
+
+def _done_data(answer: Message) -> dict:
+    return {
+        "message_id": answer.pk,
+        "status": answer.status,
+        "receipt_id": str(answer.receipt.receipt_id) if answer.receipt_id else None,
+    }
+
+
+def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
+    """Claim a pending answer and submit it; a finished answer is returned as is (for a replay).
+
+    Raises `AnswerNotStartable` (and marks the answer failed) when it cannot run: the model was
+    unpublished or the user lost access since sending, the prompt does not fit, or it is already
+    streaming in another connection.
+    """
+    answer = answer_for(user, answer_id)
+    if answer.finished:
+        return answer
+    claimed = Message.objects.filter(pk=answer.pk, status=Message.Status.PENDING).update(
+        status=Message.Status.STREAMING
+    )
+    if not claimed:
+        raise AnswerNotStartable("this answer is already streaming in another tab or connection")
+    try:
+        published = model_for(user, answer.model_name)
+        settings = ChatSettings.parse(answer.conversation.settings)
+        running_engine = engine_runtime.engine()
+        prompt, tokens_in = _prompt_that_fits(history_for(answer), running_engine)
+        request = engine_runtime.request_for(published, prompt=prompt, sampling=settings.sampling())
+        handle = running_engine.submit(request)
+    except (ModelNotFound, ModelAccessDenied, InvalidSettings) as error:
+        _fail(answer, str(error))
+        raise AnswerNotStartable(str(error)) from error
+    except Exception as error:  # an engine that cannot start must fail this answer, not hang the page
+        _fail(answer, f"the model could not run this answer: {error}")
+        raise AnswerNotStartable(f"the model could not run this answer: {error}") from error
+    with _in_flight_lock:
+        _in_flight[answer.pk] = handle
+    return RunningAnswer(answer=answer, published=published, handle=handle, tokens_in=tokens_in)
+
+
+def _prompt_that_fits(chat: list[dict[str, str]], running_engine) -> tuple[str, int]:
+    """The chat rendered for the model, oldest turns dropped until it leaves room to answer.
+
+    Small models have small contexts (the demo model's is a few hundred tokens): a long conversation
+    would otherwise fail every new answer. The system prompt and the newest prompt are always kept;
+    if even they do not fit, the engine's own "prompt too long" error reaches the user.
+    """
+    system = chat[:1] if chat and chat[0]["role"] == "system" else []
+    turns = chat[len(system) :]
+    while True:
+        prompt = engine_runtime.chat_prompt(system + turns)
+        tokens = len(running_engine.tokenizer(prompt)["input_ids"])
+        if tokens < running_engine.max_model_len - 8 or len(turns) <= 1:
+            return prompt, tokens
+        turns = turns[2:] if len(turns) > 2 and turns[1]["role"] == "assistant" else turns[1:]
+
+
+def _fail(answer: Message, reason: str) -> None:
+    answer.status, answer.error = Message.Status.FAILED, reason
+    answer.save(update_fields=["status", "error"])
+
+
+def answer_finish(*, user, running: RunningAnswer, timeout: float = 60) -> Message:
+    """Save the text the engine produced (all, or up to Stop) and record the answer's receipt."""
+    handle = running.handle
+    try:
+        handle.result(timeout)
+    except Exception:  # cancelled and failed requests are read from `completion` below
+        pass
+    finally:
+        with _in_flight_lock:
+            _in_flight.pop(running.answer.pk, None)
+    completion = handle.completion
+    answer = running.answer
+    if completion is None or completion.finish_reason == "error":
+        error = completion.error if completion is not None else "the model did not finish in time"
+        _fail(answer, f"the model failed while answering: {error}")
+        return answer
+    with transaction.atomic():
+        answer.content = completion.text
+        answer.status = (
+            Message.Status.STOPPED if completion.finish_reason == "cancelled" else Message.Status.DONE
+        )
+        answer.receipt = receipt_record(
+            published=running.published,
+            tokens_in=running.tokens_in,
+            tokens_out=len(completion.token_ids),
+            user=user,
+        )
+        answer.save(update_fields=["content", "status", "receipt"])
+    return answer
+
+
+def answer_stop(*, user, answer_id: int) -> Message:
+    """Stop an answer: cancel it on the engine if it runs here, or keep it from starting if pending."""
+    answer = answer_for(user, answer_id)
+    Message.objects.filter(pk=answer.pk, status=Message.Status.PENDING).update(status=Message.Status.STOPPED)
+    with _in_flight_lock:
+        handle = _in_flight.get(answer.pk)
+    if handle is not None:
+        handle.cancel()
+    answer.refresh_from_db()
+    return answer
+
+
+def _end_frame(answer: Message) -> bytes:
+    if answer.status == Message.Status.FAILED:
+        return server_event("error", {"message": answer.error})
+    return server_event("done", _done_data(answer))
+
+
+def answer_events(*, user, answer_id: int) -> Iterator[bytes]:
+    """The SSE stream for a WSGI server: `token` frames as they come, then `done` or `error`."""
+    yield b": stream open\n\n"
+    try:
+        begun = answer_begin(user=user, answer_id=answer_id)
+    except AnswerNotStartable as error:
+        yield server_event("error", {"message": str(error)})
+        return
+    if isinstance(begun, Message):
+        yield from finished_events(begun)
+        return
+    completed = False
+    try:
+        for event in begun.handle:
+            if event.text:
+                yield server_event("token", {"text": event.text})
+        completed = True
+    finally:
+        if not completed:  # the client went away mid-stream: stop generating, keep what there is
+            begun.handle.cancel()
+            answer_finish(user=user, running=begun)
+    yield _end_frame(answer_finish(user=user, running=begun))
+
+
+_END = object()
+
+
+async def answer_events_async(*, user, answer_id: int) -> AsyncIterator[bytes]:
+    """The same stream for ASGI: waits for tokens off the event loop, cancels when the client leaves."""
+    yield b": stream open\n\n"
+    try:
+        begun = await sync_to_async(answer_begin)(user=user, answer_id=answer_id)
+    except AnswerNotStartable as error:
+        yield server_event("error", {"message": str(error)})
+        return
+    if isinstance(begun, Message):
+        for frame in finished_events(begun):
+            yield frame
+        return
+    tokens = iter(begun.handle)
+    completed = False
+    try:
+        while (event := await asyncio.to_thread(next, tokens, _END)) is not _END:
+            if event.text:
+                yield server_event("token", {"text": event.text})
+        completed = True
+    finally:
+        if not completed:
+            begun.handle.cancel()
+            await sync_to_async(answer_finish)(user=user, running=begun)
+    yield _end_frame(await sync_to_async(answer_finish)(user=user, running=begun))

@@ -1,0 +1,95 @@
+"""Writes for the playground: starting conversations and sending prompts, with access checked every time.
+
+Every model name a user sends goes through the catalog's `model_for`, so a crafted POST naming a
+private model fails here exactly as the chooser would have hidden it.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from modelfactory.catalog.selectors import model_for
+from modelfactory.playground.chat_settings import ChatSettings
+from modelfactory.playground.errors import InvalidSettings
+from modelfactory.playground.models import Conversation, Message
+
+MAX_PROMPT_CHARS = 20_000
+TITLE_CHARS = 60
+
+
+def _checked_model_names(user, model_names: list[str]) -> list[str]:
+    names = [name for name in (n.strip() for n in model_names) if name]
+    if not names:
+        raise InvalidSettings("model", "choose a model to chat with")
+    if len(names) > 2:
+        raise InvalidSettings("model", "side-by-side compares two models at most")
+    if len(names) == 2 and names[0] == names[1]:
+        names = names[:1]  # the same model twice is just a chat
+    for name in names:
+        model_for(user, name)  # raises ModelNotFound / ModelAccessDenied
+    return names
+
+
+@transaction.atomic
+def conversation_start(
+    *, user, model_names: list[str], system_prompt: str = "", settings: ChatSettings | None = None
+) -> Conversation:
+    """A new, empty conversation with the models the user chose (checked against the catalog)."""
+    conversation = Conversation(
+        user=user,
+        model_names=_checked_model_names(user, model_names),
+        system_prompt=system_prompt.strip(),
+        settings=(settings or ChatSettings()).as_json(),
+    )
+    conversation.full_clean()
+    conversation.save()
+    return conversation
+
+
+@transaction.atomic
+def prompt_send(
+    *,
+    user,
+    conversation: Conversation,
+    content: str,
+    model_names: list[str] | None = None,
+    system_prompt: str | None = None,
+    settings: ChatSettings | None = None,
+) -> tuple[Message, list[Message]]:
+    """Add the user's prompt and one pending answer per model; the stream endpoint then fills each answer.
+
+    Models, system prompt and settings may change between turns; the conversation keeps the latest,
+    which is what "Copy as curl" and the next turn use.
+    """
+    if conversation.user_id != user.pk:
+        raise InvalidSettings("conversation", "you can only write in your own conversations")
+    content = content.strip()
+    if not content:
+        raise InvalidSettings("message", "write a message first")
+    if len(content) > MAX_PROMPT_CHARS:
+        raise InvalidSettings("message", f"keep it under {MAX_PROMPT_CHARS} characters")
+    if model_names is not None:
+        conversation.model_names = _checked_model_names(user, model_names)
+    else:
+        _checked_model_names(user, conversation.model_names)
+    if system_prompt is not None:
+        conversation.system_prompt = system_prompt.strip()
+    if settings is not None:
+        conversation.settings = settings.as_json()
+    if not conversation.title:
+        conversation.title = content[:TITLE_CHARS] + ("…" if len(content) > TITLE_CHARS else "")
+    conversation.updated = timezone.now()
+    conversation.save()
+    prompt = Message.objects.create(conversation=conversation, role=Message.Role.USER, content=content)
+    answers = [
+        Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            model_name=name,
+            reply_to=prompt,
+            status=Message.Status.PENDING,
+        )
+        for name in conversation.model_names
+    ]
+    return prompt, answers

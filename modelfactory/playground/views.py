@@ -1,0 +1,175 @@
+"""Playground pages and endpoints: parse the request, call one service or selector, render or stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound
+from modelfactory.playground import selectors, services
+from modelfactory.playground.answer_streaming import answer_events, answer_events_async, answer_stop
+from modelfactory.playground.chat_settings import MAX_TOKENS_LIMIT, ChatSettings
+from modelfactory.playground.errors import InvalidSettings, PlaygroundItemNotFound
+from modelfactory.playground.models import Message
+
+STATUS_FOR: dict[type[Exception], int] = {
+    PlaygroundItemNotFound: 404,
+    ModelNotFound: 404,
+    ModelAccessDenied: 403,
+    InvalidSettings: 400,
+}
+
+
+def _errors_as_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Domain errors become HTTP here: JSON for the page's fetch calls, the error page otherwise."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except tuple(STATUS_FOR) as error:
+            status = next(code for kind, code in STATUS_FOR.items() if isinstance(error, kind))
+            if request.method == "POST" or request.headers.get("Accept", "").startswith("application/json"):
+                return JsonResponse({"error": str(error)}, status=status)
+            return render(request, "error.html", {"status": status, "reason": str(error)}, status=status)
+
+    return wrapper
+
+
+def _preselected(request: HttpRequest, models: list) -> list[str]:
+    """`?model=a&compare=b` (from a catalog page's "Try it") picks the models, if the user may use them."""
+    usable = {model.api_name for model in models}
+    wanted = [request.GET.get("model", ""), request.GET.get("compare", "")]
+    chosen = [name for name in wanted if name in usable]
+    if not chosen or chosen[0] != wanted[0]:
+        chosen = [models[0].api_name, *chosen] if models else []
+    return chosen[:2]
+
+
+def _page(request: HttpRequest, conversation=None) -> HttpResponse:
+    settings = ChatSettings.parse(conversation.settings) if conversation else ChatSettings()
+    models = list(selectors.playground_models(request.user))
+    return render(
+        request,
+        "playground/chat.html",
+        {
+            "conversation": conversation,
+            "conversations": selectors.conversations_of(request.user)[:100],
+            "turns": selectors.conversation_turns(conversation) if conversation else [],
+            "models": models,
+            "chosen": conversation.model_names if conversation else _preselected(request, models),
+            "settings": settings,
+            "max_tokens_limit": MAX_TOKENS_LIMIT,
+        },
+    )
+
+
+@login_required
+@require_GET
+def chat(request: HttpRequest) -> HttpResponse:
+    return _page(request)
+
+
+@login_required
+@require_GET
+@_errors_as_http
+def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    return _page(request, selectors.conversation_for(request.user, conversation_id))
+
+
+@login_required
+@require_GET
+def sidebar(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "playground/_conversations.html",
+        {
+            "conversations": selectors.conversations_of(request.user)[:100],
+            "current_id": request.GET.get("current"),
+        },
+    )
+
+
+def _answer_json(answer: Message) -> dict:
+    return {
+        "message_id": answer.pk,
+        "model": answer.model_name,
+        "stream_url": reverse("playground:stream", args=[answer.pk]),
+        "stop_url": reverse("playground:stop", args=[answer.pk]),
+    }
+
+
+@login_required
+@require_POST
+@_errors_as_http
+def send(request: HttpRequest) -> JsonResponse:
+    """Start or continue a conversation with the form's prompt; the page then opens each answer's stream."""
+    data = request.POST
+    model_names = [data.get("model", ""), data.get("compare_model", "")]
+    settings = ChatSettings.parse(data)
+    system_prompt = data.get("system_prompt", "")
+    if conversation_id := data.get("conversation", "").strip():
+        if not conversation_id.isdigit():
+            raise InvalidSettings("conversation", f"{conversation_id!r} is not a conversation id")
+        conversation = selectors.conversation_for(request.user, int(conversation_id))
+    else:
+        conversation = services.conversation_start(
+            user=request.user, model_names=model_names, system_prompt=system_prompt, settings=settings
+        )
+    prompt, answers = services.prompt_send(
+        user=request.user,
+        conversation=conversation,
+        content=data.get("message", ""),
+        model_names=model_names,
+        system_prompt=system_prompt,
+        settings=settings,
+    )
+    return JsonResponse(
+        {
+            "conversation_id": conversation.pk,
+            "conversation_url": reverse("playground:conversation", args=[conversation.pk]),
+            "prompt": {"message_id": prompt.pk, "content": prompt.content},
+            "answers": [_answer_json(answer) for answer in answers],
+        },
+        status=201,
+    )
+
+
+@login_required
+@require_GET
+@_errors_as_http
+def stream(request: HttpRequest, message_id: int) -> StreamingHttpResponse:
+    """Server-sent events for one answer: `token` frames, then `done` (with the receipt id) or `error`."""
+    selectors.answer_for(request.user, message_id)  # a 404 before the stream opens, not an error frame
+    if isinstance(request, ASGIRequest):
+        events = answer_events_async(user=request.user, answer_id=message_id)
+    else:
+        events = answer_events(user=request.user, answer_id=message_id)
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx and friends must not hold tokens back
+    return response
+
+
+@login_required
+@require_POST
+@_errors_as_http
+def stop(request: HttpRequest, message_id: int) -> JsonResponse:
+    answer = answer_stop(user=request.user, answer_id=message_id)
+    return JsonResponse({"message_id": answer.pk, "status": answer.status})
+
+
+@login_required
+@require_GET
+@_errors_as_http
+def attribution(request: HttpRequest, receipt_id: str) -> HttpResponse:
+    """The attribution panel under an answer, loaded by htmx once the answer's receipt exists."""
+    receipt = selectors.receipt_for(request.user, receipt_id)
+    return render(request, "playground/_attribution.html", selectors.attribution_panel(receipt))

@@ -1,0 +1,212 @@
+// The playground page: send a prompt, stream each answer over server-sent events, stop, copy as code.
+// Answers stream from /playground/stream/<id>/ (event: token | done | error); Stop asks the server to
+// cancel, and the stream then ends with a `done` whose status is "stopped", so the partial text and its
+// receipt are kept exactly like a finished answer's.
+(() => {
+  "use strict";
+  const form = document.getElementById("chat-form");
+  if (!form) return;
+  const log = document.getElementById("chat-log");
+  const errorBox = document.getElementById("chat-error");
+  const sendButton = form.querySelector("[data-action=send]");
+  const stopButton = form.querySelector("[data-action=stop]");
+  const csrfToken = form.querySelector("[name=csrfmiddlewaretoken]").value;
+  const live = new Map(); // message id → {source, article}
+  const STATUS_LABEL = { streaming: "Streaming…", done: "Done", stopped: "Stopped", failed: "Failed" };
+
+  function setBusy() {
+    stopButton.disabled = live.size === 0;
+    sendButton.disabled = live.size > 0;
+  }
+
+  function setStatus(article, status) {
+    article.dataset.status = status;
+    article.querySelector("[data-testid=answer-status]").textContent = STATUS_LABEL[status] || status;
+  }
+
+  function showError(article, message) {
+    const box = article.querySelector("[data-role=error]");
+    box.textContent = message;
+    box.hidden = false;
+  }
+
+  function loadAttribution(article, receiptId) {
+    const url = form.dataset.attributionUrl.replace("00000000-0000-0000-0000-000000000000", receiptId);
+    htmx.ajax("GET", url, { target: article.querySelector("[data-role=attribution]"), swap: "innerHTML" });
+  }
+
+  function finish(id, status) {
+    const entry = live.get(id);
+    if (!entry) return;
+    entry.source.close();
+    live.delete(id);
+    setStatus(entry.article, status);
+    setBusy();
+  }
+
+  function streamAnswer(article) {
+    const id = article.dataset.messageId;
+    const text = article.querySelector("[data-role=text]");
+    const source = new EventSource(article.dataset.streamUrl);
+    live.set(id, { source, article });
+    setStatus(article, "streaming");
+    setBusy();
+    source.addEventListener("token", (event) => {
+      text.textContent += JSON.parse(event.data).text;
+    });
+    source.addEventListener("done", (event) => {
+      const data = JSON.parse(event.data);
+      finish(id, data.status);
+      if (data.receipt_id) loadAttribution(article, data.receipt_id);
+    });
+    source.addEventListener("error", (event) => {
+      // Our own `event: error` frames carry data; the browser's connection errors do not.
+      showError(article, event.data ? JSON.parse(event.data).message : "The connection to the server was lost.");
+      finish(id, "failed");
+    });
+  }
+
+  function answerElement(answer) {
+    const article = document.getElementById("answer-template").content.firstElementChild.cloneNode(true);
+    article.dataset.messageId = answer.message_id;
+    article.dataset.streamUrl = answer.stream_url;
+    article.dataset.stopUrl = answer.stop_url;
+    article.querySelector("[data-role=model]").textContent = answer.model;
+    return article;
+  }
+
+  function turnElement(payload) {
+    const turn = document.getElementById("turn-template").content.firstElementChild.cloneNode(true);
+    turn.querySelector("[data-role=prompt]").textContent = payload.prompt.content;
+    const answers = turn.querySelector("[data-role=answers]");
+    answers.classList.toggle("side-by-side", payload.answers.length > 1);
+    const articles = payload.answers.map(answerElement);
+    articles.forEach((article) => answers.appendChild(article));
+    return { turn, articles };
+  }
+
+  async function refreshSidebar(conversationId) {
+    const list = document.getElementById("conversation-list");
+    await htmx.ajax("GET", `${list.dataset.url}?current=${conversationId}`, { target: list, swap: "innerHTML" });
+  }
+
+  async function send(event) {
+    event.preventDefault();
+    if (live.size > 0) return;
+    errorBox.hidden = true;
+    const body = new FormData(form);
+    const response = await fetch(form.action, {
+      method: "POST",
+      body,
+      headers: { "X-CSRFToken": csrfToken, Accept: "application/json" },
+    });
+    const payload = await response.json();
+    if (!response.ok) {
+      errorBox.textContent = payload.error || `The message was not sent (HTTP ${response.status}).`;
+      errorBox.hidden = false;
+      return;
+    }
+    const conversationField = form.elements.conversation;
+    if (conversationField.value !== String(payload.conversation_id)) {
+      conversationField.value = payload.conversation_id;
+      history.replaceState(null, "", payload.conversation_url);
+      refreshSidebar(payload.conversation_id);
+    }
+    log.querySelector(".pg-hint")?.remove();
+    const { turn, articles } = turnElement(payload);
+    log.appendChild(turn);
+    form.elements.message.value = "";
+    articles.forEach(streamAnswer);
+    turn.scrollIntoView({ block: "nearest" });
+  }
+
+  async function stopAll() {
+    stopButton.disabled = true;
+    await Promise.all(
+      [...live.values()].map(({ article }) =>
+        fetch(article.dataset.stopUrl, { method: "POST", headers: { "X-CSRFToken": csrfToken } }),
+      ),
+    );
+    // The streams end themselves with `done` (status "stopped"); close any that did not within 5 s.
+    setTimeout(() => [...live.keys()].forEach((id) => finish(id, "stopped")), 5000);
+  }
+
+  // --- Copy as curl / Python, with the form's current settings -------------------------------------
+  function currentRequest() {
+    const messages = [];
+    const system = form.elements.system_prompt.value.trim();
+    if (system) messages.push({ role: "system", content: system });
+    const prompts = log.querySelectorAll("[data-role=prompt]");
+    const draft = form.elements.message.value.trim();
+    const last = prompts.length ? prompts[prompts.length - 1].textContent : "";
+    messages.push({ role: "user", content: draft || last || "Hello!" });
+    return {
+      model: form.elements.model.value,
+      messages,
+      temperature: Number(form.elements.temperature.value),
+      top_p: Number(form.elements.top_p.value),
+      max_tokens: Number(form.elements.max_tokens.value),
+    };
+  }
+
+  function snippet(kind) {
+    const request = currentRequest();
+    const url = `${window.location.origin}/v1/chat/completions`;
+    if (kind === "curl") {
+      const json = JSON.stringify(request, null, 2).replaceAll("'", "'\\''");
+      return [
+        `curl ${url} \\`,
+        '  -H "Authorization: Bearer $MODELFACTORY_API_KEY" \\',
+        '  -H "Content-Type: application/json" \\',
+        `  -d '${json}'`,
+      ].join("\n");
+    }
+    const messages = JSON.stringify(request.messages, null, 4).replaceAll("\n", "\n    ");
+    return [
+      "import os",
+      "",
+      "from openai import OpenAI",
+      "",
+      `client = OpenAI(base_url="${window.location.origin}/v1", api_key=os.environ["MODELFACTORY_API_KEY"])`,
+      "response = client.chat.completions.create(",
+      `    model=${JSON.stringify(request.model)},`,
+      `    messages=${messages},`,
+      `    temperature=${request.temperature},`,
+      `    top_p=${request.top_p},`,
+      `    max_tokens=${request.max_tokens},`,
+      ")",
+      "print(response.choices[0].message.content)",
+    ].join("\n");
+  }
+
+  function copy(kind) {
+    const text = snippet(kind);
+    const box = form.querySelector(".pg-snippet");
+    const status = box.querySelector("[data-role=copy-status]");
+    box.querySelector("pre").textContent = text;
+    box.hidden = false;
+    const label = kind === "curl" ? "curl command" : "Python snippet";
+    status.textContent = `The ${label} (the key is read from $MODELFACTORY_API_KEY):`;
+    if (!navigator.clipboard) return;
+    navigator.clipboard.writeText(text).then(
+      () => { status.textContent = `Copied the ${label} to the clipboard.`; },
+      () => { status.textContent = `Select and copy the ${label} below.`; },
+    );
+  }
+
+  form.addEventListener("submit", (event) => {
+    send(event).catch((error) => {
+      errorBox.textContent = `The message was not sent: ${error.message}`;
+      errorBox.hidden = false;
+    });
+  });
+  form.elements.message.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  stopButton.addEventListener("click", () => { stopAll(); });
+  form.querySelectorAll("[data-copy]").forEach((button) =>
+    button.addEventListener("click", () => copy(button.dataset.copy)),
+  );
+  // Answers still pending when the page loads (sent from another tab, or a reload) stream now.
+  log.querySelectorAll("[data-testid=answer][data-status=pending]").forEach(streamAnswer);
+})();
