@@ -27,6 +27,11 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
         "options": {"expires": 29.0},
     },
+    "register-on-chain": {
+        "task": "modelfactory.ledger.tasks.register_on_chain",
+        "schedule": 30.0,
+        "options": {"expires": 29.0},
+    },
     "recover-stalled-finetune-jobs": {
         "task": "modelfactory.finetuning.tasks.recover_stalled_jobs",
         "schedule": 20.0,

@@ -120,3 +120,23 @@ class WalletChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} · {self.nonce}"
+
+
+class ChainRegistration(models.Model):
+    """A datanet version or an adapter recorded in the chain's registries (once, idempotently)."""
+
+    class Kind(models.TextChoices):
+        DATANET_VERSION = "datanet_version", "Datanet version"
+        ADAPTER = "adapter", "Adapter"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    record_id = models.CharField(max_length=66, help_text="The 32-byte on-chain id, 0x-hex.")
+    tx_hash = models.CharField(max_length=66, blank=True, help_text="Empty when it was already on chain.")
+    registered = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="one_registration_per_object")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id}"

@@ -22,3 +22,16 @@ def settle_epochs() -> dict:
         "settlement: closed=%s committed=%s queued=%s %s", run.closed, run.committed, run.queued, run.error
     )
     return {"closed": run.closed, "committed": run.committed, "queued": run.queued, "error": run.error}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def register_on_chain() -> None:
+    """Scheduled by beat: record new datanet versions and adapters on chain; waits out outages."""
+    from contracts.errors import ChainUnavailable
+    from modelfactory.ledger.chain import ContractsNotDeployed, settlement_client
+    from modelfactory.ledger.registrations import registrations_sync
+
+    try:
+        registrations_sync(client=settlement_client())
+    except (ChainUnavailable, ContractsNotDeployed) as error:
+        logger.info("chain registrations wait: %s", error)

@@ -18,9 +18,18 @@ def test_root_of_nothing_is_32_zero_bytes():
     assert merkle_root([]) == EMPTY_ROOT
 
 
-def test_root_of_one_leaf_is_the_leaf():
-    leaf = "0x" + keccak(b"row").hex()
-    assert merkle_root([leaf]) == leaf
+def test_root_of_one_row_is_its_double_hashed_leaf_as_openzeppelin_computes_it():
+    from contracts.merkle_tree import leaf_hash
+
+    row = keccak(b"row")
+    assert merkle_root(["0x" + row.hex()]) == "0x" + leaf_hash(("bytes32",), (row,)).hex()
+
+
+def test_a_version_root_is_the_root_the_chain_registry_is_given():
+    from contracts.merkle_tree import bytes32_root
+
+    rows = [keccak(bytes([i])) for i in range(7)]
+    assert merkle_root(["0x" + r.hex() for r in rows]) == "0x" + bytes32_root(rows).hex()
 
 
 @given(leaf_hashes)

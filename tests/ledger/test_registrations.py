@@ -1,0 +1,60 @@
+"""Datanet versions and published adapters are recorded in the chain's registries, once, in order."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts.records import record_id
+from datanets.services import version_publish
+from modelfactory.catalog.services import model_publish_from_job
+from modelfactory.finetuning.models import FineTuneJob
+from modelfactory.finetuning.services import job_run
+from modelfactory.ledger.models import ChainRegistration
+from modelfactory.ledger.registrations import registrations_sync
+from tests.finetuning.jobs_support import register_tiny, sums_datanet, walk_wizard
+from tests.support.factories import make_datanet, make_rows, make_user
+
+pytestmark = [pytest.mark.django_db, pytest.mark.services]
+
+
+def test_every_version_goes_on_chain_with_its_merkle_root_and_a_second_sweep_sends_nothing(chain):
+    datanet = make_datanet(owner=make_user("registrar"))
+    make_rows(datanet, 3, prefix="first")
+    first = version_publish(datanet=datanet)
+    make_rows(datanet, 2, prefix="second")
+    second = version_publish(datanet=datanet)
+
+    assert registrations_sync(client=chain) == 2
+    assert registrations_sync(client=chain) == 0
+
+    on_chain_id = record_id("datanet", datanet.pk)
+    for version in (first, second):
+        record = chain.datanet_version(on_chain_id, version.number)
+        assert "0x" + record.rows_root.hex() == version.merkle_root
+        assert record.row_count == version.row_count
+    assert chain.datanet(on_chain_id).owner == datanet.owner.wallet_address
+
+
+def test_a_published_adapter_is_registered_citing_its_datanet_versions_and_access_policy(
+    chain, client, use_tiny_base_model
+):
+    owner = make_user("adapter_dev")
+    client.force_login(owner)
+    _, version = sums_datanet(owner)
+    walk_wizard(
+        client, base_model=register_tiny(use_tiny_base_model), version=version, max_steps=2, save_every=2
+    )
+    job = FineTuneJob.objects.get()
+    job_run(job_id=job.pk, worker="w@host")
+    published = model_publish_from_job(
+        job=FineTuneJob.objects.get(pk=job.pk), user=owner, api_name="sums", title="Sums", access="allow_list"
+    )
+
+    registrations_sync(client=chain)
+
+    record = chain.adapter(record_id("adapter", published.engine_name))
+    assert record.developer == owner.wallet_address
+    assert [(ref.datanet_id, ref.version) for ref in record.datanet_versions] == [
+        (record_id("datanet", version.datanet_id), version.number)
+    ]
+    assert ChainRegistration.objects.filter(kind="adapter", object_id=published.pk).exists()
