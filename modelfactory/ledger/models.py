@@ -136,7 +136,9 @@ class ChainRegistration(models.Model):
     registered = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["kind", "object_id"], name="one_registration_per_object")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="one_registration_per_object")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id}"
