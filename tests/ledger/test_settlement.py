@@ -241,6 +241,9 @@ def test_deploy_contracts_deploys_once_and_funds_the_operator(settings, anvil_ur
     from contracts.development_accounts import DEVELOPMENT_OPERATOR_KEY
 
     settings.CHAIN_RPC_URL = anvil_url
+    from modelfactory.accounts.services import user_upsert
+
+    demo_user = user_upsert(username="funded_demo_user")
     call_command("deploy_contracts", mint=50)
     call_command("deploy_contracts", mint=50)  # idempotent: same addresses, no second mint
 
@@ -249,3 +252,4 @@ def test_deploy_contracts_deploys_once_and_funds_the_operator(settings, anvil_ur
     assert deployment is not None
     assert client.balance_of(address_of(DEVELOPMENT_OPERATOR_KEY)) >= 50 * 10**18
     assert len(list((settings.VAR_DIR / "chain").glob("deployment-*.json"))) == 1
+    assert client.balance_of(demo_user.wallet_address) == 100 * 10**18  # minted once, not twice

@@ -8,38 +8,95 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0002_published_models'),
+        ("catalog", "0002_published_models"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='InferenceReceipt',
+            name="InferenceReceipt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('receipt_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('api_key_id', models.BigIntegerField(blank=True, help_text='The API key used, if any.', null=True)),
-                ('model_name', models.CharField(help_text='The API name at the time of the request.', max_length=100)),
-                ('base_model', models.CharField(max_length=100)),
-                ('adapters', models.JSONField(default=list, help_text='[{"name": ..., "version": ..., "weight": ...}]')),
-                ('datanet_versions', models.JSONField(default=list, help_text='[{"datanet": ..., "version": ..., "merkle_root": ...}]')),
-                ('tokens_in', models.PositiveIntegerField()),
-                ('tokens_out', models.PositiveIntegerField()),
-                ('fee', models.DecimalField(decimal_places=0, help_text='In OPEN base units.', max_digits=40)),
-                ('split', models.JSONField(default=dict, help_text='Role and contributor → amount in base units.')),
-                ('attribution', models.JSONField(default=dict)),
-                ('attribution_status', models.CharField(choices=[('lineage', 'Lineage only'), ('pending', 'Influence pending'), ('complete', 'Complete')], default='lineage', max_length=16)),
-                ('epoch', models.PositiveIntegerField(blank=True, db_index=True, help_text='Settlement epoch, once settled.', null=True)),
-                ('published_model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='receipts', to='catalog.publishedmodel')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("receipt_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("created", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "api_key_id",
+                    models.BigIntegerField(blank=True, help_text="The API key used, if any.", null=True),
+                ),
+                (
+                    "model_name",
+                    models.CharField(help_text="The API name at the time of the request.", max_length=100),
+                ),
+                ("base_model", models.CharField(max_length=100)),
+                (
+                    "adapters",
+                    models.JSONField(
+                        default=list, help_text='[{"name": ..., "version": ..., "weight": ...}]'
+                    ),
+                ),
+                (
+                    "datanet_versions",
+                    models.JSONField(
+                        default=list, help_text='[{"datanet": ..., "version": ..., "merkle_root": ...}]'
+                    ),
+                ),
+                ("tokens_in", models.PositiveIntegerField()),
+                ("tokens_out", models.PositiveIntegerField()),
+                (
+                    "fee",
+                    models.DecimalField(decimal_places=0, help_text="In OPEN base units.", max_digits=40),
+                ),
+                (
+                    "split",
+                    models.JSONField(default=dict, help_text="Role and contributor → amount in base units."),
+                ),
+                ("attribution", models.JSONField(default=dict)),
+                (
+                    "attribution_status",
+                    models.CharField(
+                        choices=[
+                            ("lineage", "Lineage only"),
+                            ("pending", "Influence pending"),
+                            ("complete", "Complete"),
+                        ],
+                        default="lineage",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "epoch",
+                    models.PositiveIntegerField(
+                        blank=True, db_index=True, help_text="Settlement epoch, once settled.", null=True
+                    ),
+                ),
+                (
+                    "published_model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="receipts",
+                        to="catalog.publishedmodel",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created'],
+                "ordering": ["-created"],
             },
         ),
     ]

@@ -4,24 +4,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0002_epoch_walletchallenge_payout'),
+        ("ledger", "0002_epoch_walletchallenge_payout"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChainRegistration',
+            name="ChainRegistration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('datanet_version', 'Datanet version'), ('adapter', 'Adapter')], max_length=20)),
-                ('object_id', models.BigIntegerField()),
-                ('record_id', models.CharField(help_text='The 32-byte on-chain id, 0x-hex.', max_length=66)),
-                ('tx_hash', models.CharField(blank=True, help_text='Empty when it was already on chain.', max_length=66)),
-                ('registered', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("datanet_version", "Datanet version"), ("adapter", "Adapter")],
+                        max_length=20,
+                    ),
+                ),
+                ("object_id", models.BigIntegerField()),
+                ("record_id", models.CharField(help_text="The 32-byte on-chain id, 0x-hex.", max_length=66)),
+                (
+                    "tx_hash",
+                    models.CharField(
+                        blank=True, help_text="Empty when it was already on chain.", max_length=66
+                    ),
+                ),
+                ("registered", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('kind', 'object_id'), name='one_registration_per_object')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("kind", "object_id"), name="one_registration_per_object")
+                ],
             },
         ),
     ]

@@ -21,6 +21,9 @@ from modelfactory.ledger.chain import operator_key
 OPEN = 10**18
 
 
+DEMO_USER_OPEN = 100
+
+
 class Command(BaseCommand):
     help = "Deploy the contracts once to CHAIN_RPC_URL (reusing a live deployment) and mint demo OPEN."
 
@@ -35,6 +38,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replace-outdated", action="store_true", help="Development only: redeploy changed contracts."
         )
+        parser.add_argument(
+            "--demo-user-open",
+            type=int,
+            default=DEMO_USER_OPEN,
+            help="Development only: OPEN minted to each user whose wallet is empty.",
+        )
+
+    def _fund_demo_users(self, client: ChainClient, amount: int) -> None:
+        """Development: every user with an empty wallet gets some OPEN, as the demo promises."""
+        from modelfactory.accounts.models import User
+
+        for wallet in User.objects.exclude(wallet_address="").values_list("wallet_address", flat=True):
+            if amount and client.balance_of(wallet) == 0:
+                client.mint(to=wallet, amount=amount)
 
     def handle(
         self, *args, mint: int, wait: float, replace_outdated: bool, keep_running: bool, **options
@@ -56,6 +73,8 @@ class Command(BaseCommand):
             balance = client.balance_of(client.operator_address)
             if not production and balance < wanted:
                 client.mint(to=client.operator_address, amount=wanted - balance)
+            if not production:
+                self._fund_demo_users(client, options.get("demo_user_open", DEMO_USER_OPEN) * OPEN)
         except ChainError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
