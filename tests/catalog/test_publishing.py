@@ -88,3 +88,20 @@ def test_only_the_job_owner_publishes_and_names_are_not_stolen(trained_job):
         model_publish_from_job(job=trained_job, user=make_user(), api_name="mine", title="x")
     with pytest.raises(PublishRefused, match="taken"):
         model_publish_from_job(job=trained_job, user=trained_job.owner, api_name="tiny-base", title="x")
+
+
+def test_random_adapters_for_load_tests_are_published_and_served(use_tiny_base_model):
+    from django.core.management import call_command
+
+    register_tiny(use_tiny_base_model)
+    make_user("demo")
+
+    call_command("create_random_adapters", count=3)
+
+    adapters = PublishedModel.objects.filter(api_name__startswith="random-")
+    assert adapters.count() == 3
+    try:
+        outputs = {answer(adapter).logits[0].sum().item() for adapter in adapters}
+        assert len(outputs) == 3  # random weights: each adapter changes the output differently
+    finally:
+        engine_runtime.shutdown()
