@@ -8,11 +8,14 @@ transaction only records what it finds. Versions go in number order, as the regi
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from pathlib import Path
 
 from django.conf import settings
 
 from contracts.chain_client import ChainClient
+from contracts.errors import ChainError, ChainUnavailable
 from contracts.records import AccessPolicy, DatanetVersionRef, record_id
 from datanets.models import Datanet, Version
 from modelfactory.catalog.models import PublishedModel
@@ -68,15 +71,12 @@ def adapter_register(*, client: ChainClient, published: PublishedModel) -> Chain
         for ref in published.job.manifest.get("datanets", []) if published.job_id else []:
             datanet = Datanet.objects.get(slug=ref["datanet_id"])
             refs.append(DatanetVersionRef(record_id("datanet", datanet.pk), int(ref["version"])))
-        artifact = (
-            published.job.manifest.get("adapter", {}).get("content_sha256") if published.job_id else ""
-        ) or ""
         result = client.register_adapter(
             adapter_id=adapter_id,
             developer=_wallet(published.owner),
             base_model=published.base_model.name,
             datanet_versions=refs,
-            artifact_hash=bytes.fromhex(artifact) if len(artifact) == 64 else bytes(32),
+            artifact_hash=_artifact_hash(published),
             policy=POLICIES[published.access],
         )
         tx_hash = result.tx_hash
@@ -86,6 +86,17 @@ def adapter_register(*, client: ChainClient, published: PublishedModel) -> Chain
         defaults={"record_id": "0x" + adapter_id.hex(), "tx_hash": tx_hash},
     )
     return registration
+
+
+def _artifact_hash(published: PublishedModel) -> bytes:
+    """The manifest's content hash for trained adapters; for imported ones, sha256 over their files."""
+    recorded = published.job.manifest.get("adapter", {}).get("content_sha256", "") if published.job_id else ""
+    if len(recorded) == 64:
+        return bytes.fromhex(recorded)
+    digest = hashlib.sha256()
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        digest.update((Path(published.adapter_path) / name).read_bytes())
+    return digest.digest()
 
 
 def registrations_sync(*, client: ChainClient) -> int:
@@ -106,6 +117,12 @@ def registrations_sync(*, client: ChainClient) -> int:
         pk__in=done
     )
     for published in adapters.select_related("owner", "base_model", "job"):
-        adapter_register(client=client, published=published)
+        try:
+            adapter_register(client=client, published=published)
+        except ChainUnavailable:
+            raise
+        except (ChainError, OSError, Datanet.DoesNotExist):  # one bad record must not hold up the others
+            logger.exception("could not register adapter %s on chain", published.api_name)
+            continue
         count += 1
     return count

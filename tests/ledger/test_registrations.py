@@ -58,3 +58,20 @@ def test_a_published_adapter_is_registered_citing_its_datanet_versions_and_acces
         (record_id("datanet", version.datanet_id), version.number)
     ]
     assert ChainRegistration.objects.filter(kind="adapter", object_id=published.pk).exists()
+
+
+def test_an_imported_adapter_without_a_manifest_is_registered_with_the_hash_of_its_files(
+    chain, use_tiny_base_model
+):
+    from django.core.management import call_command
+
+    from modelfactory.catalog.models import PublishedModel
+
+    register_tiny(use_tiny_base_model)
+    make_user("demo")
+    call_command("create_random_adapters", count=2)
+
+    assert registrations_sync(client=chain) == 2
+
+    for published in PublishedModel.objects.filter(api_name__startswith="random-"):
+        assert chain.adapter(record_id("adapter", published.engine_name)).artifact_hash != bytes(32)
