@@ -7,6 +7,7 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.catalog, name="list"),
     path("compose/", views.compose, name="compose"),
+    path("compose/preview/", views.compose_preview, name="compose_preview"),
     path("import/", views.import_adapter, name="import"),
     path("publish/job/<int:job_id>/", views.publish, name="publish"),
     path("<slug:api_name>/", views.detail, name="detail"),

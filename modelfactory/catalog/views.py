@@ -143,3 +143,48 @@ def import_adapter(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Imported {model.api_name}.")
             return redirect("catalog:detail", api_name=model.api_name)
     return render(request, "catalog/import.html", {"form": form})
+
+
+@login_required
+@require_POST
+def compose_preview(request: HttpRequest) -> HttpResponse:
+    """Answers of each chosen adapter and of the merge to one prompt, before anything is saved."""
+    from inference.sampling import SamplingParams
+    from modelfactory.serving import engine_runtime
+
+    adapters = selectors.models_usable_by(request.user).filter(kind=PublishedModel.Kind.ADAPTER)
+    form = CompositeForm(request.POST, adapters=adapters)
+    form.is_valid()  # the preview needs only the weights and the method; naming comes at saving
+    parts = [(name, weight) for name, weight in form.parts() if weight]
+    prompt = request.POST.get("prompt", "").strip() or "Hello!"
+    if len(parts) < 2:
+        return render(request, "catalog/_preview.html", {"error": "Give at least two adapters a weight."})
+    method, density = request.POST.get("method", "linear"), float(request.POST.get("density") or 1.0)
+    first = adapters.get(api_name=parts[0][0])
+    merge = PublishedModel(
+        kind=PublishedModel.Kind.COMPOSITE,
+        base_model=first.base_model,
+        api_name="preview",
+        recipe={"method": method, "density": density, "adapters": parts},
+    )
+    candidates = [(name, adapters.get(api_name=name)) for name, _ in parts] + [("merge", merge)]
+    text = engine_runtime.chat_prompt([{"role": "user", "content": prompt}])
+    sampling = SamplingParams(max_tokens=48)
+    handles = [
+        (
+            label,
+            engine_runtime.engine().submit(engine_runtime.request_for(model, prompt=text, sampling=sampling)),
+        )
+        for label, model in candidates
+    ]
+    answers = []
+    for label, handle in handles:
+        completion = handle.result(timeout=120)
+        answers.append(
+            {
+                "label": label,
+                "text": completion.text,
+                "error": str(completion.error) if completion.error else "",
+            }
+        )
+    return render(request, "catalog/_preview.html", {"answers": answers, "prompt": prompt})

@@ -166,3 +166,35 @@ def test_importing_an_adapter_for_another_base_model_names_the_mismatch(client, 
     )
 
     assert "trained for another base model" in response.content.decode()
+
+
+def test_the_merge_builder_previews_each_adapter_and_the_merge_before_saving(client, owner_and_job):
+    _, job = owner_and_job
+    publish(client, job, "part-a")
+    client.post(
+        "/models/import/",
+        {
+            "api_name": "part-b",
+            "title": "B",
+            "description": "",
+            "access": "public",
+            "base_model": job.base_model.pk,
+            "file": SimpleUploadedFile("b.zip", adapter_zip(job)),
+        },
+    )
+
+    response = client.post(
+        "/models/compose/preview/",
+        {
+            "method": "linear",
+            "density": 1.0,
+            "prompt": "What is 2 plus 2?",
+            "weight_part-a": 0.5,
+            "weight_part-b": 0.5,
+        },
+    )
+
+    page = response.content.decode()
+    assert page.count('data-testid="preview-answer"') == 3
+    assert "merge" in page
+    assert not PublishedModel.objects.filter(kind=PublishedModel.Kind.COMPOSITE).exists()
