@@ -12,6 +12,14 @@ class PublishForm(forms.Form):
     title = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     access = forms.ChoiceField(choices=PublishedModel.Access.choices)
+    fee_rate_in = forms.IntegerField(
+        required=False,
+        min_value=0,
+        label="Fee per 1,000 prompt tokens (OPEN units)",
+        help_text="Empty: the platform default.",
+    )
+    fee_rate_out = forms.IntegerField(required=False, min_value=0, label="Fee per 1,000 generated tokens")
+    fee_platform = forms.IntegerField(required=False, min_value=0, label="Platform fee per request")
 
 
 class ImportForm(PublishForm):

@@ -67,6 +67,16 @@ class PublishedModel(models.Model):
     version = models.PositiveIntegerField(
         default=1, help_text="Bumped on every republish: the engine's cache key."
     )
+    # Fees in OPEN base units; empty means the platform defaults (MODELFACTORY_FEE_*).
+    fee_rate_in = models.DecimalField(
+        max_digits=40, decimal_places=0, null=True, blank=True, help_text="Per 1,000 prompt tokens."
+    )
+    fee_rate_out = models.DecimalField(
+        max_digits=40, decimal_places=0, null=True, blank=True, help_text="Per 1,000 generated tokens."
+    )
+    fee_platform = models.DecimalField(
+        max_digits=40, decimal_places=0, null=True, blank=True, help_text="Per request."
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -75,7 +75,16 @@ def base_model_publish(*, base_model: BaseModel) -> PublishedModel:
 
 @transaction.atomic
 def model_publish_from_job(
-    *, job, user, api_name: str, title: str, description: str = "", access: str = PublishedModel.Access.PUBLIC
+    *,
+    job,
+    user,
+    api_name: str,
+    title: str,
+    description: str = "",
+    access: str = PublishedModel.Access.PUBLIC,
+    fee_rate_in: int | None = None,
+    fee_rate_out: int | None = None,
+    fee_platform: int | None = None,
 ) -> PublishedModel:
     """Publish a finished job's adapter under an API name; servable at once, no restart.
 
@@ -99,6 +108,11 @@ def model_publish_from_job(
     published.base_model, published.job = job.base_model, job
     published.adapter_path = str(adapter_directory(job))
     published.is_live = True
+    published.fee_rate_in, published.fee_rate_out, published.fee_platform = (
+        fee_rate_in,
+        fee_rate_out,
+        fee_platform,
+    )
     published.version = (existing.version + 1) if existing else 1
     published.full_clean()
     published.save()
@@ -209,3 +223,16 @@ def adapter_import(
         access=access,
         adapter_path=str(directory),
     )
+
+
+def model_set_fees(
+    *, published: PublishedModel, fee_rate_in: int | None, fee_rate_out: int | None, fee_platform: int | None
+) -> PublishedModel:
+    """The owner's own rates (OPEN base units); None keeps the platform default for that part."""
+    published.fee_rate_in, published.fee_rate_out, published.fee_platform = (
+        fee_rate_in,
+        fee_rate_out,
+        fee_platform,
+    )
+    published.save(update_fields=["fee_rate_in", "fee_rate_out", "fee_platform", "updated"])
+    return published

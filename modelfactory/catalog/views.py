@@ -117,6 +117,7 @@ def compose(request: HttpRequest) -> HttpResponse:
         except services.PublishRefused as error:
             form.add_error(None, str(error))
         else:
+            _apply_fees(model, data)
             messages.success(request, f"Composite {model.api_name} saved; the engine merges it per request.")
             return redirect("catalog:detail", api_name=model.api_name)
     return render(request, "catalog/compose.html", {"form": form, "adapters": adapters})
@@ -140,6 +141,7 @@ def import_adapter(request: HttpRequest) -> HttpResponse:
         except (services.PublishRefused, AdapterImportRefused) as error:
             form.add_error("file", str(error))
         else:
+            _apply_fees(model, data)
             messages.success(request, f"Imported {model.api_name}.")
             return redirect("catalog:detail", api_name=model.api_name)
     return render(request, "catalog/import.html", {"form": form})
@@ -188,3 +190,12 @@ def compose_preview(request: HttpRequest) -> HttpResponse:
             }
         )
     return render(request, "catalog/_preview.html", {"answers": answers, "prompt": prompt})
+
+
+def _apply_fees(model: PublishedModel, data: dict) -> None:
+    services.model_set_fees(
+        published=model,
+        fee_rate_in=data.get("fee_rate_in"),
+        fee_rate_out=data.get("fee_rate_out"),
+        fee_platform=data.get("fee_platform"),
+    )

@@ -69,11 +69,16 @@ def lineage(published: PublishedModel) -> dict:
     }
 
 
-def fee_rates() -> FeeRates:
+def fee_rates(published: PublishedModel | None = None) -> FeeRates:
+    """The model's own rates where its owner set them, the platform's defaults elsewhere."""
+
+    def pick(own, default: int) -> int:
+        return int(own) if own is not None else default
+
     return FeeRates(
-        rate_in=settings.MODELFACTORY_FEE_RATE_IN,
-        rate_out=settings.MODELFACTORY_FEE_RATE_OUT,
-        platform_fee=settings.MODELFACTORY_FEE_PLATFORM,
+        rate_in=pick(published.fee_rate_in if published else None, settings.MODELFACTORY_FEE_RATE_IN),
+        rate_out=pick(published.fee_rate_out if published else None, settings.MODELFACTORY_FEE_RATE_OUT),
+        platform_fee=pick(published.fee_platform if published else None, settings.MODELFACTORY_FEE_PLATFORM),
     )
 
 
@@ -96,7 +101,7 @@ def receipt_record(
     `receipt_id` lets a stream announce the receipt's id in its first chunk, before the answer ends.
     """
     traced = lineage(published)
-    fee = inference_fee(tokens_in=tokens_in, tokens_out=tokens_out, rates=fee_rates())
+    fee = inference_fee(tokens_in=tokens_in, tokens_out=tokens_out, rates=fee_rates(published))
     split = split_fee(
         fee,
         shares=split_shares(),

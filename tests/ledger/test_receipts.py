@@ -60,3 +60,12 @@ def test_a_base_model_answer_pays_no_contributors(published):
 
     assert receipt.attribution["contributors"] == {}
     assert receipt.split["roles"]["contributors"] == 0
+
+
+def test_a_model_with_its_own_rates_is_charged_by_them(published, settings):
+    published.fee_rate_in, published.fee_rate_out, published.fee_platform = 5000, 7000, 3
+    published.save()
+
+    receipt = receipt_record(published=published, tokens_in=2000, tokens_out=1000)
+
+    assert receipt.fee == 2000 * 5000 // 1000 + 1000 * 7000 // 1000 + 3
