@@ -7,9 +7,7 @@ import openai
 import pytest
 
 from modelfactory.catalog.services import model_grant, model_publish_from_job
-from modelfactory.finetuning.models import FineTuneJob
-from modelfactory.finetuning.services import job_run
-from tests.finetuning.jobs_support import register_tiny, sums_datanet, walk_wizard
+from tests.finetuning.jobs_support import train_tiny_job
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,13 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def private_adapter(client, use_tiny_base_model):
     owner = make_user("publisher")
-    client.force_login(owner)
-    _, version = sums_datanet(owner)
-    walk_wizard(
-        client, base_model=register_tiny(use_tiny_base_model), version=version, max_steps=2, save_every=2
-    )
-    job = FineTuneJob.objects.get()
-    job_run(job_id=job.pk, worker="w@host")
+    job = train_tiny_job(client, owner, use_tiny_base_model, max_steps=2)
     job.refresh_from_db()
     return model_publish_from_job(
         job=job, user=owner, api_name="private-sums", title="Private sums", access="allow_list"

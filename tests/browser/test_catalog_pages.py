@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from modelfactory.finetuning.models import FineTuneJob
-from modelfactory.finetuning.services import job_run
-from tests.finetuning.jobs_support import register_tiny, sums_datanet
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -16,18 +12,10 @@ def test_a_developer_publishes_a_job_and_finds_the_model_in_the_catalog(
 ):
     from django.test import Client
 
-    from tests.finetuning.jobs_support import walk_wizard
+    from tests.finetuning.jobs_support import train_tiny_job
     from tests.support.factories import make_user
 
-    owner = make_user("catalog_dev")
-    _, version = sums_datanet(owner)
-    client = Client()
-    client.force_login(owner)
-    walk_wizard(
-        client, base_model=register_tiny(use_tiny_base_model), version=version, max_steps=2, save_every=2
-    )
-    job = FineTuneJob.objects.get()
-    job_run(job_id=job.pk, worker="w@host")
+    job = train_tiny_job(Client(), make_user("catalog_dev"), use_tiny_base_model)
     page.goto(live_server.url + "/accounts/login/")
     page.get_by_label("Username").fill("catalog_dev")
     page.get_by_label("Password").fill("pw")

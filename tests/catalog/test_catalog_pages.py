@@ -12,9 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from inference.sampling import SamplingParams
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.finetuning.models import FineTuneJob
-from modelfactory.finetuning.services import job_run
 from modelfactory.serving import engine_runtime
-from tests.finetuning.jobs_support import register_tiny, sums_datanet, walk_wizard
+from tests.finetuning.jobs_support import train_tiny_job
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +22,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def owner_and_job(client, use_tiny_base_model):
     owner = make_user("catalog_owner")
-    client.force_login(owner)
-    _, version = sums_datanet(owner)
-    walk_wizard(
-        client, base_model=register_tiny(use_tiny_base_model), version=version, max_steps=2, save_every=2
-    )
-    job = FineTuneJob.objects.get()
-    job_run(job_id=job.pk, worker="w@host")
+    job = train_tiny_job(client, owner, use_tiny_base_model, max_steps=2)
     yield owner, FineTuneJob.objects.get(pk=job.pk)
     engine_runtime.shutdown()
 

@@ -64,3 +64,18 @@ def walk_wizard(client, *, base_model, version, max_steps: int, save_every: int,
     session["finetune_wizard"]["overrides"].update(save_every_steps=save_every, eval_every_steps=save_every)
     session.save()
     return client.post("/finetune/new/review/", {"name": name, "gpus": 0})
+
+
+def train_tiny_job(client, owner, tiny_base_model, *, max_steps: int = 2):
+    """A finished job of `owner` on a fresh sums datanet, trained in-process as a worker would."""
+    from modelfactory.finetuning.models import FineTuneJob
+    from modelfactory.finetuning.services import job_run
+
+    client.force_login(owner)
+    _, version = sums_datanet(owner)
+    walk_wizard(
+        client, base_model=register_tiny(tiny_base_model), version=version, max_steps=max_steps, save_every=2
+    )
+    job = FineTuneJob.objects.filter(owner=owner).latest("created")
+    job_run(job_id=job.pk, worker="w@host")
+    return FineTuneJob.objects.get(pk=job.pk)

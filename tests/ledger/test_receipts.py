@@ -10,9 +10,8 @@ from datanets.models import Row
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.services import model_publish_from_job
 from modelfactory.finetuning.models import FineTuneJob
-from modelfactory.finetuning.services import job_run
 from modelfactory.ledger.receipts import receipt_record
-from tests.finetuning.jobs_support import register_tiny, sums_datanet, walk_wizard
+from tests.finetuning.jobs_support import train_tiny_job
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -21,13 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def published(client, use_tiny_base_model):
     owner = make_user("receipt_owner")
-    client.force_login(owner)
-    _, version = sums_datanet(owner)
-    walk_wizard(
-        client, base_model=register_tiny(use_tiny_base_model), version=version, max_steps=2, save_every=2
-    )
-    job = FineTuneJob.objects.get()
-    job_run(job_id=job.pk, worker="w@host")
+    job = train_tiny_job(client, owner, use_tiny_base_model, max_steps=2)
     return model_publish_from_job(
         job=FineTuneJob.objects.get(pk=job.pk), user=owner, api_name="sums", title="Sums"
     )

@@ -8,10 +8,9 @@ from contracts.records import record_id
 from datanets.services import version_publish
 from modelfactory.catalog.services import model_publish_from_job
 from modelfactory.finetuning.models import FineTuneJob
-from modelfactory.finetuning.services import job_run
 from modelfactory.ledger.models import ChainRegistration
 from modelfactory.ledger.registrations import registrations_sync
-from tests.finetuning.jobs_support import register_tiny, sums_datanet, walk_wizard
+from tests.finetuning.jobs_support import register_tiny, train_tiny_job
 from tests.support.factories import make_datanet, make_rows, make_user
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
@@ -39,19 +38,14 @@ def test_a_published_adapter_is_registered_citing_its_datanet_versions_and_acces
     chain, client, use_tiny_base_model
 ):
     owner = make_user("adapter_dev")
-    client.force_login(owner)
-    _, version = sums_datanet(owner)
-    walk_wizard(
-        client, base_model=register_tiny(use_tiny_base_model), version=version, max_steps=2, save_every=2
-    )
-    job = FineTuneJob.objects.get()
-    job_run(job_id=job.pk, worker="w@host")
+    job = train_tiny_job(client, owner, use_tiny_base_model, max_steps=2)
     published = model_publish_from_job(
         job=FineTuneJob.objects.get(pk=job.pk), user=owner, api_name="sums", title="Sums", access="allow_list"
     )
 
     registrations_sync(client=chain)
 
+    version = job.datanet_versions.get()
     record = chain.adapter(record_id("adapter", published.engine_name))
     assert record.developer == owner.wallet_address
     assert [(ref.datanet_id, ref.version) for ref in record.datanet_versions] == [
