@@ -82,7 +82,7 @@ def rows(request: HttpRequest, slug: str) -> HttpResponse:
     page = selectors.datanet_rows(datanet, search=search, status=status, page=request.GET.get("page", 1))
     return render(
         request,
-        "datanets/_rows.html",
+        "datanets/_rows_results.html",
         {"datanet": datanet, "rows_page": page, "q": search, "status_filter": status},
     )
 
