@@ -66,8 +66,21 @@ def stop(process: subprocess.Popen, *, timeout_s: float = 20) -> int:
             _kill_group(process.pid)
             process.wait(timeout=5)
             raise DidNotStop(f"{process.args[0]} did not stop within {timeout_s:.0f} s of SIGTERM") from None
-    _kill_group(process.pid)  # stragglers whose parent exited: never leak them into the next test
+    # Children may outlive the leader for a moment (anvil's npm wrapper exits before the real node has
+    # finished writing its state file): let them finish, then kill only true stragglers.
+    _wait_group_gone(process.pid, timeout_s=10)
+    _kill_group(process.pid)  # never leak processes into the next test
     return process.returncode
+
+
+def _wait_group_gone(pgid: int, *, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
 
 
 def _kill_group(pgid: int) -> None:
