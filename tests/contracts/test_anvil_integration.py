@@ -13,7 +13,7 @@ from contracts.fee_split import FeeRates, Parties, SplitShares, inference_fee, s
 from contracts.merkle_tree import bytes32_root
 from contracts.payout_tree import PayoutTree
 from contracts.records import AccessPolicy, DatanetVersionRef, record_id
-from tests.contracts.anvil_node import running_anvil
+from tests.support.anvil_node import running_anvil
 from tests.support.services import free_port
 
 OPEN = 10**18

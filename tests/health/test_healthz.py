@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from modelfactory.health.models import Heartbeat
 from modelfactory.health.services import heartbeat_record
-from tests.support.processes import start_anvil, stop
+from tests.support.anvil_node import running_anvil
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.django_db
@@ -17,11 +17,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def anvil_rpc(settings, tmp_path):
-    port = free_port()
-    process = start_anvil(port, tmp_path / "anvil.log")
-    settings.CHAIN_RPC_URL = f"http://127.0.0.1:{port}"
-    yield settings.CHAIN_RPC_URL
-    stop(process)
+    with running_anvil(free_port(), log=tmp_path / "anvil.log") as url:
+        settings.CHAIN_RPC_URL = url
+        yield url
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from contracts.chain_client import ChainClient
 from contracts.development_accounts import DEVELOPMENT_OPERATOR_KEY
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.services import base_model_register
-from tests.contracts.anvil_node import running_anvil
+from tests.support.anvil_node import running_anvil
 from tests.support.services import free_port
 
 OPEN = 10**18

@@ -13,8 +13,8 @@ from modelfactory.ledger.models import Epoch, InferenceReceipt
 from modelfactory.ledger.receipts import receipt_record
 from modelfactory.ledger.services import epoch_close_and_commit
 from modelfactory.ledger.tasks import settle_epochs
-from tests.contracts.anvil_node import running_anvil
 from tests.ledger.conftest import deploy_and_fund
+from tests.support.anvil_node import running_anvil
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.django_db

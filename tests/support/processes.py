@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
-
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
 ANVIL = REPO / "node_modules" / ".bin" / "anvil"
@@ -26,13 +24,6 @@ def wait_until(
             return
         time.sleep(interval_s)
     raise TimeoutError(f"{what} did not hold within {timeout_s:.0f} s")
-
-
-def http_ok(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def start(command: list[str], *, env: dict[str, str] | None = None, log: Path) -> subprocess.Popen:
@@ -86,18 +77,3 @@ def _wait_group_gone(pgid: int, *, timeout_s: float) -> None:
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-
-
-def start_anvil(port: int, log: Path) -> subprocess.Popen:
-    process = start([str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"], log=log)
-    rpc = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            response = httpx.post(rpc, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"}, timeout=1)
-            return response.status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(answers, timeout_s=20, what=f"anvil on {rpc}")
-    return process

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.support.processes import ANVIL, start, stop, wait_until
+from tests.support.services import unavailable
 
 
 def _answers(rpc_url: str) -> bool:
@@ -25,7 +25,7 @@ def _answers(rpc_url: str) -> bool:
 def running_anvil(port: int, *, log: Path, state_file: Path | None = None) -> Iterator[str]:
     """Start anvil, yield its RPC URL, stop it with SIGTERM (on which anvil writes `state_file`)."""
     if not ANVIL.exists():
-        pytest.skip("node_modules/.bin/anvil is missing: run `make setup` (npm install)")
+        unavailable("node_modules/.bin/anvil is missing: run `make setup` (npm install)")
     command = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"]
     if state_file is not None:
         command += ["--state", str(state_file)]
