@@ -1,0 +1,1 @@
+"""Attribution methods: gradient-influence sketches of LoRA adapters and verbatim span matching."""
