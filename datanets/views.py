@@ -13,6 +13,7 @@ from datanets.errors import DatanetNotFound, NotDatanetOwner, UploadRefused
 from datanets.forms import ContributionForm, ImportChoiceForm, UploadFileForm
 from datanets.ingest import RowInvalid, UploadUnreadable
 from datanets.models import AccessRequest, Datanet, Row, Upload
+from modelfactory.attribution.selectors import datanet_attribution
 
 
 def _datanet_or_404(request: HttpRequest, slug: str) -> Datanet:
@@ -70,6 +71,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "rows_page": selectors.datanet_rows(datanet, status=Row.Status.APPROVED),
             "status_filter": Row.Status.APPROVED,
             "q": "",
+            "attribution": datanet_attribution(datanet),
         },
     )
 

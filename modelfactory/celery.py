@@ -1,7 +1,8 @@
 """The Celery app shared by the web process (which enqueues) and the workers (which run).
 
-Queues: `gpu` (one job per GPU worker), `cpu` (training on CPU hosts) and `default` (short
-housekeeping tasks). Tasks are acks_late so that a worker killed mid-task gives the task back.
+Queues: `gpu` (one job per GPU worker), `cpu` (training on CPU hosts), `attribution` (index builds
+and answers' attribution, which need their own copy of the model) and `default` (short housekeeping
+tasks). Tasks are acks_late so that a worker killed mid-task gives the task back.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ app.conf.beat_schedule = {
     },
     "register-on-chain": {
         "task": "modelfactory.ledger.tasks.register_on_chain",
+        "schedule": 30.0,
+        "options": {"expires": 29.0},
+    },
+    "sweep-attribution": {
+        "task": "modelfactory.attribution.tasks.sweep_attribution",
         "schedule": 30.0,
         "options": {"expires": 29.0},
     },

@@ -57,7 +57,7 @@ def test_the_procfile_runs_the_same_programs_as_compose():
     procfile = dict(
         line.split(":", 1) for line in (REPO / "Procfile").read_text().splitlines() if line.strip()
     )
-    assert set(procfile) == {"web", "worker", "trainer", "beat", "chain", "contracts"}
+    assert set(procfile) == {"web", "worker", "trainer", "attribution", "beat", "chain", "contracts"}
     for command in procfile.values():
         words = shlex.split(command.replace("&&", " && "))
         program = next(w for w in words if w.startswith((".venv/bin/", "node_modules/")))

@@ -100,6 +100,12 @@ class Answer:
                 tokens_in=self.prompt_tokens,
                 tokens_out=self.completion_tokens,
                 receipt_id=self.receipt_id if self.ask.stream else None,
+                prompt=self.prompt,
+                answers=[
+                    {"text": completion.text, "token_ids": list(completion.token_ids)}
+                    for completion in self.completions
+                    if completion is not None
+                ],
             )
             self.receipt_id = receipt.receipt_id
             self.accounted = True

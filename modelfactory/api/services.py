@@ -95,7 +95,14 @@ def api_request_admit(*, secret: str | None) -> ApiKey:
 
 @transaction.atomic
 def completion_account(
-    *, key: ApiKey, published: PublishedModel, tokens_in: int, tokens_out: int, receipt_id=None
+    *,
+    key: ApiKey,
+    published: PublishedModel,
+    tokens_in: int,
+    tokens_out: int,
+    receipt_id=None,
+    prompt: str | None = None,
+    answers: list[dict] | None = None,
 ) -> InferenceReceipt:
     """The receipt of one answer and the key's usage, in one transaction: both or neither.
 
@@ -109,6 +116,8 @@ def completion_account(
         user=key.user,
         api_key_id=key.pk,
         receipt_id=receipt_id,
+        prompt=prompt,
+        answers=answers,
     )
     ApiKey.objects.filter(pk=key.pk).update(
         requests=F("requests") + 1,

@@ -116,6 +116,9 @@ def model_publish_from_job(
     published.version = (existing.version + 1) if existing else 1
     published.full_clean()
     published.save()
+    from modelfactory.attribution.index_building import indexes_request_for
+
+    indexes_request_for(published=published)
     return published
 
 

@@ -17,6 +17,7 @@ class InferenceReceipt(models.Model):
         LINEAGE = "lineage", "Lineage only"
         PENDING = "pending", "Influence pending"
         COMPLETE = "complete", "Complete"
+        FAILED = "failed", "Failed (lineage used)"
 
     receipt_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     created = models.DateTimeField(auto_now_add=True, db_index=True)

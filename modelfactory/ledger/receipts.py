@@ -1,9 +1,11 @@
 """Writing inference receipts: the lineage of an answer, its fee, and how the fee is split.
 
-Until gradient influence and span matching land (the attribution issue), contributors are
-weighted by their share of the adapter's training rows — exactly what the job's manifest lists —
-and a composite spreads its weights over its adapters. Fees use `contracts.fee_split`, so the split
-always adds up to the fee in integer base units.
+A receipt is written with lineage weights (contributors by their share of the adapter's training
+rows, exactly what the job's manifest lists; a composite spreads its weights over its adapters) and,
+for answers of adapters trained on community rows, an attribution query. The attribution worker
+(`modelfactory.attribution`) later replaces the weights with lineage mixed with gradient influence
+and span matching, and re-splits the contributors' part with `receipt_split`. Fees use
+`contracts.fee_split`, so the split always adds up to the fee in integer base units.
 """
 
 from __future__ import annotations
@@ -86,28 +88,13 @@ def split_shares() -> SplitShares:
     return SplitShares(**settings.MODELFACTORY_FEE_SHARES)
 
 
-@transaction.atomic
-def receipt_record(
-    *,
-    published: PublishedModel,
-    tokens_in: int,
-    tokens_out: int,
-    user=None,
-    api_key_id: int | None = None,
-    receipt_id: uuid.UUID | None = None,
-) -> InferenceReceipt:
-    """Record one answer. Call it inside the transaction that does the request's accounting.
-
-    `receipt_id` lets a stream announce the receipt's id in its first chunk, before the answer ends.
-    """
-    traced = lineage(published)
-    fee = inference_fee(tokens_in=tokens_in, tokens_out=tokens_out, rates=fee_rates(published))
+def receipt_split(*, published: PublishedModel, fee: int, contributors: dict[str, float]) -> dict:
+    """The fee split by role and by account, contributors weighted as given (weights summing to 1)."""
     split = split_fee(
         fee,
         shares=split_shares(),
         contributor_weights={
-            wallet: Fraction(weight).limit_denominator(10**9)
-            for wallet, weight in traced["attribution"]["contributors"].items()
+            wallet: Fraction(weight).limit_denominator(10**9) for wallet, weight in contributors.items()
         },
     )
     developer = (
@@ -119,7 +106,45 @@ def receipt_record(
         compute_operator=settings.MODELFACTORY_OPERATOR_WALLET,
         platform=settings.MODELFACTORY_PLATFORM_WALLET,
     )
-    return InferenceReceipt.objects.create(
+    return {
+        "roles": {
+            "developer": split.developer,
+            "contributors": sum(split.contributors.values()),
+            "base_model_owner": split.base_model_owner,
+            "compute_operator": split.compute_operator,
+            "platform": split.platform,
+        },
+        "by_account": split.by_account(parties),
+    }
+
+
+@transaction.atomic
+def receipt_record(
+    *,
+    published: PublishedModel,
+    tokens_in: int,
+    tokens_out: int,
+    user=None,
+    api_key_id: int | None = None,
+    receipt_id: uuid.UUID | None = None,
+    prompt: str | None = None,
+    answers: list[dict] | None = None,
+) -> InferenceReceipt:
+    """Record one answer. Call it inside the transaction that does the request's accounting.
+
+    `receipt_id` lets a stream announce the receipt's id in its first chunk, before the answer ends.
+    `prompt` (as the model saw it) and `answers` (`[{"text", "token_ids"}]`, one per choice) queue the
+    answer for attribution beyond lineage; without them the receipt stays on lineage.
+    """
+    from modelfactory.attribution.services import query_record
+
+    traced = lineage(published)
+    traced["attribution"]["lineage"] = {
+        "contributors": traced["attribution"]["contributors"],
+        "datanets": traced["attribution"]["datanets"],
+    }
+    fee = inference_fee(tokens_in=tokens_in, tokens_out=tokens_out, rates=fee_rates(published))
+    receipt = InferenceReceipt.objects.create(
         **({"receipt_id": receipt_id} if receipt_id is not None else {}),
         user=user if user is not None and user.is_authenticated else None,
         api_key_id=api_key_id,
@@ -131,15 +156,9 @@ def receipt_record(
         tokens_in=tokens_in,
         tokens_out=tokens_out,
         fee=fee,
-        split={
-            "roles": {
-                "developer": split.developer,
-                "contributors": sum(split.contributors.values()),
-                "base_model_owner": split.base_model_owner,
-                "compute_operator": split.compute_operator,
-                "platform": split.platform,
-            },
-            "by_account": split.by_account(parties),
-        },
+        split=receipt_split(published=published, fee=fee, contributors=traced["attribution"]["contributors"]),
         attribution=traced["attribution"],
     )
+    if prompt is not None and answers:
+        query_record(receipt=receipt, prompt=prompt, answers=answers)
+    return receipt

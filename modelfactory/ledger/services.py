@@ -98,8 +98,19 @@ def epoch_close(*, only_when_due: bool = False) -> Epoch | None:
     contract refuses an empty payout tree.
     """
     with transaction.atomic():
+        # Answers whose attribution is still running wait for it (a bounded time), so they are paid
+        # on their evidence rather than on lineage alone.
+        attribution_deadline = timezone.now() - timedelta(
+            seconds=int(getattr(settings, "MODELFACTORY_ATTRIBUTION_SETTLE_WAIT_S", 0))
+        )
         receipts = list(
-            InferenceReceipt.objects.select_for_update().filter(epoch__isnull=True).order_by("created", "pk")
+            InferenceReceipt.objects.select_for_update()
+            .filter(epoch__isnull=True)
+            .exclude(
+                attribution_status=InferenceReceipt.AttributionStatus.PENDING,
+                created__gt=attribution_deadline,
+            )
+            .order_by("created", "pk")
         )
         if only_when_due and not epoch_due(receipts):
             return None

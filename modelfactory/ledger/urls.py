@@ -9,6 +9,7 @@ urlpatterns = [
     path("earnings/claim/<int:epoch>/", views.claim, name="claim"),
     path("ledger/", views.ledger, name="ledger"),
     path("receipts/<uuid:receipt_id>/", views.receipt, name="receipt"),
+    path("receipts/<uuid:receipt_id>/evidence/", views.receipt_evidence_part, name="receipt_evidence"),
     path("wallet/", views.wallet, name="wallet"),
     path("wallet/challenge/", views.wallet_challenge, name="wallet_challenge"),
     path("wallet/verify/", views.wallet_verify_view, name="wallet_verify"),

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from contracts.errors import ChainError
+from modelfactory.attribution.selectors import receipt_evidence
 from modelfactory.ledger.chain import server_claims_enabled
 from modelfactory.ledger.models import Payout
 from modelfactory.ledger.selectors import (
@@ -82,6 +83,23 @@ def receipt(request: HttpRequest, receipt_id) -> HttpResponse:
             "datanets": datanets,
             "roles": found.split.get("roles", {}),
             "by_account": sorted(found.split.get("by_account", {}).items(), key=lambda item: -int(item[1])),
+            "evidence": receipt_evidence(found, request.user),
+            "evidence_url": reverse("ledger:receipt_evidence", args=[found.receipt_id]),
+        },
+    )
+
+
+def receipt_evidence_part(request: HttpRequest, receipt_id) -> HttpResponse:
+    """The receipt's evidence alone: what its page polls while the attribution job runs."""
+    found = receipt_get(receipt_id=receipt_id)
+    if found is None:
+        raise Http404("no such receipt")
+    return render(
+        request,
+        "attribution/_evidence.html",
+        {
+            "evidence": receipt_evidence(found, request.user),
+            "evidence_url": reverse("ledger:receipt_evidence", args=[found.receipt_id]),
         },
     )
 

@@ -154,6 +154,8 @@ def answer_finish(*, user, running: RunningAnswer, timeout: float = 60) -> Messa
             tokens_in=running.tokens_in,
             tokens_out=len(completion.token_ids),
             user=user,
+            prompt=handle.request.prompt,
+            answers=[{"text": completion.text, "token_ids": list(completion.token_ids)}],
         )
         answer.save(update_fields=["content", "status", "receipt"])
     return answer

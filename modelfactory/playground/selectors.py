@@ -85,12 +85,14 @@ def history_for(answer: Message) -> list[dict[str, str]]:
 TOP_CONTRIBUTORS = 10
 
 
-def attribution_panel(receipt: InferenceReceipt) -> dict:
+def attribution_panel(receipt: InferenceReceipt, viewer=None) -> dict:
     """What the panel under an answer shows, read from its receipt alone (the receipt is the record).
 
     Contributors are sorted by weight and cut to the top few; weights become percentages for the bars.
-    `rows` stays empty until the attribution job computes the most influential rows.
+    `evidence` (methods, their weights, the most influential rows) fills in once the attribution job ran.
     """
+    from modelfactory.attribution.selectors import receipt_evidence
+
     attribution = receipt.attribution or {}
     datanet_weights = attribution.get("datanets", {})
     contributors = sorted(attribution.get("contributors", {}).items(), key=lambda item: -item[1])
@@ -107,6 +109,6 @@ def attribution_panel(receipt: InferenceReceipt) -> dict:
             for wallet, weight in contributors[:TOP_CONTRIBUTORS]
         ],
         "more_contributors": max(0, len(contributors) - TOP_CONTRIBUTORS),
-        "rows": attribution.get("rows", []),
         "methods": attribution.get("methods", []),
+        "evidence": receipt_evidence(receipt, viewer),
     }

@@ -170,6 +170,12 @@ def stop(request: HttpRequest, message_id: int) -> JsonResponse:
 @require_GET
 @_errors_as_http
 def attribution(request: HttpRequest, receipt_id: str) -> HttpResponse:
-    """The attribution panel under an answer, loaded by htmx once the answer's receipt exists."""
+    """The attribution panel under an answer, loaded by htmx once the answer's receipt exists;
+    `?part=body` is its inside alone, which polls itself while the attribution job runs."""
     receipt = selectors.receipt_for(request.user, receipt_id)
-    return render(request, "playground/_attribution.html", selectors.attribution_panel(receipt))
+    template = "playground/_attribution_body.html" if request.GET.get("part") == "body" else None
+    return render(
+        request,
+        template or "playground/_attribution.html",
+        selectors.attribution_panel(receipt, request.user),
+    )

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "modelfactory.ledger",
     "modelfactory.api",
     "modelfactory.playground",
+    "modelfactory.attribution",
     "datanets",
 ]
 
@@ -136,6 +137,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Attribution needs its own copy of the model and a backward pass per answer: its own worker.
+CELERY_TASK_ROUTES = {
+    "modelfactory.attribution.tasks.attribute_receipt": {"queue": "attribution"},
+    "modelfactory.attribution.tasks.build_adapter_sketch": {"queue": "attribution"},
+    "modelfactory.attribution.tasks.build_span_index": {"queue": "attribution"},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
@@ -204,6 +211,28 @@ MODELFACTORY_JOB_STALE_AFTER_S = env.integer("MODELFACTORY_JOB_STALE_AFTER_S", 6
 # --- Serving engine (in the web process) ----------------------------------------------------------
 MODELFACTORY_ENGINE_KV_CACHE_MB = env.integer("MODELFACTORY_ENGINE_KV_CACHE_MB", 256, minimum=8)
 MODELFACTORY_ENGINE_MAX_SEQS = env.integer("MODELFACTORY_ENGINE_MAX_SEQS", 64, minimum=1)
+
+# --- Attribution (modelfactory/attribution/) -------------------------------------------------------
+# Gradient sketches: LoGra projection per side of each LoRA module, then a dense JL projection.
+MODELFACTORY_ATTRIBUTION_SIDE_DIM = env.integer("MODELFACTORY_ATTRIBUTION_SIDE_DIM", 8, minimum=1)
+MODELFACTORY_ATTRIBUTION_SKETCH_DIM = env.integer("MODELFACTORY_ATTRIBUTION_SKETCH_DIM", 512, minimum=16)
+# Spans shorter than this many words are not evidence of verbatim reuse.
+MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS = env.integer("MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS", 6, minimum=2)
+# Share of every answer's contributor weight that always follows lineage (0..1, in percent here).
+MODELFACTORY_ATTRIBUTION_LINEAGE_FLOOR = (
+    env.integer("MODELFACTORY_ATTRIBUTION_LINEAGE_FLOOR_PERCENT", 20, minimum=0) / 100
+)
+# An answer waits this long for an index still being built before it is attributed without it.
+MODELFACTORY_ATTRIBUTION_INDEX_WAIT_S = env.integer("MODELFACTORY_ATTRIBUTION_INDEX_WAIT_S", 300, minimum=0)
+# Settlement waits this long for a pending attribution, then pays that receipt on lineage.
+MODELFACTORY_ATTRIBUTION_SETTLE_WAIT_S = env.integer("MODELFACTORY_ATTRIBUTION_SETTLE_WAIT_S", 600, minimum=0)
+# A claimed query or build whose worker has been silent this long is taken over.
+MODELFACTORY_ATTRIBUTION_STALE_AFTER_S = env.integer("MODELFACTORY_ATTRIBUTION_STALE_AFTER_S", 300, minimum=5)
+# A queued query not picked up this long is queued again (its message was lost with a broker).
+MODELFACTORY_ATTRIBUTION_REQUEUE_AFTER_S = env.integer(
+    "MODELFACTORY_ATTRIBUTION_REQUEUE_AFTER_S", 60, minimum=1
+)
+MODELFACTORY_ATTRIBUTION_MAX_ATTEMPTS = env.integer("MODELFACTORY_ATTRIBUTION_MAX_ATTEMPTS", 3, minimum=1)
 
 # --- Fees (OPEN base units; 18 decimals) ----------------------------------------------------------
 # fee = tokens_in/1000 × rate_in + tokens_out/1000 × rate_out + platform fee, split by basis points.

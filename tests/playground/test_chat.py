@@ -94,7 +94,7 @@ def test_reconnecting_to_a_finished_answer_replays_it_instead_of_generating_agai
     assert InferenceReceipt.objects.count() == 1
 
 
-def test_the_attribution_panel_shows_the_base_model_and_says_rows_come_from_the_attribution_job(
+def test_the_attribution_panel_of_a_base_model_answer_shows_the_base_model_and_no_datanet(
     client, alice, chat_model
 ):
     done = streamed(client.get(send(client).json()["answers"][0]["stream_url"]))[-1][1]
@@ -102,7 +102,9 @@ def test_the_attribution_panel_shows_the_base_model_and_says_rows_come_from_the_
     panel = client.get(f"/playground/receipts/{done['receipt_id']}/attribution/").content.decode()
 
     assert "tiny-base" in panel
-    assert "Computed by the attribution job" in panel
+    assert "not fine-tuned on community data" in panel
+    assert 'data-status="lineage"' in panel
+    assert "hx-trigger" not in panel
     page = client.get(f"/playground/c/{Conversation.objects.get().pk}/").content.decode()
     assert f"/playground/receipts/{done['receipt_id']}/attribution/" in page
 

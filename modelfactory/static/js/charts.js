@@ -38,6 +38,12 @@
       options: { responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } },
                  scales: { y: { beginAtZero: true } } },
     }),
+    earnings: (data) => ({
+      type: "bar",
+      data: { labels: data.labels, datasets: [{ label: "OPEN earned", data: data.values, backgroundColor: palette[2] }] },
+      options: { responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } },
+                 scales: { y: { beginAtZero: true, title: { display: true, text: "OPEN" } } } },
+    }),
   };
 
   function draw(root) {

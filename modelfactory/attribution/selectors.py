@@ -1,0 +1,138 @@
+"""Reads of attribution: an answer's evidence for its pages, and what a datanet's rows were credited with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+
+from datanets.models import Datanet, Row
+from modelfactory.attribution.models import (
+    AdapterSketch,
+    AttributionQuery,
+    DatanetCredit,
+    RowAttribution,
+    SpanIndex,
+)
+from modelfactory.ledger.models import InferenceReceipt
+
+EXCERPT_CHARS = 160
+METHOD_LABELS = {"lineage": "Lineage", "gradient": "Gradient influence", "span": "Span matching"}
+
+
+def evidence_rows(receipt: InferenceReceipt, viewer=None) -> list[dict]:
+    """The receipt's top rows, each with its datanet title and a short excerpt of the row's text.
+
+    A receipt is shareable by link, so row text (and a matched span, which is row text) is shown
+    only for datanets the viewer may read; the others show their row ids and scores alone.
+    """
+    from datanets.selectors import datanets_usable_by
+
+    rows = list((receipt.attribution or {}).get("rows", []))
+    found = Row.objects.select_related("datanet").in_bulk([row["row_id"] for row in rows])
+    readable = set(
+        datanets_usable_by(viewer)
+        .filter(pk__in={r.datanet_id for r in found.values()})
+        .values_list("pk", flat=True)
+    )
+    shown = []
+    for row in rows:
+        record = found.get(row["row_id"])
+        may_read = record is not None and record.datanet_id in readable
+        text = record.search_text if may_read else ""
+        if not may_read:
+            row = {**row, "span": ""}
+        shown.append(
+            {
+                **row,
+                "datanet_title": record.datanet.title if record else row.get("datanet"),
+                "excerpt": text[:EXCERPT_CHARS] + ("…" if len(text) > EXCERPT_CHARS else ""),
+                "weight_percent": round(100 * float(row.get("weight", 0)), 1),
+                "method_label": METHOD_LABELS.get(row.get("method"), row.get("method")),
+            }
+        )
+    return shown
+
+
+def receipt_evidence(receipt: InferenceReceipt, viewer=None) -> dict:
+    """Everything the receipt page and the playground panel say about how an answer was attributed."""
+    attribution = receipt.attribution or {}
+    query = AttributionQuery.objects.filter(receipt=receipt).first()
+    weights = attribution.get("method_weights") or {"lineage": 1.0}
+    return {
+        "status": receipt.attribution_status,
+        "status_label": receipt.get_attribution_status_display(),
+        "pending": receipt.attribution_status == InferenceReceipt.AttributionStatus.PENDING,
+        "methods": [METHOD_LABELS.get(name, name) for name in attribution.get("methods", ["lineage"])],
+        "method_weights": [
+            {"name": METHOD_LABELS.get(name, name), "percent": round(100 * float(value), 1)}
+            for name, value in weights.items()
+        ],
+        "combination": attribution.get("combination", ""),
+        "rows": evidence_rows(receipt, viewer),
+        "notes": attribution.get("notes", []),
+        "error": attribution.get("error", ""),
+        "settled_on": attribution.get("settled_on", ""),
+        "seconds": attribution.get("seconds"),
+        "query": query,
+    }
+
+
+@dataclass
+class DatanetAttribution:
+    answers: int = 0
+    rows_attributed: int = 0
+    earned: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+    top_rows: list[dict] = field(default_factory=list)
+    daily: dict[str, list] = field(default_factory=lambda: {"labels": [], "values": []})
+    indexes: list[dict] = field(default_factory=list)
+
+
+def datanet_attribution(datanet: Datanet, *, top: int = 10) -> DatanetAttribution:
+    """How often this datanet's rows were named by answers' attribution, and what it earned from them."""
+    attributions = RowAttribution.objects.filter(datanet=datanet)
+    credits = DatanetCredit.objects.filter(datanet=datanet, weight__gt=0)
+    summary = DatanetAttribution(
+        answers=credits.values("receipt").distinct().count(),
+        rows_attributed=attributions.values("row").distinct().count(),
+        earned=int(credits.aggregate(total=Sum("amount"))["total"] or 0),
+        by_method=dict(attributions.values_list("method").annotate(n=Count("id")).order_by()),
+    )
+    counted = (
+        attributions.values("row")
+        .annotate(times=Count("receipt", distinct=True))
+        .order_by("-times", "row")[:top]
+    )
+    texts = Row.objects.in_bulk([entry["row"] for entry in counted])
+    summary.top_rows = [
+        {
+            "row_id": entry["row"],
+            "times": entry["times"],
+            "wallet": texts[entry["row"]].wallet_address if entry["row"] in texts else "",
+            "excerpt": (texts[entry["row"]].search_text[:EXCERPT_CHARS] if entry["row"] in texts else ""),
+        }
+        for entry in counted
+    ]
+    daily = (
+        credits.annotate(day=TruncDate("created")).values("day").annotate(total=Sum("amount")).order_by("day")
+    )
+    summary.daily = {
+        "labels": [entry["day"].isoformat() for entry in daily],
+        "values": [float(entry["total"]) / 1e18 for entry in daily],
+    }
+    summary.indexes = [
+        {
+            "version": index.version.number,
+            "status": index.get_status_display(),
+            "rows": index.row_count,
+            "bytes_per_row": round(index.bytes_total / index.row_count) if index.row_count else 0,
+        }
+        for index in SpanIndex.objects.filter(version__datanet=datanet).select_related("version")
+    ]
+    return summary
+
+
+def adapter_sketches(published_model) -> list[AdapterSketch]:
+    return list(AdapterSketch.objects.filter(published_model=published_model).order_by("-model_version"))

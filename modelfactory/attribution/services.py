@@ -1,0 +1,371 @@
+"""Attributing answers: queue a query with the receipt, run the methods off the request path, pay on it.
+
+`query_record` runs inside the answer's transaction (the receipt and its query exist together or not
+at all). `receipt_attribute` runs on an attribution worker: it claims the query, runs gradient
+influence against the adapter's sketches and span matching against the datanet versions' indexes,
+combines them with lineage (`combination.combine`), and rewrites the receipt's attribution and its
+contributors' part of the fee split, unless the receipt was already settled (then the evidence is
+kept and the receipt says it was paid on lineage). Settlement waits for pending attribution for at
+most `MODELFACTORY_ATTRIBUTION_SETTLE_WAIT_S`, so a slow or dead worker delays payouts, never drops them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from datanets.models import Datanet, Row, Version
+from modelfactory.attribution.combination import GradientEvidence, RowOwner, SpanEvidence, combine
+from modelfactory.attribution.index_building import sketch_adapter_path
+from modelfactory.attribution.models import (
+    AdapterSketch,
+    AttributionQuery,
+    BuildStatus,
+    DatanetCredit,
+    RowAttribution,
+    SpanIndex,
+)
+from modelfactory.catalog.models import PublishedModel
+from modelfactory.ledger.models import InferenceReceipt
+
+logger = logging.getLogger(__name__)
+
+GRADIENT_CANDIDATES = 32
+
+
+# --- On the request path ----------------------------------------------------------------------------
+def needs_attribution(receipt: InferenceReceipt) -> bool:
+    """Only answers of adapters trained on community rows have rows to find."""
+    return bool(receipt.adapters) and bool(receipt.attribution.get("contributors"))
+
+
+def query_record(*, receipt: InferenceReceipt, prompt: str, answers: list[dict]) -> AttributionQuery | None:
+    """Keep what the attribution job needs and queue it once the answer's transaction commits."""
+    if not needs_attribution(receipt):
+        return None
+    from modelfactory.attribution.tasks import attribute_receipt
+
+    query = AttributionQuery.objects.create(receipt=receipt, prompt=prompt, answers=answers)
+    InferenceReceipt.objects.filter(pk=receipt.pk).update(
+        attribution_status=InferenceReceipt.AttributionStatus.PENDING
+    )
+    receipt.attribution_status = InferenceReceipt.AttributionStatus.PENDING
+    transaction.on_commit(lambda: attribute_receipt.delay(receipt.pk))
+    return query
+
+
+# --- On the attribution worker ----------------------------------------------------------------------
+class IndexesNotReady(Exception):
+    """An index this answer needs is still being built; try again shortly."""
+
+
+def _claim(receipt_id: int) -> AttributionQuery | None:
+    stale = timezone.now() - timedelta(seconds=settings.MODELFACTORY_ATTRIBUTION_STALE_AFTER_S)
+    claimable = Q(status=AttributionQuery.Status.PENDING) | Q(
+        status=AttributionQuery.Status.RUNNING, started__lt=stale
+    )
+    claimed = AttributionQuery.objects.filter(claimable, receipt_id=receipt_id).update(
+        status=AttributionQuery.Status.RUNNING, started=timezone.now(), attempts=F("attempts") + 1
+    )
+    return AttributionQuery.objects.select_related("receipt").get(receipt_id=receipt_id) if claimed else None
+
+
+def _release(query: AttributionQuery) -> None:
+    AttributionQuery.objects.filter(pk=query.pk).update(status=AttributionQuery.Status.PENDING, started=None)
+
+
+def answer_words(text: str) -> int:
+    """Words as the span index counts them, so coverage is words-matched over words-said."""
+    from inference.attribution.span_index import tokenize
+
+    return len(tokenize(text))
+
+
+@lru_cache(maxsize=16)
+def _sketches(path: str, mtime: float):
+    from inference.attribution.influence import GradientSketches
+
+    return GradientSketches.load(Path(path))
+
+
+@lru_cache(maxsize=16)
+def _span_index(path: str, mtime: float):
+    from inference.attribution.span_index import SpanIndex as WordSpanIndex
+
+    return WordSpanIndex.load(Path(path))
+
+
+def _mtime(path: str) -> float:
+    return max((p.stat().st_mtime for p in Path(path).iterdir()), default=0.0)
+
+
+def _adapter_parts(receipt: InferenceReceipt) -> list[tuple[PublishedModel, int, float]]:
+    names = [adapter["name"] for adapter in receipt.adapters]
+    by_name = PublishedModel.objects.select_related("base_model").in_bulk(names, field_name="api_name")
+    return [
+        (by_name[a["name"]], int(a["version"]), float(a.get("weight", 1.0)))
+        for a in receipt.adapters
+        if a["name"] in by_name
+    ]
+
+
+def _gradient_evidence(
+    query: AttributionQuery, notes: list[str], *, wait_allowed: bool
+) -> tuple[list[GradientEvidence], bool]:
+    from inference.attribution.gradient_sketch import LoraGradientProjector
+    from modelfactory.attribution import model_cache
+
+    evidence, ran = [], False
+    for published, version, weight in _adapter_parts(query.receipt):
+        sketch = AdapterSketch.objects.filter(published_model=published, model_version=version).first()
+        if sketch is None:
+            notes.append(f"{published.api_name} v{version}: no gradient sketch (no training rows recorded)")
+            continue
+        if sketch.status in (BuildStatus.PENDING, BuildStatus.BUILDING) and wait_allowed:
+            raise IndexesNotReady(f"gradient sketch of {published.api_name} v{version} is {sketch.status}")
+        if sketch.status != BuildStatus.READY:
+            notes.append(f"{published.api_name} v{version}: gradient sketch {sketch.get_status_display()}")
+            continue
+        sketches = _sketches(sketch.path, _mtime(sketch.path))
+        source = published.base_model.source
+        with model_cache.model_lock():
+            model, tokenizer = model_cache.adapter_model(
+                source, f"{published.api_name}@{version}", sketch_adapter_path(sketch)
+            )
+            prompt_ids = list(tokenizer(query.prompt, add_special_tokens=False)["input_ids"])
+            inputs, labels = [], []
+            for answer in query.answers:
+                answer_ids = list(answer.get("token_ids") or [])
+                if not answer_ids:
+                    continue
+                inputs.append(prompt_ids + answer_ids)
+                labels.append([-100] * len(prompt_ids) + answer_ids)
+            if not inputs:
+                notes.append("the answer is empty: nothing to attribute by gradient")
+                continue
+            projector = LoraGradientProjector(model, sketches.config)
+            try:
+                vectors = projector.project(inputs, labels)
+            finally:
+                projector.close()
+        ran = True
+        evidence.append(
+            GradientEvidence(
+                adapter=published.api_name,
+                adapter_weight=weight,
+                rows=sketches.top_rows(vectors.mean(dim=0), k=GRADIENT_CANDIDATES),
+            )
+        )
+    return evidence, ran
+
+
+def _span_evidence(
+    query: AttributionQuery, notes: list[str], *, wait_allowed: bool
+) -> tuple[list[SpanEvidence], bool]:
+    evidence, ran = [], False
+    for ref in query.receipt.datanet_versions:
+        version = Version.objects.filter(datanet__slug=ref["datanet"], number=ref["version"]).first()
+        index = SpanIndex.objects.filter(version=version).first() if version else None
+        if index is None:
+            notes.append(f"{ref['datanet']} v{ref['version']}: no span index")
+            continue
+        if index.status in (BuildStatus.PENDING, BuildStatus.BUILDING) and wait_allowed:
+            raise IndexesNotReady(f"span index of {ref['datanet']} v{ref['version']} is {index.status}")
+        if index.status != BuildStatus.READY:
+            notes.append(f"{ref['datanet']} v{ref['version']}: span index {index.get_status_display()}")
+            continue
+        words = _span_index(index.path, _mtime(index.path))
+        ran = True
+        for answer in query.answers:
+            for match in words.longest_spans(
+                answer.get("text", ""), min_words=settings.MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS
+            ):
+                evidence.append(
+                    SpanEvidence(
+                        text=match.text,
+                        words=match.words,
+                        row_ids=match.row_ids,
+                        occurrences=match.occurrences,
+                    )
+                )
+    return evidence, ran
+
+
+def _lineage(receipt: InferenceReceipt) -> dict:
+    recorded = receipt.attribution.get("lineage")
+    if recorded:
+        return recorded
+    return {
+        "contributors": receipt.attribution.get("contributors", {}),
+        "datanets": receipt.attribution.get("datanets", {}),
+    }
+
+
+def receipt_attribute(*, receipt_id: int) -> InferenceReceipt | None:
+    """Run the methods for one receipt; idempotent (a complete or claimed query is left alone).
+
+    Raises `IndexesNotReady` (query released) while an index it needs is being built and the answer
+    is younger than `MODELFACTORY_ATTRIBUTION_INDEX_WAIT_S`; the task retries it.
+    """
+    query = _claim(receipt_id)
+    if query is None:
+        return None
+    started = time.perf_counter()
+    receipt = query.receipt
+    age = (timezone.now() - receipt.created).total_seconds()
+    wait_allowed = age < settings.MODELFACTORY_ATTRIBUTION_INDEX_WAIT_S
+    notes: list[str] = []
+    try:
+        gradient, gradient_ran = _gradient_evidence(query, notes, wait_allowed=wait_allowed)
+        spans, span_ran = _span_evidence(query, notes, wait_allowed=wait_allowed)
+    except IndexesNotReady:
+        _release(query)
+        raise
+    except Exception as error:
+        logger.exception("attribution of receipt %s failed", receipt.receipt_id)
+        query_fail(query=query, error=f"{type(error).__name__}: {error}")
+        return None
+    row_ids = {row for e in gradient for row, _ in e.rows} | {row for s in spans for row in s.row_ids}
+    owners = {
+        pk: RowOwner(wallet=wallet, datanet=slug)
+        for pk, wallet, slug in Row.objects.filter(pk__in=row_ids).values_list(
+            "pk", "wallet_address", "datanet__slug"
+        )
+    }
+    lineage = _lineage(receipt)
+    result = combine(
+        lineage_contributors=lineage["contributors"],
+        lineage_datanets=lineage["datanets"],
+        gradient=gradient,
+        gradient_ran=gradient_ran,
+        spans=spans,
+        span_ran=span_ran,
+        answer_words=sum(answer_words(a.get("text", "")) for a in query.answers),
+        owners=owners,
+        lineage_floor=settings.MODELFACTORY_ATTRIBUTION_LINEAGE_FLOOR,
+    )
+    seconds = time.perf_counter() - started
+    return _record(query=query, result=result.to_json(), lineage=lineage, notes=notes, seconds=seconds)
+
+
+def _record(*, query: AttributionQuery, result: dict, lineage: dict, notes: list[str], seconds: float):
+    from modelfactory.ledger.receipts import receipt_split
+
+    with transaction.atomic():
+        receipt = InferenceReceipt.objects.select_for_update().get(pk=query.receipt_id)
+        attribution = {**result, "lineage": lineage, "notes": notes, "seconds": round(seconds, 4)}
+        fields = ["attribution", "attribution_status"]
+        if receipt.epoch is None:
+            receipt.split = receipt_split(
+                published=receipt.published_model, fee=int(receipt.fee), contributors=result["contributors"]
+            )
+            fields.append("split")
+        else:
+            attribution["settled_on"] = "lineage"
+            notes.append(f"settled in epoch {receipt.epoch} before attribution finished: paid on lineage")
+        receipt.attribution = attribution
+        receipt.attribution_status = InferenceReceipt.AttributionStatus.COMPLETE
+        receipt.save(update_fields=fields)
+        _evidence_rows(receipt, result)
+        AttributionQuery.objects.filter(pk=query.pk).update(
+            status=AttributionQuery.Status.COMPLETE, finished=timezone.now(), seconds=seconds, error=""
+        )
+    return receipt
+
+
+def _evidence_rows(receipt: InferenceReceipt, result: dict) -> None:
+    """Row evidence and datanet credits, rewritten whole (a re-run replaces, never duplicates)."""
+    RowAttribution.objects.filter(receipt=receipt).delete()
+    DatanetCredit.objects.filter(receipt=receipt).delete()
+    datanets = Datanet.objects.in_bulk(
+        [row["datanet"] for row in result["rows"] if row.get("datanet")] + list(result["datanets"]),
+        field_name="slug",
+    )
+    existing = set(
+        Row.objects.filter(pk__in=[r["row_id"] for r in result["rows"]]).values_list("pk", flat=True)
+    )
+    RowAttribution.objects.bulk_create(
+        RowAttribution(
+            receipt=receipt,
+            row_id=row["row_id"],
+            datanet=datanets[row["datanet"]],
+            method=row["method"],
+            score=float(row["score"]),
+            weight=float(row["weight"]),
+        )
+        for row in result["rows"]
+        if row["row_id"] in existing and row.get("datanet") in datanets
+    )
+    contributors_part = Decimal(receipt.split.get("roles", {}).get("contributors", 0))
+    DatanetCredit.objects.bulk_create(
+        DatanetCredit(
+            receipt=receipt,
+            datanet=datanets[slug],
+            weight=weight,
+            amount=(contributors_part * Decimal(str(weight))).to_integral_value(rounding="ROUND_FLOOR"),
+        )
+        for slug, weight in result["datanets"].items()
+        if slug in datanets
+    )
+
+
+def query_fail(*, query: AttributionQuery, error: str) -> None:
+    """Give up on one answer visibly: it keeps (and is paid on) its lineage, with the reason shown."""
+    with transaction.atomic():
+        AttributionQuery.objects.filter(pk=query.pk).update(
+            status=AttributionQuery.Status.FAILED, error=error[:2000], finished=timezone.now()
+        )
+        receipt = InferenceReceipt.objects.select_for_update().get(pk=query.receipt_id)
+        receipt.attribution = {**receipt.attribution, "error": error[:500]}
+        receipt.attribution_status = InferenceReceipt.AttributionStatus.FAILED
+        receipt.save(update_fields=["attribution", "attribution_status"])
+
+
+# --- Sweeping (beat) -----------------------------------------------------------------------------------
+def attribution_sweep() -> dict:
+    """Re-queue what a dead worker left behind; give up visibly after too many attempts; index new adapters.
+
+    Safe to run at any time: every task it queues claims its work before doing it.
+    """
+    from modelfactory.attribution.index_building import indexes_request_for
+    from modelfactory.attribution.tasks import attribute_receipt, build_adapter_sketch, build_span_index
+
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.MODELFACTORY_ATTRIBUTION_STALE_AFTER_S)
+    waiting = now - timedelta(seconds=settings.MODELFACTORY_ATTRIBUTION_REQUEUE_AFTER_S)
+    max_attempts = settings.MODELFACTORY_ATTRIBUTION_MAX_ATTEMPTS
+    lost = AttributionQuery.objects.filter(
+        Q(status=AttributionQuery.Status.PENDING, created__lt=waiting)
+        | Q(status=AttributionQuery.Status.RUNNING, started__lt=stale)
+    )
+    requeued, failed = [], []
+    for query in lost.select_related("receipt"):
+        if query.attempts >= max_attempts:
+            query_fail(query=query, error=f"gave up after {query.attempts} attempts (worker lost or crashed)")
+            failed.append(query.receipt_id)
+        else:
+            attribute_receipt.delay(query.receipt_id)
+            requeued.append(query.receipt_id)
+    unindexed = PublishedModel.objects.filter(
+        kind=PublishedModel.Kind.ADAPTER, is_live=True, job__isnull=False
+    ).exclude(attribution_sketches__model_version=F("version"))
+    for published in unindexed.select_related("job"):
+        with transaction.atomic():
+            indexes_request_for(published=published)
+    builds = Q(status=BuildStatus.PENDING, created__lt=waiting) | Q(
+        status=BuildStatus.BUILDING, started__lt=stale
+    )
+    for pk in AdapterSketch.objects.filter(builds).values_list("pk", flat=True):
+        build_adapter_sketch.delay(pk)
+    for pk in SpanIndex.objects.filter(builds).values_list("version_id", flat=True):
+        build_span_index.delay(pk)
+    return {"requeued": requeued, "failed": failed}
