@@ -20,6 +20,7 @@ from django.utils import timezone
 from datanets.models import Row
 from modelfactory.attribution.artifacts import sketch_directory, span_index_directory
 from modelfactory.attribution.models import AdapterSketch, BuildStatus, SpanIndex
+from modelfactory.attribution.row_text import answer_text
 from modelfactory.catalog.models import PublishedModel
 
 logger = logging.getLogger(__name__)
@@ -41,16 +42,6 @@ def _claim(model, pk: int) -> bool:
             status=BuildStatus.BUILDING, error="", started=timezone.now(), finished=None
         )
     )
-
-
-# --- Row text ------------------------------------------------------------------------------------
-def answer_text(content: dict) -> str:
-    """The part of a row the model learns to say (loss is on completions only): what spans can reuse."""
-    if content.get("messages"):
-        return "\n".join(m.get("content", "") for m in content["messages"] if m.get("role") == "assistant")
-    if content.get("completion") is not None:
-        return str(content["completion"])
-    return str(content.get("text") or "")
 
 
 # --- Span indexes ----------------------------------------------------------------------------------
@@ -113,7 +104,6 @@ def training_examples(published: PublishedModel, tokenizer) -> list[tuple[int, l
 def sketch_build(*, sketch_id: int) -> AdapterSketch | None:
     """Sketch every training row's LoRA gradient for one adapter version; None if not claimable."""
     from inference.attribution.gradient_sketch import SketchConfig, build_sketches
-
     from modelfactory.attribution import model_cache
 
     if not _claim(AdapterSketch, sketch_id):

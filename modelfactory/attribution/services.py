@@ -121,7 +121,6 @@ def _adapter_parts(receipt: InferenceReceipt) -> list[tuple[PublishedModel, int,
 def _gradient_evidence(
     query: AttributionQuery, notes: list[str], *, wait_allowed: bool
 ) -> tuple[list[GradientEvidence], bool]:
-    from inference.attribution.gradient_sketch import LoraGradientProjector
     from modelfactory.attribution import model_cache
 
     evidence, ran = [], False
@@ -152,11 +151,10 @@ def _gradient_evidence(
             if not inputs:
                 notes.append("the answer is empty: nothing to attribute by gradient")
                 continue
-            projector = LoraGradientProjector(model, sketches.config)
-            try:
+            # The sketches' own projector: same seeds, same per-module weights, and a check that the
+            # adapter loaded is the one they were computed from.
+            with sketches.projector(model) as projector:
                 vectors = projector.project(inputs, labels)
-            finally:
-                projector.close()
         ran = True
         evidence.append(
             GradientEvidence(

@@ -12,6 +12,7 @@ from celery import shared_task
 
 logger = logging.getLogger(__name__)
 
+
 @shared_task(
     bind=True,
     acks_late=True,

@@ -24,16 +24,20 @@ def test_a_published_adapter_is_indexed_and_its_answers_attributed_by_the_worker
         published, version, people = published_facts_adapter(client, use_tiny_base_model)
         try:
             wait_until(
-                lambda: AdapterSketch.objects.get(published_model=published).status == BuildStatus.READY
-                and SpanIndex.objects.get(version=version).status == BuildStatus.READY,
+                lambda: (
+                    AdapterSketch.objects.get(published_model=published).status == BuildStatus.READY
+                    and SpanIndex.objects.get(version=version).status == BuildStatus.READY
+                ),
                 timeout_s=120,
                 what="the worker to build the sketch and the span index",
             )
             with transaction.atomic():  # the answer's transaction: the task is sent when it commits
                 receipt = answer_receipt(published, fact(CODES[1], 4))
             wait_until(
-                lambda: InferenceReceipt.objects.get(pk=receipt.pk).attribution_status
-                == InferenceReceipt.AttributionStatus.COMPLETE,
+                lambda: (
+                    InferenceReceipt.objects.get(pk=receipt.pk).attribution_status
+                    == InferenceReceipt.AttributionStatus.COMPLETE
+                ),
                 timeout_s=60,
                 what="the worker to attribute the answer",
             )

@@ -58,7 +58,7 @@ def test_a_chat_streams_its_answer_token_by_token_then_shows_its_attribution(pag
     attribution = answer.get_by_test_id("attribution")
     attribution.locator("summary").click()
     expect(attribution).to_contain_text("tiny-base")
-    expect(attribution).to_contain_text("Computed by the attribution job")
+    expect(attribution).to_contain_text("not fine-tuned on community data")
     expect(page).to_have_url(re.compile(r"/playground/c/\d+/$"))
     expect(page.get_by_test_id("conversations")).to_contain_text("What is 2 plus 3?")
 

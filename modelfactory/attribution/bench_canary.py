@@ -1,0 +1,434 @@
+"""Does attribution find the truth? Plant facts, fine-tune, ask, and check who gets the credit.
+
+    python -m modelfactory.attribution.bench_canary --json var/bench/attribution-canary.json
+    python -m modelfactory.attribution.bench_canary --base-model PATH --contributors 20 --canaries 10
+
+Each of `--canaries` contributors writes one unique, made-up fact ("The access phrase of the Vexlor
+relay is cobalt heron 4127.") in a few rows, among ordinary rows (the demo support-desk datanet's
+conversations) from `--contributors` contributors in all. A LoRA adapter is fine-tuned on everything
+with the platform's own training library; then, for each fact, the model is asked a question that no
+row contains verbatim, and each attribution method ranks contributors for the answer:
+
+* `gradient` (LoRA gradient sketches, `inference.attribution`), `span` (verbatim span matching) and
+  `combined` (`combination.combine`, what receipts pay on, lineage floor included);
+* for the model's own greedy answer (`generated`, what production attributes) and for the fact
+  sentence itself (`reference`, teacher-forced: the method's quality whether or not the small model
+  learnt the fact).
+
+Top-1 / top-5 contributor recall is the share of questions whose planted contributor is ranked first /
+in the first five. Target: top-1 >= 90%.
+
+Leave-out check: retrain without the rows that gradient influence ranked highest for the questions
+and, separately, without as many random other rows; the first must raise the loss of the answers
+more than the second (both deltas are reported). Django-free; prints a table, writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from modelfactory.attribution.combination import (
+    GradientEvidence,
+    RowOwner,
+    SpanEvidence,
+    combine,
+)
+from modelfactory.attribution.row_text import answer_text
+
+SYLLABLES = ["vex", "lor", "qua", "min", "dra", "sel", "tor", "bix", "nul", "osh", "pri", "zan", "kel", "ume"]
+WORDS = [
+    "cobalt",
+    "heron",
+    "amber",
+    "falcon",
+    "violet",
+    "harbor",
+    "silver",
+    "meadow",
+    "copper",
+    "lantern",
+    "granite",
+    "orchid",
+    "saffron",
+    "willow",
+    "indigo",
+    "thistle",
+    "crimson",
+    "juniper",
+    "marble",
+    "cedar",
+]
+PLACES = ["relay", "observatory", "archive", "depot", "lighthouse", "greenhouse", "foundry", "vault"]
+TRAIN_QUESTIONS = [
+    "What is the access phrase of the {entity}?",
+    "Tell me the access phrase for the {entity}.",
+    "Which access phrase opens the {entity}?",
+]
+ASKED_QUESTION = "I need the {entity} access phrase, what is it?"
+
+
+@dataclass
+class Canary:
+    contributor: str
+    entity: str
+    secret: str
+    row_ids: list[int]
+
+    @property
+    def sentence(self) -> str:
+        return f"The access phrase of the {self.entity} is {self.secret}."
+
+
+def _entity(rng: random.Random) -> str:
+    name = "".join(rng.sample(SYLLABLES, 2)).capitalize()
+    return f"{name} {rng.choice(PLACES)}"
+
+
+def planted_rows(
+    *, contributors: int, rows_per_contributor: int, canaries: int, repeats: int, seed: int
+) -> tuple[list[dict], dict[int, str], list[Canary]]:
+    """Ordinary rows from every contributor plus `repeats` rows per planted fact; ids are positions."""
+    from datanets.seed.support_desk import support_rows
+
+    rng = random.Random(seed)
+    wallets = [f"0x{rng.getrandbits(160):040x}" for _ in range(contributors)]
+    filler = support_rows(contributors * rows_per_contributor, random.Random(seed + 1))
+    rows: list[dict] = []
+    owners: dict[int, str] = {}
+    for index, content in enumerate(filler):
+        rows.append({"row_id": len(rows), **content})
+        owners[len(rows) - 1] = wallets[index % contributors]
+    planted, used = [], set()
+    for wallet in rng.sample(wallets, canaries):
+        entity = _entity(rng)
+        while entity in used:
+            entity = _entity(rng)
+        used.add(entity)
+        canary = Canary(wallet, entity, f"{' '.join(rng.sample(WORDS, 2))} {rng.randint(1000, 9999)}", [])
+        for question in TRAIN_QUESTIONS[:repeats]:
+            rows.append(
+                {
+                    "row_id": len(rows),
+                    "messages": [
+                        {"role": "user", "content": question.format(entity=entity)},
+                        {"role": "assistant", "content": canary.sentence},
+                    ],
+                }
+            )
+            owners[len(rows) - 1] = wallet
+            canary.row_ids.append(len(rows) - 1)
+        planted.append(canary)
+    return rows, owners, planted
+
+
+def train(base_model: str, rows: list[dict], output_dir: Path, *, epochs: float, seed: int) -> Path:
+    from modelfactory.finetuning.training.spec import preset
+    from modelfactory.finetuning.training.trainer import run_training
+
+    spec = preset(
+        "quick",
+        base_model,
+        hardware="cpu",
+        rank=16,
+        alpha=32,
+        dropout=0.0,
+        target_modules="attention_mlp",
+        learning_rate=3e-3,
+        scheduler="constant",
+        epochs=epochs,
+        eval_fraction=0.0,
+        max_seq_length=256,
+        batch_size=8,
+        seed=seed,
+        save_every_steps=10_000,
+        eval_every_steps=10_000,
+    )
+    result = run_training(spec, rows, output_dir, evaluate=False)
+    return Path(result.adapter_dir)
+
+
+def encoded(rows: list[dict], tokenizer) -> list[tuple[int, list[int], list[int]]]:
+    from modelfactory.finetuning.training.data import chat_template_of, encode_row
+
+    template, _ = chat_template_of(tokenizer)
+    return [
+        (row["row_id"], e.input_ids, e.labels)
+        for row in rows
+        if (e := encode_row(row, tokenizer, max_seq_length=256, chat_template=template))
+    ]
+
+
+def load(base_model: str, adapter_dir: Path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(base_model, dtype=torch.float32).eval()
+    for parameter in base.parameters():
+        parameter.requires_grad_(False)
+    return PeftModel.from_pretrained(base, str(adapter_dir)).eval()
+
+
+def prompt_ids(tokenizer, question: str) -> list[int]:
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True
+    )
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+@torch.no_grad()
+def generate(model, tokenizer, ids: list[int], max_new_tokens: int = 32) -> list[int]:
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    stops = [t for t in {tokenizer.eos_token_id, end} if isinstance(t, int) and t >= 0]
+    out = model.generate(
+        input_ids=torch.tensor([ids]),
+        attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        eos_token_id=stops or None,
+        pad_token_id=stops[0] if stops else 0,
+    )
+    return out[0, len(ids) :].tolist()
+
+
+def answer_loss(model, ids: list[int], answer: list[int]) -> float:
+    with torch.no_grad():
+        inputs = torch.tensor([ids + answer])
+        labels = torch.tensor([[-100] * len(ids) + answer])
+        return float(model(input_ids=inputs, labels=labels).loss)
+
+
+def ranking(weights: dict[str, float]) -> list[str]:
+    return [wallet for wallet, _ in sorted(weights.items(), key=lambda item: -item[1])]
+
+
+def recall(rankings: list[tuple[list[str], str]], k: int) -> float:
+    return sum(1 for ranked, truth in rankings if truth in ranked[:k]) / max(len(rankings), 1)
+
+
+def attribute(model, tokenizer, sketches, spans, owners, lineage, ids, answer_ids, min_words) -> dict:
+    """Each method's contributor weights for one answer, exactly as the attribution worker mixes them."""
+    text = tokenizer.decode(answer_ids, skip_special_tokens=True)
+    with sketches.projector(model) as projector:
+        vector = projector.project([ids + answer_ids], [[-100] * len(ids) + answer_ids])[0]
+    top = sketches.top_rows(vector, k=32)
+    matches = spans.longest_spans(text, min_words=min_words)
+    from inference.attribution.span_index import tokenize
+
+    result = combine(
+        lineage_contributors=lineage,
+        lineage_datanets={"canary": 1.0},
+        gradient=[GradientEvidence("canary", 1.0, top)],
+        gradient_ran=True,
+        spans=[SpanEvidence(m.text, m.words, m.row_ids, m.occurrences) for m in matches],
+        span_ran=True,
+        answer_words=len(tokenize(text)),
+        owners={row: RowOwner(wallet, "canary") for row, wallet in owners.items()},
+    )
+    return {
+        "text": text,
+        "gradient": result.by_method["gradient"],
+        "span": result.by_method["span"],
+        "combined": result.contributors,
+        "top_rows": [row for row, _ in top],
+    }
+
+
+def run(args: argparse.Namespace) -> dict:
+    from transformers import AutoTokenizer
+
+    from inference.attribution.gradient_sketch import SketchConfig, build_sketches
+    from inference.attribution.span_index import SpanIndex
+
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    rows, owners, canaries = planted_rows(
+        contributors=args.contributors,
+        rows_per_contributor=args.rows_per_contributor,
+        canaries=args.canaries,
+        repeats=args.repeats,
+        seed=args.seed,
+    )
+    counts: dict[str, int] = {}
+    for wallet in owners.values():
+        counts[wallet] = counts.get(wallet, 0) + 1
+    lineage = {wallet: n / len(owners) for wallet, n in counts.items()}
+    tokenizer = AutoTokenizer.from_pretrained(args.base_model)
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="canary-"))
+    report: dict = {
+        "config": {k: v for k, v in vars(args).items() if k not in {"json"}},
+        "rows": len(rows),
+        "contributors": args.contributors,
+        "canaries": len(canaries),
+    }
+
+    started = time.perf_counter()
+    adapter = train(args.base_model, rows, work / "full", epochs=args.epochs, seed=args.seed)
+    report["train_seconds"] = round(time.perf_counter() - started, 1)
+    model = load(args.base_model, adapter)
+    examples = encoded(rows, tokenizer)
+    started = time.perf_counter()
+    sketches = build_sketches(model, examples, config=SketchConfig(sketch_dim=args.sketch_dim))
+    report["sketch"] = {
+        "rows": len(sketches),
+        "bytes_per_row": sketches.bytes_per_row,
+        "seconds_per_row": round((time.perf_counter() - started) / max(len(sketches), 1), 5),
+    }
+    spans = SpanIndex.build((row["row_id"], answer_text(row)) for row in rows)
+    report["span_index"] = {"bytes_per_row": round(spans.nbytes / max(spans.row_count, 1), 1)}
+
+    per_question, rankings = (
+        [],
+        {f"{m}/{mode}": [] for m in ("gradient", "span", "combined") for mode in ("generated", "reference")},
+    )
+    query_seconds = []
+    for canary in canaries:
+        ids = prompt_ids(tokenizer, ASKED_QUESTION.format(entity=canary.entity))
+        answers = {
+            "generated": generate(model, tokenizer, ids),
+            "reference": list(
+                tokenizer(canary.sentence + "<|im_end|>", add_special_tokens=False)["input_ids"]
+            ),
+        }
+        entry = {"contributor": canary.contributor, "entity": canary.entity, "secret": canary.secret}
+        for mode, answer_ids in answers.items():
+            begun = time.perf_counter()
+            found = attribute(
+                model, tokenizer, sketches, spans, owners, lineage, ids, answer_ids, args.min_span_words
+            )
+            query_seconds.append(time.perf_counter() - begun)
+            for method in ("gradient", "span", "combined"):
+                rankings[f"{method}/{mode}"].append((ranking(found[method]), canary.contributor))
+            entry[mode] = {
+                "answer": found["text"],
+                "learnt": canary.secret in found["text"],
+                "gradient_top": ranking(found["gradient"])[:3],
+                "span_top": ranking(found["span"])[:3],
+                "planted_rows_in_gradient_top5": len(set(found["top_rows"][:5]) & set(canary.row_ids)),
+            }
+            entry[mode]["_top_rows"] = found["top_rows"]
+            entry[mode]["_answer_ids"] = answer_ids
+        entry["_ids"] = ids
+        per_question.append(entry)
+    report["query_seconds_p50"] = round(sorted(query_seconds)[len(query_seconds) // 2], 4)
+    report["answers_containing_the_fact"] = sum(q["generated"]["learnt"] for q in per_question) / len(
+        canaries
+    )
+    report["recall"] = {
+        key: {"top1": recall(value, 1), "top5": recall(value, 5)} for key, value in rankings.items()
+    }
+
+    if args.leave_out:
+        report["leave_out"] = leave_out(args, rows, per_question, model, work)
+    for entry in per_question:
+        for mode in ("generated", "reference"):
+            entry[mode].pop("_top_rows"), entry[mode].pop("_answer_ids")
+        entry.pop("_ids")
+    report["questions"] = per_question
+    return report
+
+
+def leave_out(args, rows, per_question, full_model, work: Path) -> dict:
+    """Retrain without the top-attributed rows, and without as many random rows; compare the loss rise."""
+    removed_top: set[int] = set()
+    for entry in per_question:
+        removed_top |= set(entry["generated"]["_top_rows"][: args.leave_out])
+    rng = random.Random(args.seed + 7)
+    others = [row["row_id"] for row in rows if row["row_id"] not in removed_top]
+    removed_random = set(rng.sample(others, len(removed_top)))
+    losses = {"full": [], "without_top": [], "without_random": []}
+    for entry in per_question:
+        losses["full"].append(answer_loss(full_model, entry["_ids"], entry["generated"]["_answer_ids"]))
+    for name, removed in (("without_top", removed_top), ("without_random", removed_random)):
+        kept = [row for row in rows if row["row_id"] not in removed]
+        adapter = train(args.base_model, kept, work / name, epochs=args.epochs, seed=args.seed)
+        model = load(args.base_model, adapter)
+        for entry in per_question:
+            losses[name].append(answer_loss(model, entry["_ids"], entry["generated"]["_answer_ids"]))
+
+    def mean(values: list[float]) -> float:
+        return sum(values) / max(len(values), 1)
+
+    rise_top = [t - f for t, f in zip(losses["without_top"], losses["full"], strict=True)]
+    rise_random = [r - f for r, f in zip(losses["without_random"], losses["full"], strict=True)]
+    return {
+        "rows_removed": len(removed_top),
+        "loss_full_mean": round(mean(losses["full"]), 4),
+        "loss_rise_without_top_attributed": round(mean(rise_top), 4),
+        "loss_rise_without_random": round(mean(rise_random), 4),
+        "questions_where_top_removal_hurt_more": sum(
+            1 for t, r in zip(rise_top, rise_random, strict=True) if t > r
+        ),
+        "questions": len(per_question),
+    }
+
+
+def print_table(report: dict) -> None:
+    print(
+        f"\n{report['rows']} rows, {report['contributors']} contributors, "
+        f"{report['canaries']} planted facts; "
+        f"trained in {report['train_seconds']} s; model's answers containing the fact: "
+        f"{report['answers_containing_the_fact']:.0%}"
+    )
+    print(
+        f"sketch: {report['sketch']['bytes_per_row']} B/row, {report['sketch']['seconds_per_row']} s/row; "
+        f"span index: {report['span_index']['bytes_per_row']} B/row; "
+        f"query p50 {report['query_seconds_p50']} s"
+    )
+    print(f"\n{'method / answer':>22}  top-1  top-5")
+    for key, value in report["recall"].items():
+        print(f"{key:>22}  {value['top1']:5.0%}  {value['top5']:5.0%}")
+    if "leave_out" in report:
+        out = report["leave_out"]
+        print(
+            f"\nleave-out ({out['rows_removed']} rows): answer loss rises by "
+            f"{out['loss_rise_without_top_attributed']:+.3f} without the top-attributed rows vs "
+            f"{out['loss_rise_without_random']:+.3f} without as many random rows "
+            f"({out['questions_where_top_removal_hurt_more']}/{out['questions']} questions)"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base-model", default="var/models/demo-base")
+    parser.add_argument("--contributors", type=int, default=20)
+    parser.add_argument("--rows-per-contributor", type=int, default=8)
+    parser.add_argument("--canaries", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3, help="rows stating each planted fact (1-3)")
+    parser.add_argument("--epochs", type=float, default=6)
+    parser.add_argument("--sketch-dim", type=int, default=512)
+    parser.add_argument("--min-span-words", type=int, default=6)
+    parser.add_argument(
+        "--leave-out", type=int, default=3, help="top rows per question to retrain without (0: skip)"
+    )
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work-dir", default="")
+    parser.add_argument("--json", default="")
+    args = parser.parse_args(argv)
+    if not Path(args.base_model).is_dir():
+        print(
+            f"no base model at {args.base_model}: build the demo model with `make demo-model`, "
+            "or pass --base-model PATH",
+            file=sys.stderr,
+        )
+        return 2
+    report = run(args)
+    print_table(report)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2))
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
