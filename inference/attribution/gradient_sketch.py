@@ -1,0 +1,403 @@
+"""Per-example projected gradients of a LoRA adapter's loss ("gradient sketches"), LoGra-style.
+
+Why LoRA gradients: an adapter *is* what its training rows changed, and its parameters are the only ones
+that moved. Influence of a training row on an answer is approximated (TRAK / influence functions) by the
+inner product of the row's loss gradient and the answer's loss gradient, preconditioned by the curvature;
+restricting both to the adapter's parameters is exact about what training could change and makes the
+gradients small (r·(in+out) numbers per layer instead of in·out).
+
+Why LoGra's two-sided projection: even LoRA gradients are too big to keep per row (a 7B rank-16 adapter on
+all linear layers has ~40M parameters). A LoRA layer is two linear maps, and the gradient of a linear map
+summed over tokens is a sum of outer products, dL/dA = Σ_t g_z_t x_tᵀ (r×in) and dL/dB = Σ_t g_y_t z_tᵀ
+(out×r), with x the layer input, z = A x, g_z = dL/dz and g_y = dL/d(B z). Projecting the wide side of
+each with a Gaussian matrix (P_in: k×in, P_out: k×out) gives Σ_t g_z_t (P_in x_t)ᵀ (r×k) and
+Σ_t (P_out g_y_t) z_tᵀ (k×r) straight from the activations and output gradients that forward/backward
+hooks see, with an einsum over tokens per example: no per-example gradient of size r×in is ever formed,
+and the whole batch shares one backward pass. The per-module projections (2·r·k numbers each) are then
+concatenated in module-name order and mapped to `sketch_dim` by a dense seeded Gaussian (JL) projection,
+so a row's sketch has a fixed size whatever the adapter's ranks and targets.
+
+Why per-module weights: the modules' gradients differ in size by over an order of magnitude (40× in the
+tiny test Llama; value and output projections dominate), and a dense projection of the raw concatenation
+is then mostly about those few modules. Before the final projection, each module's projected gradient is
+multiplied by a weight calibrated on the first training rows (`calibrated_module_weights`: one scalar
+Fisher block per module, DataInf-style) and stored with the sketches, so that queries are weighted the
+same way. On the retrieval benchmark of influence.py this raised near-duplicate top-1 from 75% to 94%
+(preconditioned scoring).
+
+Costs: sketching a row is one forward and one backward pass of the model (the backward stops at the
+LoRA activations: no base weight gradient is computed) plus O(T·(in+out)·k) per module for the
+projections; storing it is `sketch_dim` float16 numbers (1 KiB at the default 512). A query is the
+same one backward pass for the answer, then a [n, sketch_dim] matrix-vector product (see influence.py).
+The projector holds k·(in+out) + sketch_dim·2·r·k floats per module: ~200 MB for a rank-16 adapter on
+every linear layer of a 7B Llama at the defaults.
+
+Every random matrix is regenerated from (seed, module name, role, shape) with a `torch.Generator` on the
+CPU, so a projector built later (another process, another device) for the same adapter projects
+identically; the final projection is generated in per-module column blocks R_m, so that
+    sketch = Σ_m R_m · vec_m
+is the dense projection of the concatenation without ever holding one matrix over all modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from peft.tuners.lora.layer import Linear as LoraLinear
+from torch import nn
+
+if TYPE_CHECKING:
+    from peft import PeftModel
+
+    from inference.attribution.influence import GradientSketches
+
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class SketchConfig:
+    """How gradients are sketched; sketches can only be compared with queries made with the same config."""
+
+    side_dim: int = 8  # k: LoGra projection size for each side (input and output) of every LoRA module
+    sketch_dim: int = 512  # final size of a row's sketch (dense JL projection of all modules' projections)
+    seed: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> SketchConfig:
+        return cls(side_dim=int(d["side_dim"]), sketch_dim=int(d["sketch_dim"]), seed=int(d["seed"]))
+
+
+def lora_linear_layers(model: nn.Module, adapter: str) -> list[tuple[str, LoraLinear]]:
+    """The LoRA-wrapped linear layers (nn.Linear or GPT-2 Conv1D bases) carrying `adapter`, by name."""
+    layers = []
+    for name, module in model.named_modules():
+        if isinstance(module, LoraLinear) and adapter in module.lora_A:
+            if adapter in module.lora_variant:
+                raise ValueError(f"{name}: LoRA variants (DoRA, ...) are not supported by gradient sketches")
+            layers.append((name, module))
+    if not layers:
+        raise ValueError(f"the model has no LoRA linear layers for adapter {adapter!r}")
+    return sorted(layers, key=lambda item: item[0])
+
+
+def _active_adapter(model: PeftModel) -> str:
+    active = model.active_adapter
+    if isinstance(active, list | tuple):
+        if len(active) != 1:
+            raise ValueError(f"exactly one active adapter is needed, got {active}")
+        active = active[0]
+    return str(active)
+
+
+def adapter_fingerprint(model: PeftModel) -> str:
+    """sha256 over the active adapter's LoRA tensors (module names, shapes, float32 values) and scalings.
+
+    The adapter's own name is left out, so the same weights loaded under another name match."""
+    adapter = _active_adapter(model)
+    digest = hashlib.sha256()
+    for name, layer in lora_linear_layers(model, adapter):
+        digest.update(f"{name}|scaling={float(layer.scaling[adapter])!r}".encode())
+        for side in ("lora_A", "lora_B"):
+            weight = getattr(layer, side)[adapter].weight.detach().to("cpu", torch.float32).contiguous()
+            digest.update(f"|{side}|{tuple(weight.shape)}|".encode())
+            digest.update(weight.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def seeded_gaussian(seed: int, name: str, role: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """A standard-normal float32 CPU tensor determined by (seed, name, role, shape) alone."""
+    key = f"{seed}|{name}|{role}|{'x'.join(map(str, shape))}".encode()
+    generator = torch.Generator(device="cpu")
+    generator.manual_seed(int.from_bytes(hashlib.sha256(key).digest()[:8], "little") & ((1 << 63) - 1))
+    return torch.randn(shape, generator=generator, dtype=torch.float32)
+
+
+@dataclass
+class ModuleProjection:
+    """The random matrices of one LoRA module: P_in (k×in), P_out (k×out), and the module's column block
+    of the final projection, final (sketch_dim × 2·r·k), applied to cat(vec(ΔA·P_inᵀ), vec(P_out·ΔB))."""
+
+    name: str
+    rank: int
+    p_in: torch.Tensor
+    p_out: torch.Tensor
+    final: torch.Tensor
+
+    @classmethod
+    def generate(cls, config: SketchConfig, name: str, in_features: int, out_features: int, rank: int):
+        k = config.side_dim
+        scale_side, scale_final = k**-0.5, config.sketch_dim**-0.5
+        return cls(
+            name=name,
+            rank=rank,
+            p_in=seeded_gaussian(config.seed, name, "in", (k, in_features)) * scale_side,
+            p_out=seeded_gaussian(config.seed, name, "out", (k, out_features)) * scale_side,
+            final=seeded_gaussian(config.seed, name, "final", (config.sketch_dim, 2 * rank * k))
+            * scale_final,
+        )
+
+    def to(self, device: torch.device) -> ModuleProjection:
+        return ModuleProjection(
+            self.name, self.rank, self.p_in.to(device), self.p_out.to(device), self.final.to(device)
+        )
+
+
+class LoraGradientProjector:
+    """Per-example projected LoRA gradients of a peft.PeftModel (LoRA adapters, the active one).
+
+    module_weights (by module name; None: all 1) scale each module's projected gradient before the final
+    projection: `build_sketches` calibrates them, `GradientSketches.projector` passes them on to queries.
+    While it exists, the model is in eval mode and only the active adapter's LoRA weights require grad
+    (`close()` removes the hooks and restores both). The adapter is assumed frozen while the projector
+    lives: `adapter_fingerprint` is taken when it is built."""
+
+    def __init__(
+        self, model: PeftModel, config: SketchConfig, module_weights: Mapping[str, float] | None = None
+    ):
+        self.model = model
+        self.config = config
+        self.adapter = _active_adapter(model)
+        self.adapter_fingerprint = adapter_fingerprint(model)
+        layers = lora_linear_layers(model, self.adapter)
+        self._was_training = model.training
+        self._requires_grad = {param: param.requires_grad for param in model.parameters()}
+        model.eval()
+        for param in model.parameters():
+            param.requires_grad_(False)
+        self._lora_a_weights = []
+        self.projections: list[ModuleProjection] = []
+        self._handles = []
+        device = layers[0][1].lora_A[self.adapter].weight.device
+        for name, layer in layers:
+            lora_a, lora_b = layer.lora_A[self.adapter], layer.lora_B[self.adapter]
+            for weight in (lora_a.weight, lora_b.weight):
+                weight.requires_grad_(True)
+            self._lora_a_weights.append(lora_a.weight)
+            projection = ModuleProjection.generate(
+                config, name, lora_a.in_features, lora_b.out_features, lora_a.out_features
+            ).to(device)
+            self.projections.append(projection)
+            self._handles.append(lora_a.register_forward_hook(self._a_hook(projection)))
+            self._handles.append(lora_b.register_forward_hook(self._b_hook(projection)))
+        self._mask: torch.Tensor | None = None  # [batch, tokens] bool while `project` runs, else None
+        self._grads: dict[str, dict[str, torch.Tensor]] = {}
+        self.module_weights: dict[str, float] = {}
+        self.set_module_weights(module_weights)
+
+    @property
+    def module_names(self) -> list[str]:
+        return [projection.name for projection in self.projections]
+
+    def set_module_weights(self, weights: Mapping[str, float] | None) -> None:
+        """Per-module factors applied before the final projection (None: all 1, the plain projection)."""
+        if weights is None:
+            weights = dict.fromkeys(self.module_names, 1.0)
+        if set(weights) != set(self.module_names):
+            raise ValueError("module weights must name exactly the adapter's LoRA modules")
+        self.module_weights = {name: float(weights[name]) for name in self.module_names}
+
+    @property
+    def sketch_dim(self) -> int:
+        return self.config.sketch_dim
+
+    def _tokens(self, tensor: torch.Tensor) -> torch.Tensor:
+        """[batch, tokens, features] float32 view of a hook tensor, with padded positions zeroed."""
+        mask = self._mask
+        tensor = tensor.float().reshape(mask.shape[0], -1, tensor.shape[-1])
+        return tensor.masked_fill(~mask[:, :, None], 0.0)  # masked_fill (not *): NaN-safe
+
+    def _accumulate(self, name: str, side: str, value: torch.Tensor) -> None:
+        sides = self._grads.setdefault(name, {})
+        sides[side] = sides[side] + value if side in sides else value
+
+    def _a_hook(self, projection: ModuleProjection):
+        def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+            if self._mask is None:
+                return
+            projected_x = self._tokens(args[0].detach()) @ projection.p_in.T  # [b, t, k]
+
+            def on_grad(grad_z: torch.Tensor) -> None:  # Σ_t g_z_t (P_in x_t)ᵀ = ΔA · P_inᵀ
+                self._accumulate(
+                    projection.name, "A", torch.einsum("btr,btk->brk", self._tokens(grad_z), projected_x)
+                )
+
+            output.register_hook(on_grad)
+
+        return hook
+
+    def _b_hook(self, projection: ModuleProjection):
+        def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+            if self._mask is None:
+                return
+            z = self._tokens(args[0].detach())  # [b, t, r]
+
+            def on_grad(grad_y: torch.Tensor) -> None:  # Σ_t (P_out g_y_t) z_tᵀ = P_out · ΔB
+                projected_g = self._tokens(grad_y) @ projection.p_out.T  # [b, t, k]
+                self._accumulate(projection.name, "B", torch.einsum("btk,btr->bkr", projected_g, z))
+
+            output.register_hook(on_grad)
+
+        return hook
+
+    def project(self, input_ids: list[list[int]], labels: list[list[int]]) -> torch.Tensor:
+        """[batch, sketch_dim] float32: the sketch of each example's gradient of its own loss, the mean
+        token cross-entropy over its label positions (labels != -100, shifted as in HF causal LMs).
+
+        Examples are right-padded together; each example's sketch does not depend on its batch."""
+        return self.combine(self.module_vectors(input_ids, labels))
+
+    def module_vectors(self, input_ids: list[list[int]], labels: list[list[int]]) -> list[torch.Tensor]:
+        """Per module (in `module_names` order), [batch, 2·r·k] float32: cat(vec(ΔA·P_inᵀ), vec(P_out·ΔB))
+        of each example's LoRA gradients, before weighting and the final projection."""
+        if len(input_ids) != len(labels) or not input_ids:
+            raise ValueError("input_ids and labels must be non-empty lists of the same length")
+        for ids, row_labels in zip(input_ids, labels, strict=True):
+            if len(ids) != len(row_labels) or not ids:
+                raise ValueError("every example needs as many labels as tokens, and at least one token")
+        device = self._lora_a_weights[0].device
+        batch, length = len(input_ids), max(map(len, input_ids))
+        ids = torch.zeros(batch, length, dtype=torch.long)
+        targets = torch.full((batch, length), IGNORE_INDEX, dtype=torch.long)
+        mask = torch.zeros(batch, length, dtype=torch.bool)
+        for row, (tokens, row_labels) in enumerate(zip(input_ids, labels, strict=True)):
+            ids[row, : len(tokens)] = torch.tensor(tokens)
+            targets[row, : len(tokens)] = torch.tensor(row_labels)
+            mask[row, : len(tokens)] = True
+        ids, targets, mask = ids.to(device), targets.to(device), mask.to(device)
+
+        self._grads, self._mask = {}, mask
+        try:
+            with torch.inference_mode(False), torch.enable_grad():
+                logits = self.model(input_ids=ids, attention_mask=mask.long(), use_cache=False).logits
+                shifted = targets[:, 1:]
+                predicted = logits[:, :-1].float().transpose(1, 2)  # [batch, vocab, tokens - 1]
+                token_losses = F.cross_entropy(predicted, shifted, reduction="none")
+                counts = (shifted != IGNORE_INDEX).sum(dim=1).clamp(min=1)
+                # Sum of per-example means: example i's gradient is that of its own loss alone.
+                total = (token_losses.sum(dim=1) / counts).sum()
+                # Asking only for lora_A's weights still runs the backward through every LoRA activation
+                # (each lora_B output lies on the path to its own lora_A), and skips all other weights.
+                torch.autograd.grad(total, self._lora_a_weights, allow_unused=True)
+            vectors = []
+            k = self.config.side_dim
+            for projection in self.projections:
+                sides, r = self._grads.get(projection.name, {}), projection.rank
+                grad_a = sides.get("A", torch.zeros(batch, r, k, device=device))
+                grad_b = sides.get("B", torch.zeros(batch, k, r, device=device))
+                vectors.append(torch.cat([grad_a.reshape(batch, -1), grad_b.reshape(batch, -1)], dim=1))
+            return vectors
+        finally:
+            self._grads, self._mask = {}, None
+
+    def combine(self, vectors: list[torch.Tensor]) -> torch.Tensor:
+        """[batch, sketch_dim] = Σ_m weight_m · final_m · vector_m, the dense projection of the whole."""
+        sketch = torch.zeros(vectors[0].shape[0], self.sketch_dim, device=vectors[0].device)
+        for projection, vector in zip(self.projections, vectors, strict=True):
+            sketch += self.module_weights[projection.name] * (vector @ projection.final.T)
+        return sketch
+
+    def close(self) -> None:
+        """Remove the hooks; restore the model's training mode and its parameters' requires_grad."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        for param, requires_grad in self._requires_grad.items():
+            param.requires_grad_(requires_grad)
+        self.model.train(self._was_training)
+
+    def __enter__(self) -> LoraGradientProjector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def calibrated_module_weights(names: list[str], vectors: list[torch.Tensor]) -> dict[str, float]:
+    """w_m = 1 / sqrt(M · mean_i ‖v_m,i‖²) for the M modules' vectors [rows, 2·r·k] of some training rows.
+
+    A block-diagonal, scaled-identity empirical Fisher in LoGra's projected space (one scalar per LoRA
+    module, DataInf-style): each module then carries the same share of a row's expected squared sketch
+    norm, instead of the few modules with the largest gradients (value/output projections, typically)
+    drowning the others in the dense final projection. Modules with no gradient keep weight 1."""
+    means = [float(vector.pow(2).sum(dim=1).mean()) for vector in vectors]
+    return {
+        name: (1.0 / (len(names) * mean) ** 0.5 if mean > 0.0 else 1.0)
+        for name, mean in zip(names, means, strict=True)
+    }
+
+
+def _batches(rows: Iterable[tuple[int, list[int], list[int]]], size: int) -> Iterator[list]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def build_sketches(
+    model: PeftModel,
+    rows: Iterable[tuple[int, list[int], list[int]]],
+    *,
+    config: SketchConfig = SketchConfig(),  # frozen: a safe default
+    batch_size: int = 8,
+    calibration_rows: int = 256,
+    on_progress: Callable[[int, int], None] | None = None,
+    total: int | None = None,
+) -> GradientSketches:
+    """Sketch every training row's gradient for the model's active adapter.
+
+    rows are (row_id, input_ids, labels) exactly as the trainer tokenized them (labels -100 on prompt
+    tokens). Sorting rows by length before calling keeps padding (wasted compute, not wrong results) low.
+    The first `calibration_rows` rows also calibrate the per-module weights (`calibrated_module_weights`;
+    their module vectors are held until then, then sketched like the rest: one pass over the data);
+    0 turns the weighting off. on_progress(done, total) is called after each batch; total is len(rows)
+    when rows has a length."""
+    from inference.attribution.influence import GradientSketches  # influence.py imports this module
+
+    if total is None and hasattr(rows, "__len__"):
+        total = len(rows)
+    row_ids: list[int] = []
+    sketches: list[torch.Tensor] = []
+    pending: list[list[torch.Tensor]] = []  # module vectors of the first batches, until calibrated
+    calibrated = calibration_rows <= 0
+    projector = LoraGradientProjector(model, config)
+
+    def calibrate() -> None:
+        nonlocal pending, calibrated
+        per_module = [torch.cat(column) for column in zip(*pending, strict=True)]
+        projector.set_module_weights(calibrated_module_weights(projector.module_names, per_module))
+        sketches.extend(projector.combine(vectors).cpu() for vectors in pending)
+        pending, calibrated = [], True
+
+    try:
+        for batch in _batches(rows, batch_size):
+            vectors = projector.module_vectors([row[1] for row in batch], [row[2] for row in batch])
+            row_ids.extend(int(row[0]) for row in batch)
+            if calibrated:
+                sketches.append(projector.combine(vectors).cpu())
+            else:
+                pending.append(vectors)
+                if len(row_ids) >= calibration_rows:
+                    calibrate()
+            if on_progress is not None:
+                on_progress(len(row_ids), total if total is not None else len(row_ids))
+        if pending:
+            calibrate()
+        fingerprint, weights = projector.adapter_fingerprint, dict(projector.module_weights)
+    finally:
+        projector.close()
+    matrix = torch.cat(sketches) if sketches else torch.zeros(0, config.sketch_dim)
+    return GradientSketches.from_vectors(
+        row_ids, matrix, config=config, adapter_fingerprint=fingerprint, module_weights=weights
+    )
