@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 COLUMNS = [
-    ("system", "{}", 12),
+    ("system", "{}", 17),
     ("tok/s", "{:.0f}", 8),
     ("TTFT p50", "{:.3f}", 9),
     ("TTFT p95", "{:.3f}", 9),
@@ -24,14 +24,25 @@ KEYS = [
     "peak_rss_mb",
     "requests_measured",
 ]
+# shown only when some system attributes its answers (engine_attributed)
+ATTRIBUTION_COLUMNS = [
+    ("attr'd", "{}", 6),
+    ("backlog", "{}", 7),
+    ("lag p50", "{:.2f}", 8),
+    ("lag p95", "{:.2f}", 8),
+]
+ATTRIBUTION_KEYS = ["attributed", "attribution_backlog", "attribution_lag_p50_s", "attribution_lag_p95_s"]
 
 
 def table(results: dict[str, dict]) -> str:
-    header = " ".join(f"{name:>{width}}" for name, _, width in COLUMNS)
+    columns, keys = COLUMNS, KEYS
+    if any("attributed" in result for result in results.values()):
+        columns, keys = COLUMNS + ATTRIBUTION_COLUMNS, KEYS + ATTRIBUTION_KEYS
+    header = " ".join(f"{name:>{width}}" for name, _, width in columns)
     lines = [header, "-" * len(header)]
     for result in results.values():
         cells = []
-        for (_, fmt, width), key in zip(COLUMNS, KEYS, strict=True):
+        for (_, fmt, width), key in zip(columns, keys, strict=True):
             value = result.get(key)
             cells.append(f"{'-' if value is None else fmt.format(value):>{width}}")
         lines.append(" ".join(cells))
@@ -51,6 +62,7 @@ def targets(results: dict[str, dict], rank16_load_p50: float | None = None) -> l
     ratio("engine >= 30 x peft_swap", "engine", "peft_swap", 30)
     ratio("engine >= 3 x peft_mixed", "engine", "peft_mixed", 3)
     ratio("engine >= 0.8 x hf_generate", "engine", "hf_generate", 0.8)
+    ratio("engine_attributed >= 0.9 x engine (attribution on)", "engine_attributed", "engine", 0.9)
     if "engine" in results and results["engine"].get("cold_load_p50_s") is not None:
         value = results["engine"]["cold_load_p50_s"]
         checks.append(

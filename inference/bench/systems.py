@@ -1,4 +1,4 @@
-"""The five systems measured on the same requests; each runs in its own process (see `__main__`)."""
+"""The systems measured on the same requests; each runs in its own process (see `__main__`)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ def run_system(name: str, workload: Workload, options: dict) -> dict:
 
 
 # --- the engine ----------------------------------------------------------------------------------------
-def run_engine(workload: Workload, options: dict, *, lora: bool = True) -> dict:
+def run_engine(workload: Workload, options: dict, *, lora: bool = True, attribution=None) -> dict:
+    """The engine in a closed loop; with `attribution` (an `AttributionHandOff`), every finished answer
+    is handed to it and it is told when the measured run ends (it is waited for before the run starts)."""
     from inference.engine import Engine
     from inference.kv_cache import KVShape
     from inference.request import Request
@@ -53,22 +55,29 @@ def run_engine(workload: Workload, options: dict, *, lora: bool = True) -> dict:
         request = pending.pop()
         sampling = SamplingParams(max_tokens=request.max_tokens, ignore_eos=True)
         adapter = request.adapter if lora else None
-        in_flight.append(
-            engine.submit(Request(prompt_token_ids=request.prompt, adapter=adapter, sampling=sampling))
-        )
+        handle = engine.submit(Request(prompt_token_ids=request.prompt, adapter=adapter, sampling=sampling))
+        in_flight.append((handle, request.prompt, adapter))
 
+    if attribution is not None:
+        attribution.wait_ready()
     started = time.perf_counter()
     while pending and len(in_flight) < workload.concurrency:
         submit_next()
     while in_flight:
         if not engine.step():
             time.sleep(0.0002)  # only waiting for an adapter read from disk
-        finished = [h for h in in_flight if h.done()]
-        in_flight = [h for h in in_flight if not h.done()]
-        done.extend(h.result() for h in finished)
+        finished = [entry for entry in in_flight if entry[0].done()]
+        in_flight = [entry for entry in in_flight if not entry[0].done()]
+        for handle, prompt, adapter in finished:
+            completion = handle.result()
+            done.append(completion)
+            if attribution is not None:
+                attribution.hand_off(adapter, prompt, completion.token_ids)
         while pending and len(in_flight) < workload.concurrency:
             submit_next()
     wall = time.perf_counter() - started
+    if attribution is not None:
+        attribution.engine_finished()
     stats = engine.stats()
     result = _summary(
         tokens=sum(len(c.token_ids) for c in done),
@@ -90,6 +99,23 @@ def run_engine(workload: Workload, options: dict, *, lora: bool = True) -> dict:
 
 def run_base_only(workload: Workload, options: dict) -> dict:
     return run_engine(workload, options, lora=False)
+
+
+def run_engine_attributed(workload: Workload, options: dict) -> dict:
+    """`engine`, while one attribution worker process attributes every answer (attribution_worker.py)."""
+    from inference.bench.attribution_worker import AttributionHandOff
+
+    attribution = AttributionHandOff(workload)  # its set-up overlaps the engine's, before the measured run
+    try:
+        result = run_engine(workload, options, attribution=attribution)
+        result.update(attribution.finish())
+        # answers the engine finished per second x one worker's seconds per answer
+        per_worker = result["attribution_per_worker_s"]
+        answers_per_s = result["attribution_handed"] / result["wall_s"]
+        result["attribution_workers_needed"] = answers_per_s / per_worker if per_worker else None
+    finally:
+        attribution.close()
+    return result
 
 
 # --- PEFT, one adapter at a time ----------------------------------------------------------------------
@@ -238,6 +264,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 SYSTEMS: dict[str, Callable[[Workload, dict], dict]] = {
     "engine": run_engine,
+    "engine_attributed": run_engine_attributed,
     "base_only": run_base_only,
     "peft_swap": run_peft_swap,
     "peft_mixed": run_peft_mixed,

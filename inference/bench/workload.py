@@ -67,11 +67,18 @@ class Workload:
     requests: list[BenchRequest] = field(default_factory=list)
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self)))
+        path.write_text(self.to_json())
 
     @staticmethod
     def load(path: Path) -> Workload:
-        data = json.loads(path.read_text())
+        return Workload.from_json(path.read_text())
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @staticmethod
+    def from_json(text: str) -> Workload:
+        data = json.loads(text)
         data["requests"] = [BenchRequest(**r) for r in data["requests"]]
         return Workload(**data)
 

@@ -6,8 +6,10 @@ from inference.bench.report import table, targets
 from inference.bench.systems import run_system
 from inference.bench.workload import Workload, build_base_model, write_adapter_files, zipf_requests
 
+OPTIONS = {"peft_swap_requests": 2, "peft_mixed_max_adapters": 3}
 
-def test_engine_and_baselines_report_throughput_latency_and_loads(tmp_path):
+
+def _tiny_workload(tmp_path) -> Workload:
     workload = Workload(
         base_model=None,
         random_shape="tiny",
@@ -23,9 +25,13 @@ def test_engine_and_baselines_report_throughput_latency_and_loads(tmp_path):
         workload.adapters[f"adapter-{index}"] = str(path)
         workload.adapter_ranks[f"adapter-{index}"] = rank
     workload.requests = zipf_requests(list(workload.adapters), 6, 1.0, (2, 6), (2, 5), 256, seed=0)
-    options = {"peft_swap_requests": 2, "peft_mixed_max_adapters": 3}
+    return workload
 
-    results = {name: run_system(name, workload, options) for name in ("engine", "base_only", "peft_mixed")}
+
+def test_engine_and_baselines_report_throughput_latency_and_loads(tmp_path):
+    workload = _tiny_workload(tmp_path)
+
+    results = {name: run_system(name, workload, OPTIONS) for name in ("engine", "base_only", "peft_mixed")}
 
     expected_tokens = sum(r.max_tokens for r in workload.requests)
     assert results["engine"]["tokens"] == expected_tokens == results["base_only"]["tokens"]
@@ -33,3 +39,25 @@ def test_engine_and_baselines_report_throughput_latency_and_loads(tmp_path):
     assert results["peft_mixed"]["adapters_loaded"] == len({r.adapter for r in workload.requests})
     assert "engine" in table(results)
     assert {check["target"] for check in targets(results)} >= {"engine >= 0.85 x base_only"}
+
+
+def test_engine_attributed_serves_while_a_worker_process_attributes_every_answer(tmp_path):
+    workload = _tiny_workload(tmp_path)
+
+    result = run_system("engine_attributed", workload, OPTIONS)
+
+    assert result["tokens"] == sum(r.max_tokens for r in workload.requests)
+    assert result["tokens_per_s"] > 0
+    handed = len(workload.requests)  # every request has an adapter and a non-empty answer
+    assert result["attribution_handed"] == handed
+    assert result["attributed"] + result["attribution_backlog"] == handed
+    assert result["attributed"] > 0 or result["attribution_backlog"] > 0
+    # the worker drained its backlog after the engine finished: every answer has a lag
+    assert 0 < result["attribution_lag_p50_s"] <= result["attribution_lag_p95_s"]
+    assert result["attribution_service_mean_s"]["project_s"] > 0
+    worker = result["attribution_worker"]
+    assert worker["threads"] == 1
+    assert worker["sketch_rows"] == worker["span_rows"] == 10_000
+    results = {"engine": run_system("engine", workload, OPTIONS), "engine_attributed": result}
+    assert "backlog" in table(results)
+    assert any(check["target"].startswith("engine_attributed") for check in targets(results))
