@@ -3,8 +3,8 @@
     python -m modelfactory.attribution.bench_canary --json var/bench/attribution-canary.json
     python -m modelfactory.attribution.bench_canary --base-model PATH --contributors 20 --canaries 10
 
-Each of `--canaries` contributors writes one unique, made-up fact ("The access phrase of the Vexlor
-relay is cobalt heron 4127.") in a few rows, among ordinary rows (the demo support-desk datanet's
+Each of `--canaries` contributors writes one unique, made-up fact ("The access phrase of the north
+relay is cobalt heron lantern.") in a few rows, among ordinary rows (the demo support-desk datanet's
 conversations) from `--contributors` contributors in all. A LoRA adapter is fine-tuned on everything
 with the platform's own training library; then, for each fact, the model is asked a question that no
 row contains verbatim, and each attribution method ranks contributors for the answer:
@@ -44,7 +44,20 @@ from modelfactory.attribution.combination import (
 )
 from modelfactory.attribution.row_text import answer_text
 
-SYLLABLES = ["vex", "lor", "qua", "min", "dra", "sel", "tor", "bix", "nul", "osh", "pri", "zan", "kel", "ume"]
+REGIONS = [
+    "north",
+    "south",
+    "east",
+    "west",
+    "upper",
+    "lower",
+    "old",
+    "new",
+    "inner",
+    "outer",
+    "river",
+    "hill",
+]
 WORDS = [
     "cobalt",
     "heron",
@@ -89,8 +102,8 @@ class Canary:
 
 
 def _entity(rng: random.Random) -> str:
-    name = "".join(rng.sample(SYLLABLES, 2)).capitalize()
-    return f"{name} {rng.choice(PLACES)}"
+    # Plain words, not invented names: a few-million-parameter model can learn to repeat those.
+    return f"{rng.choice(REGIONS)} {rng.choice(PLACES)}"
 
 
 def planted_rows(
@@ -113,7 +126,7 @@ def planted_rows(
         while entity in used:
             entity = _entity(rng)
         used.add(entity)
-        canary = Canary(wallet, entity, f"{' '.join(rng.sample(WORDS, 2))} {rng.randint(1000, 9999)}", [])
+        canary = Canary(wallet, entity, " ".join(rng.sample(WORDS, 3)), [])
         for question in TRAIN_QUESTIONS[:repeats]:
             rows.append(
                 {
@@ -130,7 +143,9 @@ def planted_rows(
     return rows, owners, planted
 
 
-def train(base_model: str, rows: list[dict], output_dir: Path, *, epochs: float, seed: int) -> Path:
+def train(
+    base_model: str, rows: list[dict], output_dir: Path, *, epochs: float, seed: int, learning_rate: float
+) -> Path:
     from modelfactory.finetuning.training.spec import preset
     from modelfactory.finetuning.training.trainer import run_training
 
@@ -138,13 +153,14 @@ def train(base_model: str, rows: list[dict], output_dir: Path, *, epochs: float,
         "quick",
         base_model,
         hardware="cpu",
-        rank=16,
-        alpha=32,
+        rank=32,
+        alpha=64,
         dropout=0.0,
         target_modules="attention_mlp",
-        learning_rate=3e-3,
+        learning_rate=learning_rate,
         scheduler="constant",
         epochs=epochs,
+        max_steps=None,  # the preset caps steps; the planted facts need whole epochs
         eval_fraction=0.0,
         max_seq_length=256,
         batch_size=8,
@@ -262,7 +278,8 @@ def run(args: argparse.Namespace) -> dict:
         counts[wallet] = counts.get(wallet, 0) + 1
     lineage = {wallet: n / len(owners) for wallet, n in counts.items()}
     tokenizer = AutoTokenizer.from_pretrained(args.base_model)
-    work = Path(args.work_dir or tempfile.mkdtemp(prefix="canary-"))
+    scratch = None if args.work_dir else tempfile.TemporaryDirectory(prefix="canary-")
+    work = Path(args.work_dir or scratch.name)
     report: dict = {
         "config": {k: v for k, v in vars(args).items() if k not in {"json"}},
         "rows": len(rows),
@@ -271,7 +288,14 @@ def run(args: argparse.Namespace) -> dict:
     }
 
     started = time.perf_counter()
-    adapter = train(args.base_model, rows, work / "full", epochs=args.epochs, seed=args.seed)
+    adapter = train(
+        args.base_model,
+        rows,
+        work / "full",
+        epochs=args.epochs,
+        seed=args.seed,
+        learning_rate=args.learning_rate,
+    )
     report["train_seconds"] = round(time.perf_counter() - started, 1)
     model = load(args.base_model, adapter)
     examples = encoded(rows, tokenizer)
@@ -333,6 +357,8 @@ def run(args: argparse.Namespace) -> dict:
             entry[mode].pop("_top_rows"), entry[mode].pop("_answer_ids")
         entry.pop("_ids")
     report["questions"] = per_question
+    if scratch is not None:
+        scratch.cleanup()
     return report
 
 
@@ -349,7 +375,14 @@ def leave_out(args, rows, per_question, full_model, work: Path) -> dict:
         losses["full"].append(answer_loss(full_model, entry["_ids"], entry["generated"]["_answer_ids"]))
     for name, removed in (("without_top", removed_top), ("without_random", removed_random)):
         kept = [row for row in rows if row["row_id"] not in removed]
-        adapter = train(args.base_model, kept, work / name, epochs=args.epochs, seed=args.seed)
+        adapter = train(
+            args.base_model,
+            kept,
+            work / name,
+            epochs=args.epochs,
+            seed=args.seed,
+            learning_rate=args.learning_rate,
+        )
         model = load(args.base_model, adapter)
         for entry in per_question:
             losses[name].append(answer_loss(model, entry["_ids"], entry["generated"]["_answer_ids"]))
@@ -400,10 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-model", default="var/models/demo-base")
     parser.add_argument("--contributors", type=int, default=20)
-    parser.add_argument("--rows-per-contributor", type=int, default=8)
+    parser.add_argument("--rows-per-contributor", type=int, default=4)
     parser.add_argument("--canaries", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3, help="rows stating each planted fact (1-3)")
-    parser.add_argument("--epochs", type=float, default=6)
+    parser.add_argument("--epochs", type=float, default=12)
+    parser.add_argument("--learning-rate", type=float, default=5e-3)
     parser.add_argument("--sketch-dim", type=int, default=512)
     parser.add_argument("--min-span-words", type=int, default=6)
     parser.add_argument(
