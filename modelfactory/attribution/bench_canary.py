@@ -153,8 +153,8 @@ def train(
         "quick",
         base_model,
         hardware="cpu",
-        rank=32,
-        alpha=64,
+        rank=16,
+        alpha=32,
         dropout=0.0,
         target_modules="attention_mlp",
         learning_rate=learning_rate,
@@ -437,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--canaries", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3, help="rows stating each planted fact (1-3)")
     parser.add_argument("--epochs", type=float, default=12)
-    parser.add_argument("--learning-rate", type=float, default=5e-3)
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--sketch-dim", type=int, default=512)
     parser.add_argument("--min-span-words", type=int, default=6)
     parser.add_argument(

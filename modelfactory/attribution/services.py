@@ -140,7 +140,7 @@ def _gradient_evidence(
             model, tokenizer = model_cache.adapter_model(
                 source, f"{published.api_name}@{version}", sketch_adapter_path(sketch)
             )
-            prompt_ids = list(tokenizer(query.prompt, add_special_tokens=False)["input_ids"])
+            prompt_ids = list(tokenizer(query.prompt)["input_ids"])  # as the engine tokenizes prompts
             inputs, labels = [], []
             for answer in query.answers:
                 answer_ids = list(answer.get("token_ids") or [])
@@ -267,25 +267,30 @@ def _record(*, query: AttributionQuery, result: dict, lineage: dict, notes: list
                 published=receipt.published_model, fee=int(receipt.fee), contributors=result["contributors"]
             )
             fields.append("split")
-        else:
-            attribution["settled_on"] = "lineage"
+        else:  # the weights shown must be the ones paid; the evidence is kept beside them
+            attribution.update(
+                settled_on="lineage",
+                contributors=lineage["contributors"],
+                datanets=lineage["datanets"],
+                evidence_weights={"contributors": result["contributors"], "datanets": result["datanets"]},
+            )
             notes.append(f"settled in epoch {receipt.epoch} before attribution finished: paid on lineage")
         receipt.attribution = attribution
         receipt.attribution_status = InferenceReceipt.AttributionStatus.COMPLETE
         receipt.save(update_fields=fields)
-        _evidence_rows(receipt, result)
+        _evidence_rows(receipt, result, attribution["datanets"])  # credits follow what was paid
         AttributionQuery.objects.filter(pk=query.pk).update(
             status=AttributionQuery.Status.COMPLETE, finished=timezone.now(), seconds=seconds, error=""
         )
     return receipt
 
 
-def _evidence_rows(receipt: InferenceReceipt, result: dict) -> None:
+def _evidence_rows(receipt: InferenceReceipt, result: dict, paid_datanets: dict[str, float]) -> None:
     """Row evidence and datanet credits, rewritten whole (a re-run replaces, never duplicates)."""
     RowAttribution.objects.filter(receipt=receipt).delete()
     DatanetCredit.objects.filter(receipt=receipt).delete()
     datanets = Datanet.objects.in_bulk(
-        [row["datanet"] for row in result["rows"] if row.get("datanet")] + list(result["datanets"]),
+        [row["datanet"] for row in result["rows"] if row.get("datanet")] + list(paid_datanets),
         field_name="slug",
     )
     existing = set(
@@ -311,7 +316,7 @@ def _evidence_rows(receipt: InferenceReceipt, result: dict) -> None:
             weight=weight,
             amount=(contributors_part * Decimal(str(weight))).to_integral_value(rounding="ROUND_FLOOR"),
         )
-        for slug, weight in result["datanets"].items()
+        for slug, weight in paid_datanets.items()
         if slug in datanets
     )
 

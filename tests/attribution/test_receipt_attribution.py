@@ -155,6 +155,8 @@ def test_settlement_stops_waiting_after_the_deadline_and_the_late_evidence_keeps
     assert late.split == lineage_split
     assert late.attribution["settled_on"] == "lineage"
     assert late.attribution["rows"]
+    assert late.attribution["contributors"] == late.attribution["lineage"]["contributors"]  # what was paid
+    assert late.attribution["evidence_weights"]["contributors"] != late.attribution["contributors"]
 
 
 def test_the_sweep_requeues_lost_work_and_gives_up_visibly_after_the_last_attempt(facts, settings):
