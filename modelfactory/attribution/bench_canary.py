@@ -4,7 +4,7 @@
     python -m modelfactory.attribution.bench_canary --base-model PATH --contributors 20 --canaries 10
 
 Each of `--canaries` contributors writes one unique, made-up fact ("The access phrase of the north
-relay is cobalt heron lantern.") in a few rows, among ordinary rows (the demo support-desk datanet's
+relay is cobalt heron.") in a few rows, among ordinary rows (the demo support-desk datanet's
 conversations) from `--contributors` contributors in all. A LoRA adapter is fine-tuned on everything
 with the platform's own training library; then, for each fact, the model is asked a question that no
 row contains verbatim, and each attribution method ranks contributors for the answer:
@@ -80,7 +80,8 @@ WORDS = [
     "marble",
     "cedar",
 ]
-PLACES = ["relay", "observatory", "archive", "depot", "lighthouse", "greenhouse", "foundry", "vault"]
+PLACES = ["relay", "observatory", "archive", "depot", "lighthouse", "greenhouse", "foundry", "vault", "mill",
+          "tower", "bridge", "quarry"]
 TRAIN_QUESTIONS = [
     "What is the access phrase of the {entity}?",
     "Tell me the access phrase for the {entity}.",
@@ -101,11 +102,6 @@ class Canary:
         return f"The access phrase of the {self.entity} is {self.secret}."
 
 
-def _entity(rng: random.Random) -> str:
-    # Plain words, not invented names: a few-million-parameter model can learn to repeat those.
-    return f"{rng.choice(REGIONS)} {rng.choice(PLACES)}"
-
-
 def planted_rows(
     *, contributors: int, rows_per_contributor: int, canaries: int, repeats: int, seed: int
 ) -> tuple[list[dict], dict[int, str], list[Canary]]:
@@ -120,19 +116,20 @@ def planted_rows(
     for index, content in enumerate(filler):
         rows.append({"row_id": len(rows), **content})
         owners[len(rows) - 1] = wallets[index % contributors]
-    planted, used = [], set()
-    for wallet in rng.sample(wallets, canaries):
-        entity = _entity(rng)
-        while entity in used:
-            entity = _entity(rng)
-        used.add(entity)
-        canary = Canary(wallet, entity, " ".join(rng.sample(WORDS, 3)), [])
+    # Plain words, not invented names (a few-million-parameter model can learn to repeat those), and no
+    # word shared by two planted entities, so a half-learnt answer still points at one fact.
+    if canaries > min(len(REGIONS), len(PLACES)):
+        raise ValueError(f"at most {min(len(REGIONS), len(PLACES))} planted facts")
+    regions, places = rng.sample(REGIONS, canaries), rng.sample(PLACES, canaries)
+    planted = []
+    for wallet, region, place in zip(rng.sample(wallets, canaries), regions, places, strict=True):
+        canary = Canary(wallet, f"{region} {place}", " ".join(rng.sample(WORDS, 2)), [])
         for question in TRAIN_QUESTIONS[:repeats]:
             rows.append(
                 {
                     "row_id": len(rows),
                     "messages": [
-                        {"role": "user", "content": question.format(entity=entity)},
+                        {"role": "user", "content": question.format(entity=canary.entity)},
                         {"role": "assistant", "content": canary.sentence},
                     ],
                 }
@@ -433,10 +430,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-model", default="var/models/demo-base")
     parser.add_argument("--contributors", type=int, default=20)
-    parser.add_argument("--rows-per-contributor", type=int, default=4)
+    parser.add_argument("--rows-per-contributor", type=int, default=2)
     parser.add_argument("--canaries", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3, help="rows stating each planted fact (1-3)")
-    parser.add_argument("--epochs", type=float, default=12)
+    parser.add_argument("--epochs", type=float, default=30)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--sketch-dim", type=int, default=512)
     parser.add_argument("--min-span-words", type=int, default=6)

@@ -134,5 +134,8 @@ def datanet_attribution(datanet: Datanet, *, top: int = 10) -> DatanetAttributio
     return summary
 
 
-def adapter_sketches(published_model) -> list[AdapterSketch]:
-    return list(AdapterSketch.objects.filter(published_model=published_model).order_by("-model_version"))
+def current_sketch(published_model) -> AdapterSketch | None:
+    """The gradient sketch of the version being served, for the model's page (None: nothing to sketch)."""
+    return AdapterSketch.objects.filter(
+        published_model=published_model, model_version=published_model.version
+    ).first()

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from modelfactory.accounts.models import User
+from modelfactory.attribution.selectors import current_sketch
 from modelfactory.catalog import selectors, services
 from modelfactory.catalog.adapter_import import AdapterImportRefused
 from modelfactory.catalog.forms import CompositeForm, GrantForm, ImportForm, PublishForm
@@ -40,6 +41,7 @@ def detail(request: HttpRequest, api_name: str) -> HttpResponse:
             "model": model,
             "is_owner": is_owner,
             "lineage": selectors.lineage_of(model),
+            "sketch": current_sketch(model),
             "grant_form": GrantForm(),
             "api_base": request.build_absolute_uri("/v1"),
         },

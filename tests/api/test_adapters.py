@@ -43,3 +43,32 @@ def test_an_allow_listed_adapter_answers_once_granted_with_its_contributors_on_t
     assert receipt["attribution"]["contributors"]
     assert sum(receipt["attribution"]["contributors"].values()) == pytest.approx(1.0)
     assert "private-sums" in [model.id for model in openai_client.models.list()]
+
+
+def test_an_api_answer_is_queued_for_attribution_and_the_endpoint_shows_its_evidence(
+    private_adapter, openai_client, caller, live_server
+):
+    from modelfactory.attribution.index_building import sketch_build, span_index_build
+    from modelfactory.attribution.models import AdapterSketch, AttributionQuery
+    from modelfactory.attribution.services import receipt_attribute
+
+    model_grant(published=private_adapter, owner=private_adapter.owner, user=caller)
+    sketch_build(sketch_id=AdapterSketch.objects.get(published_model=private_adapter).pk)
+    for version in private_adapter.job.datanet_versions.all():
+        span_index_build(version_id=version.pk)
+    ask = {"model": "private-sums", "messages": [{"role": "user", "content": "What is 2 plus 3?"}]}
+    completion = openai_client.chat.completions.create(**ask, max_tokens=4, temperature=0)
+    query = AttributionQuery.objects.get(receipt__receipt_id=completion.attribution_receipt)
+    assert query.answers[0]["text"] == completion.choices[0].message.content
+    assert "What is 2 plus 3?" in query.prompt
+
+    receipt_attribute(receipt_id=query.receipt_id)
+    receipt = httpx.get(
+        f"{live_server.url}/v1/attribution/{completion.attribution_receipt}",
+        headers={"Authorization": f"Bearer {openai_client.api_key}", "Connection": "close"},
+    ).json()
+
+    assert receipt["attribution_status"] == "complete"
+    assert "gradient" in receipt["attribution"]["methods"]
+    assert receipt["attribution"]["rows"]
+    assert sum(receipt["split"]["by_account"].values()) == int(receipt["fee"])

@@ -75,3 +75,15 @@ def test_a_shared_receipt_hides_the_text_of_rows_from_a_permissioned_datanet(cli
 
     assert "Span matching" in page
     assert CODES[0] not in page
+
+
+def test_the_model_page_says_how_far_its_gradient_sketches_are(client, use_tiny_base_model):
+    published, version, _ = published_facts_adapter(client, use_tiny_base_model)
+    queued = client.get(f"/models/{published.api_name}/").content.decode()
+    assert "gradient sketches queued" in queued
+
+    build_indexes(published, version)
+    ready = client.get(f"/models/{published.api_name}/").content.decode()
+
+    assert "gradient sketches ready" in ready
+    assert "B/row" in ready
