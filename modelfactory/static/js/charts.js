@@ -42,7 +42,8 @@
       type: "bar",
       data: { labels: data.labels, datasets: [{ label: "OPEN earned", data: data.values, backgroundColor: palette[2] }] },
       options: { responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } },
-                 scales: { y: { beginAtZero: true, title: { display: true, text: "OPEN" } } } },
+                 scales: { y: { beginAtZero: true, title: { display: true, text: "OPEN" },
+                                ticks: { callback: (value) => Number(value).toPrecision(2) } } } },
     }),
   };
 
