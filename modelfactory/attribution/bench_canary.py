@@ -80,8 +80,20 @@ WORDS = [
     "marble",
     "cedar",
 ]
-PLACES = ["relay", "observatory", "archive", "depot", "lighthouse", "greenhouse", "foundry", "vault", "mill",
-          "tower", "bridge", "quarry"]
+PLACES = [
+    "relay",
+    "observatory",
+    "archive",
+    "depot",
+    "lighthouse",
+    "greenhouse",
+    "foundry",
+    "vault",
+    "mill",
+    "tower",
+    "bridge",
+    "quarry",
+]
 TRAIN_QUESTIONS = [
     "What is the access phrase of the {entity}?",
     "Tell me the access phrase for the {entity}.",

@@ -18,24 +18,36 @@ class BuildStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class AdapterSketch(models.Model):
-    """Projected LoRA gradients of every training row of one published adapter version."""
+class IndexBuild(models.Model):
+    """What every index build records: its state, where its files are, their size, and timings."""
 
-    published_model = models.ForeignKey(
-        "catalog.PublishedModel", on_delete=models.CASCADE, related_name="attribution_sketches"
-    )
-    model_version = models.PositiveIntegerField(help_text="The published version the sketch belongs to.")
     status = models.CharField(max_length=16, choices=BuildStatus.choices, default=BuildStatus.PENDING)
     path = models.CharField(max_length=500, blank=True)
-    progress = models.FloatField(default=0.0, help_text="0..1 while building.")
     row_count = models.PositiveIntegerField(default=0)
-    sketch_dim = models.PositiveIntegerField(default=0)
     bytes_total = models.PositiveBigIntegerField(default=0)
     build_seconds = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True, help_text="When the current build was claimed.")
     finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def bytes_per_row(self) -> float:
+        return self.bytes_total / self.row_count if self.row_count else 0.0
+
+
+class AdapterSketch(IndexBuild):
+    """Projected LoRA gradients of every training row of one published adapter version."""
+
+    published_model = models.ForeignKey(
+        "catalog.PublishedModel", on_delete=models.CASCADE, related_name="attribution_sketches"
+    )
+    model_version = models.PositiveIntegerField(help_text="The published version the sketch belongs to.")
+    progress = models.FloatField(default=0.0, help_text="0..1 while building.")
+    sketch_dim = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -47,25 +59,12 @@ class AdapterSketch(models.Model):
     def __str__(self) -> str:
         return f"sketch {self.published_model_id}@{self.model_version} ({self.status})"
 
-    @property
-    def bytes_per_row(self) -> float:
-        return self.bytes_total / self.row_count if self.row_count else 0.0
 
-
-class SpanIndex(models.Model):
+class SpanIndex(IndexBuild):
     """The suffix-array index over a datanet version's answers, for verbatim span matching."""
 
     version = models.OneToOneField("datanets.Version", on_delete=models.CASCADE, related_name="span_index")
-    status = models.CharField(max_length=16, choices=BuildStatus.choices, default=BuildStatus.PENDING)
-    path = models.CharField(max_length=500, blank=True)
-    row_count = models.PositiveIntegerField(default=0)
     token_count = models.PositiveBigIntegerField(default=0)
-    bytes_total = models.PositiveBigIntegerField(default=0)
-    build_seconds = models.FloatField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created = models.DateTimeField(auto_now_add=True)
-    started = models.DateTimeField(null=True, blank=True, help_text="When the current build was claimed.")
-    finished = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"span index of version {self.version_id} ({self.status})"

@@ -31,6 +31,7 @@ from modelfactory.attribution.models import (
     AttributionQuery,
     BuildStatus,
     DatanetCredit,
+    IndexBuild,
     RowAttribution,
     SpanIndex,
 )
@@ -118,6 +119,19 @@ def _adapter_parts(receipt: InferenceReceipt) -> list[tuple[PublishedModel, int,
     ]
 
 
+def _usable(index: IndexBuild | None, label: str, notes: list[str], *, wait_allowed: bool) -> bool:
+    """Ready indexes are used; one being built makes the answer wait (while it may); others are noted."""
+    if index is None:
+        notes.append(f"{label}: none (nothing was recorded to build it from)")
+        return False
+    if index.status in (BuildStatus.PENDING, BuildStatus.BUILDING) and wait_allowed:
+        raise IndexesNotReady(f"{label} is {index.status}")
+    if index.status != BuildStatus.READY:
+        notes.append(f"{label} {index.get_status_display().lower()}")
+        return False
+    return True
+
+
 def _gradient_evidence(
     query: AttributionQuery, notes: list[str], *, wait_allowed: bool
 ) -> tuple[list[GradientEvidence], bool]:
@@ -126,13 +140,8 @@ def _gradient_evidence(
     evidence, ran = [], False
     for published, version, weight in _adapter_parts(query.receipt):
         sketch = AdapterSketch.objects.filter(published_model=published, model_version=version).first()
-        if sketch is None:
-            notes.append(f"{published.api_name} v{version}: no gradient sketch (no training rows recorded)")
-            continue
-        if sketch.status in (BuildStatus.PENDING, BuildStatus.BUILDING) and wait_allowed:
-            raise IndexesNotReady(f"gradient sketch of {published.api_name} v{version} is {sketch.status}")
-        if sketch.status != BuildStatus.READY:
-            notes.append(f"{published.api_name} v{version}: gradient sketch {sketch.get_status_display()}")
+        label = f"{published.api_name} v{version}: gradient sketch"
+        if not _usable(sketch, label, notes, wait_allowed=wait_allowed):
             continue
         sketches = _sketches(sketch.path, _mtime(sketch.path))
         source = published.base_model.source
@@ -173,13 +182,9 @@ def _span_evidence(
     for ref in query.receipt.datanet_versions:
         version = Version.objects.filter(datanet__slug=ref["datanet"], number=ref["version"]).first()
         index = SpanIndex.objects.filter(version=version).first() if version else None
-        if index is None:
-            notes.append(f"{ref['datanet']} v{ref['version']}: no span index")
-            continue
-        if index.status in (BuildStatus.PENDING, BuildStatus.BUILDING) and wait_allowed:
-            raise IndexesNotReady(f"span index of {ref['datanet']} v{ref['version']} is {index.status}")
-        if index.status != BuildStatus.READY:
-            notes.append(f"{ref['datanet']} v{ref['version']}: span index {index.get_status_display()}")
+        if not _usable(
+            index, f"{ref['datanet']} v{ref['version']}: span index", notes, wait_allowed=wait_allowed
+        ):
             continue
         words = _span_index(index.path, _mtime(index.path))
         ran = True

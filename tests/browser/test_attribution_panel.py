@@ -9,6 +9,7 @@ from modelfactory.attribution.services import receipt_attribute
 from modelfactory.ledger.models import InferenceReceipt
 from modelfactory.serving import engine_runtime
 from tests.attribution.attribution_support import build_indexes, published_facts_adapter
+from tests.support.browser import log_in
 from tests.support.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -26,11 +27,7 @@ def test_the_panel_under_an_adapters_answer_fills_in_when_attribution_completes(
     page, live_server, facts_model
 ):
     make_user("reader")
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Username").fill("reader")
-    page.get_by_label("Password").fill("pw")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_server.url + "/")
+    log_in(page, live_server, "reader")
     page.goto(live_server.url + "/playground/")
     page.get_by_test_id("model").select_option(facts_model.api_name)
     page.get_by_label("Temperature").fill("0")

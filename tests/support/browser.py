@@ -47,8 +47,10 @@ class ConsoleLog:
         # Real failures still show: refused connections here, HTTP errors in the response hook below.
         page.on(
             "requestfailed",
-            lambda request: request.failure != "net::ERR_ABORTED"
-            and self.errors.append(f"request failed: {request.url} ({request.failure})"),
+            lambda request: (
+                request.failure != "net::ERR_ABORTED"
+                and self.errors.append(f"request failed: {request.url} ({request.failure})")
+            ),
         )
         page.on(
             "response",
@@ -56,3 +58,12 @@ class ConsoleLog:
                 response.status >= 400 and self.errors.append(f"HTTP {response.status}: {response.url}")
             ),
         )
+
+
+def log_in(page, live_server, username: str, password: str = "pw") -> None:
+    """Log in through the real form, as a person would, and land on the home page."""
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(live_server.url + "/")
