@@ -38,7 +38,7 @@
       options: { responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } },
                  scales: { y: { beginAtZero: true } } },
     }),
-    earnings: (data) => ({
+    "datanet-earnings": (data) => ({
       type: "bar",
       data: { labels: data.labels, datasets: [{ label: "OPEN earned", data: data.values, backgroundColor: palette[2] }] },
       options: { responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false } },
