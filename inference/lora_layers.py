@@ -23,7 +23,7 @@ Requests without an adapter are simply not in any group: zero delta, no work.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -90,13 +90,14 @@ class LoraBatch:
     active_layers: frozenset[int]
     # per adapter: its range in the adapter-ordered tokens, and its rows (at its real rank)
     segments: list[tuple[int, int, torch.Tensor | slice]]
-    num_single: int = 0  # the first num_single segments hold one token each and may go through one bmm
-    single_rows: torch.Tensor | None = None  # [num_single, r_max] their pool rows, zero-row padded
+    num_single: int = 0  # the first num_single segments hold one token each and may go through bmms
+    # the single-token adapters bucketed by padded rank: (first, end) in the ordered tokens, rows [n, width]
+    single_groups: list[tuple[int, int, torch.Tensor]] = field(default_factory=list)
     grouped_max_width: int = GROUPED_MAX_WIDTH
 
     def use_grouped(self, in_features: int, out_features: int) -> bool:
-        """One bmm for the single-token adapters of narrow layers, where gathering their rows is cheap."""
-        return self.single_rows is not None and in_features + out_features <= self.grouped_max_width
+        """Batched bmms for the single-token adapters of narrow layers, where gathering rows is cheap."""
+        return bool(self.single_groups) and in_features + out_features <= self.grouped_max_width
 
     @staticmethod
     def build(
@@ -114,12 +115,23 @@ class LoraBatch:
         offset = 0
         for count, adapter in zip(token_counts, adapters, strict=True):
             if adapter is not None:
-                groups.setdefault(adapter.key, []).append((offset, offset + count))
-                by_key[adapter.key] = adapter
+                spans = groups.get(adapter.key)
+                if spans is None:
+                    groups[adapter.key] = [(offset, offset + count)]
+                    by_key[adapter.key] = adapter
+                else:
+                    spans.append((offset, offset + count))
             offset += count
         if not groups:
             return None
-        ranges = sorted(groups.items(), key=lambda item: sum(end - start for start, end in item[1]) > 1)
+
+        # single-token adapters first, by padded rank (each rank a bucket of one bmm pair), then the others
+        def order_key(item):
+            spans = item[1]
+            single = len(spans) == 1 and spans[0][1] - spans[0][0] == 1
+            return (not single, len(by_key[item[0]].rows) if single else 0)
+
+        ranges = sorted(groups.items(), key=order_key)
         order: list[int] = []
         segments = []
         num_single = 0
@@ -140,16 +152,28 @@ class LoraBatch:
         active = frozenset().union(*(adapter.targets for adapter in by_key.values()))
         batch = LoraBatch(n, token_idx, active, segments)
         if num_single >= 2 and mode != "segmented":
-            singles = [by_key[key] for key, _ in ranges[:num_single]]
-            width = max(len(adapter.rows) for adapter in singles)
-            single_rows = torch.zeros(num_single, width, dtype=torch.long)
-            for g, adapter in enumerate(singles):
-                single_rows[g, : len(adapter.rows)] = adapter.rows.cpu()
             batch.num_single = num_single
-            batch.single_rows = single_rows.to(device)
+            batch.single_groups = _rank_buckets([by_key[key] for key, _ in ranges[:num_single]], device)
             if mode == "grouped":
                 batch.grouped_max_width = 1 << 62
         return batch
+
+
+def _rank_buckets(
+    singles: list[ResidentAdapter], device: torch.device
+) -> list[tuple[int, int, torch.Tensor]]:
+    """Consecutive adapters of the same padded rank share one [n, width] row table (no padding rows)."""
+    buckets = []
+    start = 0
+    while start < len(singles):
+        width = len(singles[start].rows)
+        end = start
+        while end < len(singles) and len(singles[end].rows) == width:
+            end += 1
+        rows = torch.stack([adapter.rows for adapter in singles[start:end]]).to(device)
+        buckets.append((start, end, rows))
+        start = end
+    return buckets
 
 
 class LoraContext:
@@ -204,7 +228,8 @@ class MultiLoraLayer(nn.Module):
         delta = xs.new_empty(n, self.out_features)
         segments = batch.segments
         if batch.use_grouped(self.in_features, self.out_features):
-            self._grouped(xs[: batch.num_single], batch, delta[: batch.num_single])
+            for start, end, rows in batch.single_groups:
+                self._grouped(xs[start:end], rows, delta[start:end])
             segments = segments[batch.num_single :]
         for start, end, rows in segments:
             if isinstance(rows, slice):
@@ -218,10 +243,10 @@ class MultiLoraLayer(nn.Module):
             flat_out.index_add_(0, batch.token_idx, delta)
         return out
 
-    def _grouped(self, xs: torch.Tensor, batch: LoraBatch, delta: torch.Tensor) -> None:
-        """BGMV for single-token adapters: gather their rows, then [U,1,in] @ [U,in,r] @ [U,r,out]."""
-        groups, width = batch.single_rows.shape
-        rows = batch.single_rows.view(-1)
+    def _grouped(self, xs: torch.Tensor, table: torch.Tensor, delta: torch.Tensor) -> None:
+        """BGMV for single-token adapters of one rank: gather rows, [U,1,in] @ [U,in,r] @ [U,r,out]."""
+        groups, width = table.shape
+        rows = table.view(-1)
         a_weights = self.context.a_rows.take((groups * width, self.in_features), self.A_pool)
         b_weights = self.context.b_rows.take((groups * width, self.out_features), self.BT_pool)
         torch.index_select(self.A_pool, 0, rows, out=a_weights)

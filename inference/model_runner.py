@@ -13,7 +13,7 @@ from torch import nn
 
 from inference.kv_cache import PagedKVCache
 from inference.lora_layers import LoraBatch, MultiLoraModel
-from inference.paged_attention import PagedAttentionBatch, build_group
+from inference.paged_attention import PagedAttentionBatch, build_group, split_by_width
 from inference.scheduler import Sequence
 
 
@@ -29,24 +29,30 @@ class ModelRunner:
     @torch.inference_mode()
     def execute(self, decode: list[Sequence], prefill: list[Sequence]) -> tuple[list[Sequence], torch.Tensor]:
         """Run decodes (one new token each) and prefills (all uncomputed tokens); logits [seqs, vocab]."""
-        decode = sorted(decode, key=_adapter_order)  # tokens of one adapter side by side for the LoRA kernel
+        # decodes by context length (attention groups of similar width), then by adapter; prompts by adapter
+        decode = sorted(decode, key=lambda s: (len(s.blocks), _adapter_order(s)))
         prefill = sorted(prefill, key=_adapter_order)
         order = decode + prefill
         block_size = self.kv.block_size
         input_ids: list[int] = []
         positions: list[int] = []
         slots: list[int] = []
-        query_lens: list[int] = []
-        for index, sequence in enumerate(order):
-            start = len(sequence.token_ids) - 1 if index < len(decode) else sequence.num_computed
-            new = range(start, len(sequence.token_ids))
-            input_ids.extend(sequence.token_ids[start:])
+        query_lens: list[int] = [1] * len(decode)
+        for sequence in decode:
+            position = len(sequence.token_ids) - 1
+            input_ids.append(sequence.token_ids[-1])
+            positions.append(position)
+            slots.append(sequence.blocks[position // block_size] * block_size + position % block_size)
+        for sequence in prefill:
+            new = range(sequence.num_computed, len(sequence.token_ids))
+            input_ids.extend(sequence.token_ids[sequence.num_computed :])
             positions.extend(new)
             slots.extend(sequence.blocks[p // block_size] * block_size + p % block_size for p in new)
             query_lens.append(len(new))
-        groups = []
-        if decode:
-            groups.append(self._group(slice(0, len(decode)), decode, query_lens[: len(decode)]))
+        groups = [
+            self._group(slice(start, end), decode[start:end], query_lens[start:end])
+            for start, end in split_by_width([len(sequence.blocks) for sequence in decode])
+        ]
         if prefill:
             groups.append(self._group(slice(len(decode), len(input_ids)), prefill, query_lens[len(decode) :]))
         device = self.device

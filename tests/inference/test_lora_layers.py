@@ -65,3 +65,26 @@ def test_rows_reused_by_another_adapter_are_fully_overwritten():
     lora.write_rows(rows, {})  # an adapter that does not target this layer takes the rows
     assert layer.A_pool[rows].abs().sum() == 0
     assert layer.BT_pool[rows].abs().sum() == 0
+
+
+def test_single_token_adapters_of_mixed_ranks_are_bucketed_by_rank_and_exact():
+    ranks = [4, 8, 20, 64, 8, 20, 64, 16]
+    layer, context, adapters, dense = _layer_with_adapters(ranks)
+    # one decode token per adapter (shuffled), a base-only token, and a prompt of adapter 1
+    choice = [3, 0, None, 5, 1, 7, 2, 6, 4, 1]
+    counts = [1, 1, 1, 1, 1, 1, 1, 1, 1, 3]
+    x = torch.randn(1, sum(counts), 32)
+    batch = LoraBatch.build(counts, [None if c is None else adapters[c] for c in choice], x.device, "grouped")
+    widths = [rows.shape[1] for _, _, rows in batch.single_groups]
+    assert widths == sorted(set(widths))  # one bucket per padded rank: no padding rows gathered
+    assert sum(end - start for start, end, _ in batch.single_groups) == batch.num_single == 7
+    context.batch = batch
+    with torch.no_grad():
+        got = layer(x)[0]
+        expected = layer.base(x)[0]
+    start = 0
+    for count, c in zip(counts, choice, strict=True):
+        if c is not None:
+            expected[start : start + count] += x[0, start : start + count] @ dense[c].T
+        start += count
+    assert (got - expected).abs().max() < 1e-4
