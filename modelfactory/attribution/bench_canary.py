@@ -41,6 +41,7 @@ from modelfactory.attribution.combination import (
     RowOwner,
     SpanEvidence,
     combine,
+    gradient_row_weights,
 )
 from modelfactory.attribution.row_text import answer_text
 
@@ -99,6 +100,7 @@ TRAIN_QUESTIONS = [
     "Tell me the access phrase for the {entity}.",
     "Which access phrase opens the {entity}?",
 ]
+SCORING_VARIANTS = ("dot", "cosine", "preconditioned", "whitened_cosine")
 ASKED_QUESTION = "I need the {entity} access phrase, what is it?"
 
 
@@ -258,13 +260,23 @@ def attribute(model, tokenizer, sketches, spans, owners, lineage, ids, answer_id
         answer_words=len(tokenize(text)),
         owners={row: RowOwner(wallet, "canary") for row, wallet in owners.items()},
     )
-    return {
+    found = {
         "text": text,
         "gradient": result.by_method["gradient"],
         "span": result.by_method["span"],
         "combined": result.contributors,
         "top_rows": [row for row, _ in top],
     }
+    # The other scoring rules of influence.py on the same query, to show what the default buys.
+    for method in SCORING_VARIANTS:
+        rows = gradient_row_weights(
+            [GradientEvidence("canary", 1.0, sketches.top_rows(vector, k=32, method=method))]
+        )
+        weights: dict[str, float] = {}
+        for row, weight in rows.items():
+            weights[owners[row]] = weights.get(owners[row], 0.0) + weight
+        found[f"gradient:{method}"] = weights
+    return found
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -318,10 +330,9 @@ def run(args: argparse.Namespace) -> dict:
     spans = SpanIndex.build((row["row_id"], answer_text(row)) for row in rows)
     report["span_index"] = {"bytes_per_row": round(spans.nbytes / max(spans.row_count, 1), 1)}
 
-    per_question, rankings = (
-        [],
-        {f"{m}/{mode}": [] for m in ("gradient", "span", "combined") for mode in ("generated", "reference")},
-    )
+    methods = ("gradient", "span", "combined", *(f"gradient:{name}" for name in SCORING_VARIANTS))
+    per_question: list[dict] = []
+    rankings: dict[str, list] = {f"{m}/{mode}": [] for m in methods for mode in ("generated", "reference")}
     query_seconds = []
     for canary in canaries:
         ids = prompt_ids(tokenizer, ASKED_QUESTION.format(entity=canary.entity))
@@ -338,7 +349,7 @@ def run(args: argparse.Namespace) -> dict:
                 model, tokenizer, sketches, spans, owners, lineage, ids, answer_ids, args.min_span_words
             )
             query_seconds.append(time.perf_counter() - begun)
-            for method in ("gradient", "span", "combined"):
+            for method in methods:
                 rankings[f"{method}/{mode}"].append((ranking(found[method]), canary.contributor))
             entry[mode] = {
                 "answer": found["text"],
@@ -425,9 +436,9 @@ def print_table(report: dict) -> None:
         f"span index: {report['span_index']['bytes_per_row']} B/row; "
         f"query p50 {report['query_seconds_p50']} s"
     )
-    print(f"\n{'method / answer':>22}  top-1  top-5")
+    print(f"\n{'method / answer':>34}  top-1  top-5")
     for key, value in report["recall"].items():
-        print(f"{key:>22}  {value['top1']:5.0%}  {value['top5']:5.0%}")
+        print(f"{key:>34}  {value['top1']:5.0%}  {value['top5']:5.0%}")
     if "leave_out" in report:
         out = report["leave_out"]
         print(
@@ -442,11 +453,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base-model", default="var/models/demo-base")
     parser.add_argument("--contributors", type=int, default=20)
-    parser.add_argument("--rows-per-contributor", type=int, default=2)
+    parser.add_argument("--rows-per-contributor", type=int, default=4)
     parser.add_argument("--canaries", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3, help="rows stating each planted fact (1-3)")
-    parser.add_argument("--epochs", type=float, default=30)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--epochs", type=float, default=12)
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--sketch-dim", type=int, default=512)
     parser.add_argument("--min-span-words", type=int, default=6)
     parser.add_argument(

@@ -32,11 +32,8 @@ def test_the_benchmark_reports_recall_per_method_and_the_leave_out_check(tiny_ba
 
     assert code == 0
     report = json.loads(output.read_text())
-    assert set(report["recall"]) == {
-        f"{method}/{mode}"
-        for method in ("gradient", "span", "combined")
-        for mode in ("generated", "reference")
-    }
+    assert {"gradient/generated", "span/reference", "combined/generated"} <= set(report["recall"])
+    assert "gradient:whitened_cosine/reference" in report["recall"]
     # The reference answer is the planted sentence itself: verbatim matching must name its contributor.
     assert report["recall"]["span/reference"]["top1"] == 1.0
     assert report["sketch"]["bytes_per_row"] > 0
