@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from inference.bench.report import table, targets, targets_text
+from inference.bench.report import sweep_text, table, targets, targets_text
 from inference.bench.systems import SYSTEMS, run_system
 from inference.bench.workload import (
     RANDOM_SHAPES,
@@ -41,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         "--unique-files", type=int, default=256, help="distinct adapter files behind the names"
     )
     parser.add_argument("--requests", type=int, default=128)
-    parser.add_argument("--concurrency", type=int, default=32, help="closed-loop clients = static batch size")
+    parser.add_argument(
+        "--concurrency",
+        default="32",
+        help="closed-loop clients = static batch size; a list (32,64,128) sweeps, each with its own rounds",
+    )
     parser.add_argument("--prompt-len", default="16,64", help="uniform range of prompt tokens")
     parser.add_argument("--output-len", default="16,64", help="uniform range of generated tokens")
     parser.add_argument("--zipf", type=float, default=1.0)
@@ -76,47 +80,73 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(result))
         return 0
 
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
     workload = _prepare(args)
-    results: dict[str, dict] = {}
+    sweep: dict[int, dict] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        spec = Path(scratch) / "workload.json"
-        workload.save(spec)
-        for round_index in range(args.repeats):
-            for system in args.systems.split(","):
-                out = Path(scratch) / f"{system}.json"
-                began = time.perf_counter()
-                command = [
-                    sys.executable,
-                    "-m",
-                    "inference.bench",
-                    "--worker",
-                    system,
-                    "--workload",
-                    str(spec),
-                    "--out",
-                    str(out),
-                    *_option_args(args),
-                ]
-                completed = subprocess.run(command, capture_output=True, text=True)
-                if completed.returncode != 0:
-                    print(f"{system} failed:\n{completed.stderr[-3000:]}", file=sys.stderr)
-                    continue
-                result = json.loads(out.read_text())
-                result["rounds"] = [*results.get(system, {}).get("rounds", []), result["tokens_per_s"]]
-                if system not in results or result["tokens_per_s"] > results[system]["tokens_per_s"]:
-                    results[system] = result
-                else:
-                    results[system]["rounds"] = result["rounds"]
-                took = time.perf_counter() - began
-                print(
-                    f"  round {round_index + 1} {system}: {result['tokens_per_s']:.0f} tok/s ({took:.0f} s)",
-                    file=sys.stderr,
-                )
-    checks = targets(results)
+        for concurrency in concurrencies:
+            workload.concurrency = concurrency
+            results = _run_rounds(args, workload, Path(scratch), concurrency)
+            sweep[concurrency] = {"results": results, "targets": targets(results)}
+            _print_run(args, workload, concurrency, results)
+    if len(concurrencies) > 1:
+        print("\nsweep (best rounds):\n" + sweep_text({c: run["results"] for c, run in sweep.items()}))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        record = {"args": {k: str(v) for k, v in vars(args).items()}}
+        if len(concurrencies) == 1:
+            record |= sweep[concurrencies[0]]
+        else:
+            record["by_concurrency"] = {str(c): run for c, run in sweep.items()}
+        args.json.write_text(json.dumps(record, indent=2))
+    return 0
+
+
+def _run_rounds(args: argparse.Namespace, workload: Workload, scratch: Path, concurrency: int) -> dict:
+    """`--repeats` interleaved rounds over the systems at one concurrency; each system's best round."""
+    results: dict[str, dict] = {}
+    spec = scratch / f"workload-{concurrency}.json"
+    workload.save(spec)
+    for round_index in range(args.repeats):
+        for system in args.systems.split(","):
+            out = scratch / f"{system}.json"
+            began = time.perf_counter()
+            command = [
+                sys.executable,
+                "-m",
+                "inference.bench",
+                "--worker",
+                system,
+                "--workload",
+                str(spec),
+                "--out",
+                str(out),
+                *_option_args(args),
+            ]
+            completed = subprocess.run(command, capture_output=True, text=True)
+            if completed.returncode != 0:
+                print(f"{system} failed:\n{completed.stderr[-3000:]}", file=sys.stderr)
+                continue
+            result = json.loads(out.read_text())
+            result["rounds"] = [*results.get(system, {}).get("rounds", []), result["tokens_per_s"]]
+            if system not in results or result["tokens_per_s"] > results[system]["tokens_per_s"]:
+                results[system] = result
+            else:
+                results[system]["rounds"] = result["rounds"]
+            took = time.perf_counter() - began
+            print(
+                f"  concurrency {concurrency} round {round_index + 1} {system}: "
+                f"{result['tokens_per_s']:.0f} tok/s ({took:.0f} s)",
+                file=sys.stderr,
+            )
+    return results
+
+
+def _print_run(args: argparse.Namespace, workload: Workload, concurrency: int, results: dict) -> None:
     base = workload.base_model or f"random {workload.random_shape} Llama"
     print(
         f"\nbase: {base}; adapters: {args.adapters} (ranks {args.ranks}, targets {args.targets}); "
-        f"requests: {args.requests} (Zipf a={args.zipf}), concurrency {args.concurrency}, "
+        f"requests: {args.requests} (Zipf a={args.zipf}), concurrency {concurrency}, "
         f"prompt {args.prompt_len}, output {args.output_len}, threads {args.threads}, "
         f"best of {args.repeats} round(s)\n"
     )
@@ -129,16 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 for name, result in results.items()
             )
         )
-    print("\ntargets:\n" + targets_text(checks))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(
-                {"args": {k: str(v) for k, v in vars(args).items()}, "results": results, "targets": checks},
-                indent=2,
-            )
-        )
-    return 0
+    print("\ntargets:\n" + targets_text(targets(results)))
 
 
 def _prepare(args: argparse.Namespace) -> Workload:
@@ -150,7 +171,7 @@ def _prepare(args: argparse.Namespace) -> Workload:
         random_shape=args.random_base or "demo",
         seed=args.seed,
         threads=args.threads,
-        concurrency=args.concurrency,
+        concurrency=int(args.concurrency.split(",")[0]),
         targets=args.targets.split(","),
         adapters={},
         adapter_ranks={},

@@ -76,6 +76,39 @@ def targets(results: dict[str, dict], rank16_load_p50: float | None = None) -> l
     return checks
 
 
+SWEEP_RATIOS = [
+    ("engine/base_only", "engine", "base_only"),
+    ("engine/peft_swap", "engine", "peft_swap"),
+    ("engine/peft_mixed", "engine", "peft_mixed"),
+    ("engine/hf_generate", "engine", "hf_generate"),
+    ("base_only/peft_swap", "base_only", "peft_swap"),
+    ("base_only/peft_mixed", "base_only", "peft_mixed"),
+]
+
+
+def sweep_text(by_concurrency: dict[int, dict[str, dict]]) -> str:
+    """tok/s of every system and the targets' ratios, one row per concurrency (all measured, none hidden)."""
+    systems = list(dict.fromkeys(name for results in by_concurrency.values() for name in results))
+    ratios = [(label, a, b) for label, a, b in SWEEP_RATIOS if a in systems and b in systems]
+    header = f"{'conc':>5} " + " ".join(f"{name:>11}" for name in systems)
+    header += " " + " ".join(f"{label:>20}" for label, _, _ in ratios)
+    lines = [header, "-" * len(header)]
+    for concurrency, results in by_concurrency.items():
+        cells = [f"{concurrency:>5}"]
+        for name in systems:
+            rate = results.get(name, {}).get("tokens_per_s")
+            cells.append(f"{'-' if rate is None else f'{rate:.0f}':>11}")
+        for _, a, b in ratios:
+            value = (
+                results[a]["tokens_per_s"] / results[b]["tokens_per_s"]
+                if a in results and b in results
+                else None
+            )
+            cells.append(f"{'-' if value is None else f'{value:.2f}':>20}")
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
 def targets_text(checks: list[dict]) -> str:
     return "\n".join(
         f"  [{'x' if c['met'] else ' '}] {c['target']}: {c['value']:.3g} (goal {c['goal']:g})" for c in checks

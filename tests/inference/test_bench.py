@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from inference.bench.report import table, targets
+import json
+
+from inference.bench.__main__ import main
+from inference.bench.report import sweep_text, table, targets
 from inference.bench.systems import run_system
 from inference.bench.workload import Workload, build_base_model, write_adapter_files, zipf_requests
 
@@ -61,3 +64,22 @@ def test_engine_attributed_serves_while_a_worker_process_attributes_every_answer
     results = {"engine": run_system("engine", workload, OPTIONS), "engine_attributed": result}
     assert "backlog" in table(results)
     assert any(check["target"].startswith("engine_attributed") for check in targets(results))
+
+
+def test_a_concurrency_sweep_reports_every_ratio_at_every_concurrency(tmp_path):
+    out = tmp_path / "sweep.json"
+    main(
+        [
+            "--random-base", "tiny", "--adapters", "3", "--ranks", "4,8", "--requests", "6",
+            "--output-len", "2,4", "--prompt-len", "2,5", "--concurrency", "2,4",
+            "--systems", "engine,base_only",
+            "--adapter-dir", str(tmp_path / "adapters"), "--json", str(out),
+        ]
+    )  # fmt: skip
+    record = json.loads(out.read_text())
+    assert set(record["by_concurrency"]) == {"2", "4"}
+    for run in record["by_concurrency"].values():
+        assert set(run["results"]) == {"engine", "base_only"}
+        assert run["results"]["engine"]["tokens"] > 0
+    text = sweep_text({int(c): run["results"] for c, run in record["by_concurrency"].items()})
+    assert "engine/base_only" in text
