@@ -371,7 +371,10 @@ def run(args: argparse.Namespace) -> dict:
     }
 
     if args.leave_out:
-        report["leave_out"] = leave_out(args, rows, per_question, model, work)
+        report["leave_out"] = [
+            leave_out(args, rows, per_question, model, work, mode)
+            for mode in args.leave_out_answers.split(",")
+        ]
     for entry in per_question:
         for mode in ("generated", "reference"):
             entry[mode].pop("_top_rows"), entry[mode].pop("_answer_ids")
@@ -382,30 +385,31 @@ def run(args: argparse.Namespace) -> dict:
     return report
 
 
-def leave_out(args, rows, per_question, full_model, work: Path) -> dict:
-    """Retrain without the top-attributed rows, and without as many random rows; compare the loss rise."""
+def leave_out(args, rows, per_question, full_model, work: Path, mode: str) -> dict:
+    """Retrain without the rows gradient influence ranked highest for the `mode` answers, and without as
+    many random other rows; compare how much each raises the loss of those answers."""
     removed_top: set[int] = set()
     for entry in per_question:
-        removed_top |= set(entry["generated"]["_top_rows"][: args.leave_out])
+        removed_top |= set(entry[mode]["_top_rows"][: args.leave_out])
     rng = random.Random(args.seed + 7)
     others = [row["row_id"] for row in rows if row["row_id"] not in removed_top]
-    removed_random = set(rng.sample(others, len(removed_top)))
-    losses = {"full": [], "without_top": [], "without_random": []}
+    removed_random = set(rng.sample(others, min(len(removed_top), len(others))))
+    losses: dict[str, list[float]] = {"full": [], "without_top": [], "without_random": []}
     for entry in per_question:
-        losses["full"].append(answer_loss(full_model, entry["_ids"], entry["generated"]["_answer_ids"]))
+        losses["full"].append(answer_loss(full_model, entry["_ids"], entry[mode]["_answer_ids"]))
     for name, removed in (("without_top", removed_top), ("without_random", removed_random)):
         kept = [row for row in rows if row["row_id"] not in removed]
         adapter = train(
             args.base_model,
             kept,
-            work / name,
+            work / f"{mode}-{name}",
             epochs=args.epochs,
             seed=args.seed,
             learning_rate=args.learning_rate,
         )
         model = load(args.base_model, adapter)
         for entry in per_question:
-            losses[name].append(answer_loss(model, entry["_ids"], entry["generated"]["_answer_ids"]))
+            losses[name].append(answer_loss(model, entry["_ids"], entry[mode]["_answer_ids"]))
 
     def mean(values: list[float]) -> float:
         return sum(values) / max(len(values), 1)
@@ -413,6 +417,7 @@ def leave_out(args, rows, per_question, full_model, work: Path) -> dict:
     rise_top = [t - f for t, f in zip(losses["without_top"], losses["full"], strict=True)]
     rise_random = [r - f for r, f in zip(losses["without_random"], losses["full"], strict=True)]
     return {
+        "answers": mode,
         "rows_removed": len(removed_top),
         "loss_full_mean": round(mean(losses["full"]), 4),
         "loss_rise_without_top_attributed": round(mean(rise_top), 4),
@@ -439,10 +444,9 @@ def print_table(report: dict) -> None:
     print(f"\n{'method / answer':>34}  top-1  top-5")
     for key, value in report["recall"].items():
         print(f"{key:>34}  {value['top1']:5.0%}  {value['top5']:5.0%}")
-    if "leave_out" in report:
-        out = report["leave_out"]
+    for out in report.get("leave_out", []):
         print(
-            f"\nleave-out ({out['rows_removed']} rows): answer loss rises by "
+            f"leave-out, {out['answers']} answers ({out['rows_removed']} rows): loss rises by "
             f"{out['loss_rise_without_top_attributed']:+.3f} without the top-attributed rows vs "
             f"{out['loss_rise_without_random']:+.3f} without as many random rows "
             f"({out['questions_where_top_removal_hurt_more']}/{out['questions']} questions)"
@@ -462,6 +466,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-span-words", type=int, default=6)
     parser.add_argument(
         "--leave-out", type=int, default=3, help="top rows per question to retrain without (0: skip)"
+    )
+    parser.add_argument(
+        "--leave-out-answers",
+        default="generated,reference",
+        help="whose top rows to retrain without: generated, reference or both (two retrainings each)",
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)

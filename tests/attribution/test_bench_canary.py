@@ -26,6 +26,7 @@ def test_the_benchmark_reports_recall_per_method_and_the_leave_out_check(tiny_ba
         [
             "--base-model", str(tiny_base_model), "--contributors", "4", "--rows-per-contributor", "2",
             "--canaries", "2", "--repeats", "2", "--epochs", "1", "--leave-out", "1", "--threads", "1",
+            "--leave-out-answers", "reference",
             "--work-dir", str(tmp_path / "work"), "--json", str(output),
         ]
     )  # fmt: skip
@@ -37,5 +38,6 @@ def test_the_benchmark_reports_recall_per_method_and_the_leave_out_check(tiny_ba
     # The reference answer is the planted sentence itself: verbatim matching must name its contributor.
     assert report["recall"]["span/reference"]["top1"] == 1.0
     assert report["sketch"]["bytes_per_row"] > 0
-    assert report["leave_out"]["rows_removed"] >= 1
+    assert report["leave_out"][0]["answers"] == "reference"
+    assert report["leave_out"][0]["rows_removed"] >= 1
     assert len(report["questions"]) == 2
