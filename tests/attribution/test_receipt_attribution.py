@@ -186,3 +186,28 @@ def test_the_sweep_queues_indexes_for_adapters_published_before_attribution_exis
     attribution_sweep()
 
     assert AdapterSketch.objects.filter(published_model=published, model_version=published.version).exists()
+
+
+def test_a_composite_answer_is_attributed_through_each_adapter_by_its_merge_weight(
+    client, use_tiny_base_model
+):
+    from modelfactory.catalog.services import composite_create
+
+    first, first_version, _ = published_facts_adapter(client, use_tiny_base_model)
+    second, second_version, _ = published_facts_adapter(client, use_tiny_base_model)
+    build_indexes(first, first_version)
+    build_indexes(second, second_version)
+    merged = composite_create(
+        user=second.owner,
+        api_name="facts-merged",
+        title="Merged",
+        parts=[(first.api_name, 0.7), (second.api_name, 0.3)],
+    )
+
+    receipt = receipt_attribute(receipt_id=answer_receipt(merged, fact(CODES[0], 2)).pk)
+
+    assert receipt.attribution_status == InferenceReceipt.AttributionStatus.COMPLETE
+    gradient_datanets = {row["datanet"] for row in receipt.attribution["rows"] if row["method"] == "gradient"}
+    assert gradient_datanets == {first_version.datanet.slug, second_version.datanet.slug}
+    assert set(receipt.attribution["datanets"]) == gradient_datanets
+    assert sum(receipt.attribution["datanets"].values()) == pytest.approx(1.0)
