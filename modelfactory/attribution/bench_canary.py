@@ -11,9 +11,10 @@ row contains verbatim, and each attribution method ranks contributors for the an
 
 * `gradient` (LoRA gradient sketches, `inference.attribution`), `span` (verbatim span matching) and
   `combined` (`combination.combine`, what receipts pay on, lineage floor included);
-* for the model's own greedy answer (`generated`, what production attributes) and for the fact
-  sentence itself (`reference`, teacher-forced: the method's quality whether or not the small model
-  learnt the fact).
+* for the model's own greedy answer to a question no row contains (`generated`, what production
+  attributes), its answer to one of the training questions (`generated_seen`), and the fact sentence
+  itself after the new question (`reference`, teacher-forced: the method's quality whether or not the
+  small model learnt the fact).
 
 Top-1 / top-5 contributor recall is the share of questions whose planted contributor is ranked first /
 in the first five. Target: top-1 >= 90%.
@@ -332,18 +333,21 @@ def run(args: argparse.Namespace) -> dict:
 
     methods = ("gradient", "span", "combined", *(f"gradient:{name}" for name in SCORING_VARIANTS))
     per_question: list[dict] = []
-    rankings: dict[str, list] = {f"{m}/{mode}": [] for m in methods for mode in ("generated", "reference")}
+    rankings: dict[str, list] = {
+        f"{m}/{mode}": [] for m in methods for mode in ("generated", "generated_seen", "reference")
+    }
     query_seconds = []
     for canary in canaries:
-        ids = prompt_ids(tokenizer, ASKED_QUESTION.format(entity=canary.entity))
-        answers = {
-            "generated": generate(model, tokenizer, ids),
-            "reference": list(
-                tokenizer(canary.sentence + "<|im_end|>", add_special_tokens=False)["input_ids"]
-            ),
+        asked = prompt_ids(tokenizer, ASKED_QUESTION.format(entity=canary.entity))
+        seen = prompt_ids(tokenizer, TRAIN_QUESTIONS[0].format(entity=canary.entity))
+        sentence = list(tokenizer(canary.sentence + "<|im_end|>", add_special_tokens=False)["input_ids"])
+        queries = {  # mode -> (question ids, answer ids)
+            "generated": (asked, generate(model, tokenizer, asked)),
+            "generated_seen": (seen, generate(model, tokenizer, seen)),
+            "reference": (asked, sentence),
         }
         entry = {"contributor": canary.contributor, "entity": canary.entity, "secret": canary.secret}
-        for mode, answer_ids in answers.items():
+        for mode, (ids, answer_ids) in queries.items():
             begun = time.perf_counter()
             found = attribute(
                 model, tokenizer, sketches, spans, owners, lineage, ids, answer_ids, args.min_span_words
@@ -357,15 +361,16 @@ def run(args: argparse.Namespace) -> dict:
                 "gradient_top": ranking(found["gradient"])[:3],
                 "span_top": ranking(found["span"])[:3],
                 "planted_rows_in_gradient_top5": len(set(found["top_rows"][:5]) & set(canary.row_ids)),
+                "_top_rows": found["top_rows"],
+                "_ids": ids,
+                "_answer_ids": answer_ids,
             }
-            entry[mode]["_top_rows"] = found["top_rows"]
-            entry[mode]["_answer_ids"] = answer_ids
-        entry["_ids"] = ids
         per_question.append(entry)
     report["query_seconds_p50"] = round(sorted(query_seconds)[len(query_seconds) // 2], 4)
-    report["answers_containing_the_fact"] = sum(q["generated"]["learnt"] for q in per_question) / len(
-        canaries
-    )
+    report["answers_containing_the_fact"] = {
+        mode: sum(q[mode]["learnt"] for q in per_question) / len(canaries)
+        for mode in ("generated", "generated_seen")
+    }
     report["recall"] = {
         key: {"top1": recall(value, 1), "top5": recall(value, 5)} for key, value in rankings.items()
     }
@@ -376,9 +381,9 @@ def run(args: argparse.Namespace) -> dict:
             for mode in args.leave_out_answers.split(",")
         ]
     for entry in per_question:
-        for mode in ("generated", "reference"):
-            entry[mode].pop("_top_rows"), entry[mode].pop("_answer_ids")
-        entry.pop("_ids")
+        for mode in ("generated", "generated_seen", "reference"):
+            for private in ("_top_rows", "_ids", "_answer_ids"):
+                entry[mode].pop(private)
     report["questions"] = per_question
     if scratch is not None:
         scratch.cleanup()
@@ -396,7 +401,7 @@ def leave_out(args, rows, per_question, full_model, work: Path, mode: str) -> di
     removed_random = set(rng.sample(others, min(len(removed_top), len(others))))
     losses: dict[str, list[float]] = {"full": [], "without_top": [], "without_random": []}
     for entry in per_question:
-        losses["full"].append(answer_loss(full_model, entry["_ids"], entry[mode]["_answer_ids"]))
+        losses["full"].append(answer_loss(full_model, entry[mode]["_ids"], entry[mode]["_answer_ids"]))
     for name, removed in (("without_top", removed_top), ("without_random", removed_random)):
         kept = [row for row in rows if row["row_id"] not in removed]
         adapter = train(
@@ -409,7 +414,7 @@ def leave_out(args, rows, per_question, full_model, work: Path, mode: str) -> di
         )
         model = load(args.base_model, adapter)
         for entry in per_question:
-            losses[name].append(answer_loss(model, entry["_ids"], entry[mode]["_answer_ids"]))
+            losses[name].append(answer_loss(model, entry[mode]["_ids"], entry[mode]["_answer_ids"]))
 
     def mean(values: list[float]) -> float:
         return sum(values) / max(len(values), 1)
@@ -434,7 +439,8 @@ def print_table(report: dict) -> None:
         f"\n{report['rows']} rows, {report['contributors']} contributors, "
         f"{report['canaries']} planted facts; "
         f"trained in {report['train_seconds']} s; model's answers containing the fact: "
-        f"{report['answers_containing_the_fact']:.0%}"
+        f"{report['answers_containing_the_fact']['generated']:.0%} (asked a new question), "
+        f"{report['answers_containing_the_fact']['generated_seen']:.0%} (asked a training question)"
     )
     print(
         f"sketch: {report['sketch']['bytes_per_row']} B/row, {report['sketch']['seconds_per_row']} s/row; "
