@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from inference.workspace import Workspace
@@ -91,8 +92,10 @@ class LoraBatch:
     # per adapter: its range in the adapter-ordered tokens, and its rows (at its real rank)
     segments: list[tuple[int, int, torch.Tensor | slice]]
     num_single: int = 0  # the first num_single segments hold one token each and may go through bmms
-    # the single-token adapters bucketed by padded rank: (first, end) in the ordered tokens, rows [n, width]
-    single_groups: list[tuple[int, int, torch.Tensor]] = field(default_factory=list)
+    # the single-token adapters bucketed by padded rank: (first, end) in the ordered tokens and their width
+    single_groups: list[tuple[int, int, int]] = field(default_factory=list)
+    single_rows: torch.Tensor | None = None  # all their rows, bucket after bucket: gathered in one call
+    single_offsets: torch.Tensor | None = None  # where each adapter's rows start in single_rows
     grouped_max_width: int = GROUPED_MAX_WIDTH
 
     def use_grouped(self, in_features: int, out_features: int) -> bool:
@@ -153,16 +156,18 @@ class LoraBatch:
         batch = LoraBatch(n, token_idx, active, segments)
         if num_single >= 2 and mode != "segmented":
             batch.num_single = num_single
-            batch.single_groups = _rank_buckets([by_key[key] for key, _ in ranges[:num_single]], device)
+            singles = [by_key[key] for key, _ in ranges[:num_single]]
+            batch.single_groups = _rank_buckets(singles)
+            batch.single_rows = torch.cat([adapter.rows for adapter in singles]).to(device)
+            starts = torch.tensor([0] + [len(adapter.rows) for adapter in singles[:-1]]).cumsum(0)
+            batch.single_offsets = starts.to(device)
             if mode == "grouped":
                 batch.grouped_max_width = 1 << 62
         return batch
 
 
-def _rank_buckets(
-    singles: list[ResidentAdapter], device: torch.device
-) -> list[tuple[int, int, torch.Tensor]]:
-    """Consecutive adapters of the same padded rank share one [n, width] row table (no padding rows)."""
+def _rank_buckets(singles: list[ResidentAdapter]) -> list[tuple[int, int, int]]:
+    """Runs of adapters with the same padded rank (sorted so): (start, end, width), one bmm pair each."""
     buckets = []
     start = 0
     while start < len(singles):
@@ -170,8 +175,7 @@ def _rank_buckets(
         end = start
         while end < len(singles) and len(singles[end].rows) == width:
             end += 1
-        rows = torch.stack([adapter.rows for adapter in singles[start:end]]).to(device)
-        buckets.append((start, end, rows))
+        buckets.append((start, end, width))
         start = end
     return buckets
 
@@ -182,7 +186,7 @@ class LoraContext:
     def __init__(self) -> None:
         self.batch: LoraBatch | None = None
         self.a_rows = Workspace()  # gathered A rows of the step's adapters, reused layer after layer
-        self.b_rows = Workspace()
+        self.low_rank = Workspace()  # their x @ A^T, one value per row
 
 
 class MultiLoraLayer(nn.Module):
@@ -228,8 +232,7 @@ class MultiLoraLayer(nn.Module):
         delta = xs.new_empty(n, self.out_features)
         segments = batch.segments
         if batch.use_grouped(self.in_features, self.out_features):
-            for start, end, rows in batch.single_groups:
-                self._grouped(xs[start:end], rows, delta[start:end])
+            self._grouped(xs[: batch.num_single], batch, delta)
             segments = segments[batch.num_single :]
         for start, end, rows in segments:
             if isinstance(rows, slice):
@@ -243,18 +246,24 @@ class MultiLoraLayer(nn.Module):
             flat_out.index_add_(0, batch.token_idx, delta)
         return out
 
-    def _grouped(self, xs: torch.Tensor, table: torch.Tensor, delta: torch.Tensor) -> None:
-        """BGMV for single-token adapters of one rank: gather rows, [U,1,in] @ [U,in,r] @ [U,r,out]."""
-        groups, width = table.shape
-        rows = table.view(-1)
-        a_weights = self.context.a_rows.take((groups * width, self.in_features), self.A_pool)
-        b_weights = self.context.b_rows.take((groups * width, self.out_features), self.BT_pool)
-        torch.index_select(self.A_pool, 0, rows, out=a_weights)
-        torch.index_select(self.BT_pool, 0, rows, out=b_weights)
-        a_weights = a_weights.view(groups, width, self.in_features)
-        b_weights = b_weights.view(groups, width, self.out_features)
-        low_rank = torch.bmm(xs.view(groups, 1, self.in_features), a_weights.transpose(1, 2))
-        torch.bmm(low_rank, b_weights, out=delta.view(groups, 1, self.out_features))
+    def _grouped(self, xs: torch.Tensor, batch: LoraBatch, delta: torch.Tensor) -> None:
+        """BGMV for the single-token adapters. A side: their A rows gathered in one go (no padding rows),
+        then per rank bucket [U,r,in] @ [U,in,1]. B side: `embedding_bag` sums each adapter's B^T rows
+        weighted by its low-rank activations, reading the rows in place (no second gather)."""
+        rows = batch.single_rows
+        a_rows = self.context.a_rows.take((len(rows), self.in_features), self.A_pool)
+        low_rank = self.context.low_rank.take((len(rows),), self.A_pool)
+        torch.index_select(self.A_pool, 0, rows, out=a_rows)
+        offset = 0
+        for start, end, width in batch.single_groups:
+            count = end - start
+            a_weights = a_rows[offset : offset + count * width].view(count, width, self.in_features)
+            out = low_rank[offset : offset + count * width].view(count, width, 1)
+            torch.bmm(a_weights, xs[start:end].unsqueeze(2), out=out)
+            offset += count * width
+        delta[: batch.num_single] = F.embedding_bag(
+            rows, self.BT_pool, batch.single_offsets, mode="sum", per_sample_weights=low_rank
+        )
 
 
 class MultiLoraModel:

@@ -75,9 +75,10 @@ def test_single_token_adapters_of_mixed_ranks_are_bucketed_by_rank_and_exact():
     counts = [1, 1, 1, 1, 1, 1, 1, 1, 1, 3]
     x = torch.randn(1, sum(counts), 32)
     batch = LoraBatch.build(counts, [None if c is None else adapters[c] for c in choice], x.device, "grouped")
-    widths = [rows.shape[1] for _, _, rows in batch.single_groups]
-    assert widths == sorted(set(widths))  # one bucket per padded rank: no padding rows gathered
+    widths = [width for _, _, width in batch.single_groups]
+    assert widths == sorted(set(widths))  # one bucket per padded rank
     assert sum(end - start for start, end, _ in batch.single_groups) == batch.num_single == 7
+    assert len(batch.single_rows) == sum(8 * -(-ranks[c] // 8) for c in {3, 0, 5, 7, 2, 6, 4})  # no padding
     context.batch = batch
     with torch.no_grad():
         got = layer(x)[0]
