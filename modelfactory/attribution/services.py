@@ -234,8 +234,14 @@ def receipt_attribute(*, receipt_id: int) -> InferenceReceipt | None:
         _release(query)
         raise
     except Exception as error:
-        logger.exception("attribution of receipt %s failed", receipt.receipt_id)
-        query_fail(query=query, error=f"{type(error).__name__}: {error}")
+        logger.exception("attribution of receipt %s failed (attempt %s)", receipt.receipt_id, query.attempts)
+        reason = f"{type(error).__name__}: {error}"
+        if query.attempts >= settings.MODELFACTORY_ATTRIBUTION_MAX_ATTEMPTS:
+            query_fail(query=query, error=reason)
+        else:  # perhaps transient: the sweep queues it again; the last attempt fails it visibly
+            AttributionQuery.objects.filter(pk=query.pk).update(
+                status=AttributionQuery.Status.PENDING, started=None, error=reason[:2000]
+            )
         return None
     row_ids = {row for e in gradient for row, _ in e.rows} | {row for s in spans for row in s.row_ids}
     owners = {

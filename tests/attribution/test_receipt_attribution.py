@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -211,3 +212,24 @@ def test_a_composite_answer_is_attributed_through_each_adapter_by_its_merge_weig
     assert gradient_datanets == {first_version.datanet.slug, second_version.datanet.slug}
     assert set(receipt.attribution["datanets"]) == gradient_datanets
     assert sum(receipt.attribution["datanets"].values()) == pytest.approx(1.0)
+
+
+def test_a_broken_sketch_is_retried_then_fails_visibly_and_the_receipt_keeps_its_lineage(facts, settings):
+    published, version, _ = facts
+    build_indexes(published, version)
+    sketch = AdapterSketch.objects.get(published_model=published)
+    (Path(sketch.path) / "sketches.safetensors").write_bytes(b"not a tensor file")
+    receipt = answer_receipt(published, fact(CODES[3], 1))
+    lineage_split = receipt.split
+
+    for _ in range(settings.MODELFACTORY_ATTRIBUTION_MAX_ATTEMPTS - 1):
+        assert receipt_attribute(receipt_id=receipt.pk) is None
+        query = AttributionQuery.objects.get(receipt=receipt)
+        assert query.status == AttributionQuery.Status.PENDING
+        assert "SketchCorrupt" in query.error
+    receipt_attribute(receipt_id=receipt.pk)
+
+    receipt.refresh_from_db()
+    assert receipt.attribution_status == InferenceReceipt.AttributionStatus.FAILED
+    assert "SketchCorrupt" in receipt.attribution["error"]
+    assert receipt.split == lineage_split
