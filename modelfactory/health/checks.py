@@ -101,7 +101,14 @@ def check_workers() -> CheckResult:
             "no Celery worker has reported in; start one with `celery -A modelfactory worker`",
             data=data,
         )
-    return CheckResult("workers", True, f"{len(alive)} worker(s) alive", data=data)
+    # Every queue should have a consumer; a missing one degrades (work waits) rather than breaks the app.
+    served = {queue for w in alive for queue in w.detail.get("queues", [])}
+    expected = {"default", "cpu", "attribution"}
+    data["unserved_queues"] = sorted(expected - served)
+    message = f"{len(alive)} worker(s) alive"
+    if data["unserved_queues"]:
+        message += f"; no worker consumes {', '.join(data['unserved_queues'])} (that work waits)"
+    return CheckResult("workers", True, message, data=data)
 
 
 def check_scheduler() -> CheckResult:

@@ -88,3 +88,11 @@ def test_status_page_refresh_returns_only_the_checks_fragment(client):
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="checks"')
     assert "<html" not in html
+
+
+def test_a_queue_without_a_worker_is_named_but_does_not_turn_health_red(client, live_workers):
+    workers = client.get("/healthz").json()["checks"]["workers"]
+
+    assert workers["ok"] is True
+    assert workers["data"]["unserved_queues"] == ["attribution", "cpu"]
+    assert "no worker consumes attribution, cpu" in workers["detail"]
