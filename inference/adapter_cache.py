@@ -317,6 +317,7 @@ class AdapterCache:
             rows=rows,
             row_start=pages[0] * self.page_rows if contiguous else None,
             targets=targets,
+            page_rows=self.page_rows,
         )
 
     def _free_device(self, key: AdapterKey, reason: str) -> None:

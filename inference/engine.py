@@ -29,7 +29,7 @@ from inference.adapter_cache import AdapterCache
 from inference.adapter_merging import MERGE_METHODS, merge_recipe_name
 from inference.errors import AdapterIncompatible, EngineError, EngineStopped, PromptTooLong, RequestCancelled
 from inference.kv_cache import KVShape, PagedKVCache
-from inference.lora_layers import attach_multi_lora, find_lora_targets, linear_shape
+from inference.lora_layers import attach_multi_lora, find_lora_targets, linear_shape, pool_floats_per_row
 from inference.metrics import LatencyHistogram, prometheus_text
 from inference.model_loading import LoadedModel, Quantization, load_base_model, wrap_loaded_model
 from inference.model_runner import ModelRunner
@@ -87,7 +87,7 @@ class Engine:
             rows = self._pool_rows(
                 lora_targets, max_rank, page_rows, max_num_seqs, device_adapter_budget_bytes
             )
-            self.lora = attach_multi_lora(self.model, rows, lora_targets, loaded.dtype)
+            self.lora = attach_multi_lora(self.model, rows, lora_targets, loaded.dtype, page_rows)
             self.adapters = AdapterCache(
                 self.lora, host_budget_bytes=host_adapter_budget_bytes, page_rows=page_rows, max_rank=max_rank
             )
@@ -129,7 +129,7 @@ class Engine:
         """Rows in the device tier: the byte budget divided by what a row costs across all wrapped layers."""
         modules = find_lora_targets(self.model, targets)
         element = self.loaded.dtype.itemsize if hasattr(self.loaded.dtype, "itemsize") else 4
-        bytes_per_row = sum(sum(linear_shape(m)) for m in modules.values()) * element
+        bytes_per_row = sum(pool_floats_per_row(*linear_shape(m)) for m in modules.values()) * element
         if bytes_per_row == 0:
             raise ValueError("no LoRA target modules found in the base model; pass lora_targets explicitly")
         if budget is None:

@@ -13,8 +13,9 @@ target modules and ranks in one batch is exact. Row page 0 is all zeros and pads
 The delta is computed SGMV-style from a `LoraBatch` built once per step and shared by all layers.
 Tokens are ordered by adapter; then
   * adapters with a single token in the step (most decode tokens: with many adapters, most requests
-    in a batch use an adapter nobody else uses) are done together BGMV-style: their rows gathered
-    into [U, r_max, in] and two `bmm`s;
+    in a batch use an adapter nobody else uses) are done together BGMV-style, in narrow layers, by two
+    `embedding_bag` sums that read each adapter's own rows in place: x @ A^T page by page from a
+    page-transposed copy of A (`AT_pages`), then the weighted sum of its B^T rows;
   * adapters with several tokens (prompts being prefilled, popular adapters) get one pair of matmuls
     each on their contiguous token segment, reading their rows in place at their real rank.
 Requests without an adapter are simply not in any group: zero delta, no work.
@@ -28,8 +29,6 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from inference.workspace import Workspace
 
 # Linear-like modules of decoder layers that PEFT commonly targets, per architecture family.
 DEFAULT_TARGETS: tuple[str, ...] = (
@@ -71,6 +70,13 @@ def find_lora_targets(model: nn.Module, target_names: Iterable[str] | None = Non
 GROUPED_MAX_WIDTH = 1024
 
 
+def pool_floats_per_row(in_features: int, out_features: int) -> int:
+    """What one pool row of a layer costs, in elements: A and B^T rows, plus the page-transposed copy of
+    A (`AT_pages`) that narrow layers keep for the batched path."""
+    narrow = in_features + out_features <= GROUPED_MAX_WIDTH
+    return in_features + out_features + (in_features if narrow else 0)
+
+
 @dataclass(frozen=True)
 class ResidentAdapter:
     """An adapter copied into the row pools: which rows it owns and which layers it really targets."""
@@ -80,6 +86,7 @@ class ResidentAdapter:
     rows: torch.Tensor  # long [padded_rank]: its rows in every pool (first `rank` are real, rest zero)
     row_start: int | None  # when `rows` is one contiguous run, its start (lets layers slice, not gather)
     targets: frozenset[int]  # ids of the layers it has weights for
+    page_rows: int = 8  # rows per page of the pools (its rows are whole pages)
 
 
 @dataclass
@@ -92,15 +99,28 @@ class LoraBatch:
     # per adapter: its range in the adapter-ordered tokens, and its rows (at its real rank)
     segments: list[tuple[int, int, torch.Tensor | slice]]
     num_single: int = 0  # the first num_single segments hold one token each and may go through bmms
-    # the single-token adapters bucketed by padded rank: (first, end) in the ordered tokens and their width
-    single_groups: list[tuple[int, int, int]] = field(default_factory=list)
-    single_rows: torch.Tensor | None = None  # all their rows, bucket after bucket: gathered in one call
+    single_rows: torch.Tensor | None = None  # all rows (whole pages) of the single-token adapters, in order
     single_offsets: torch.Tensor | None = None  # where each adapter's rows start in single_rows
+    single_pages: torch.Tensor | None = None  # their row pages, in the same order
+    page_owner: torch.Tensor | None = None  # for each of those pages, its adapter's index among the singles
+    _a_bags: dict = field(default_factory=dict)  # in_features -> (indices, offsets) into AT_pages
     grouped_max_width: int = GROUPED_MAX_WIDTH
 
     def use_grouped(self, in_features: int, out_features: int) -> bool:
         """Batched bmms for the single-token adapters of narrow layers, where gathering rows is cheap."""
-        return bool(self.single_groups) and in_features + out_features <= self.grouped_max_width
+        return self.single_rows is not None and in_features + out_features <= self.grouped_max_width
+
+    def a_bags(self, in_features: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`embedding_bag` indices and offsets into a layer's AT_pages [pages * in, page_rows]: one bag
+        of `in` rows per page of the single-token adapters (built once per step per input width)."""
+        bags = self._a_bags.get(in_features)
+        if bags is None:
+            pages = self.single_pages
+            columns = torch.arange(in_features, device=pages.device)
+            indices = (pages.unsqueeze(1) * in_features + columns).view(-1)
+            offsets = torch.arange(len(pages), device=pages.device) * in_features
+            bags = self._a_bags[in_features] = (indices, offsets)
+        return bags
 
     @staticmethod
     def build(
@@ -127,14 +147,8 @@ class LoraBatch:
             offset += count
         if not groups:
             return None
-
-        # single-token adapters first, by padded rank (each rank a bucket of one bmm pair), then the others
-        def order_key(item):
-            spans = item[1]
-            single = len(spans) == 1 and spans[0][1] - spans[0][0] == 1
-            return (not single, len(by_key[item[0]].rows) if single else 0)
-
-        ranges = sorted(groups.items(), key=order_key)
+        # single-token adapters first (the batched path), then the others
+        ranges = sorted(groups.items(), key=lambda item: sum(end - start for start, end in item[1]) > 1)
         order: list[int] = []
         segments = []
         num_single = 0
@@ -157,27 +171,17 @@ class LoraBatch:
         if num_single >= 2 and mode != "segmented":
             batch.num_single = num_single
             singles = [by_key[key] for key, _ in ranges[:num_single]]
-            batch.single_groups = _rank_buckets(singles)
             batch.single_rows = torch.cat([adapter.rows for adapter in singles]).to(device)
             starts = torch.tensor([0] + [len(adapter.rows) for adapter in singles[:-1]]).cumsum(0)
             batch.single_offsets = starts.to(device)
+            pages = [adapter.rows[:: adapter.page_rows] // adapter.page_rows for adapter in singles]
+            batch.single_pages = torch.cat(pages).to(device)
+            batch.page_owner = torch.cat(
+                [torch.full((len(p),), u, dtype=torch.long) for u, p in enumerate(pages)]
+            ).to(device)
             if mode == "grouped":
                 batch.grouped_max_width = 1 << 62
         return batch
-
-
-def _rank_buckets(singles: list[ResidentAdapter]) -> list[tuple[int, int, int]]:
-    """Runs of adapters with the same padded rank (sorted so): (start, end, width), one bmm pair each."""
-    buckets = []
-    start = 0
-    while start < len(singles):
-        width = len(singles[start].rows)
-        end = start
-        while end < len(singles) and len(singles[end].rows) == width:
-            end += 1
-        buckets.append((start, end, width))
-        start = end
-    return buckets
 
 
 class LoraContext:
@@ -185,8 +189,6 @@ class LoraContext:
 
     def __init__(self) -> None:
         self.batch: LoraBatch | None = None
-        self.a_rows = Workspace()  # gathered A rows of the step's adapters, reused layer after layer
-        self.low_rank = Workspace()  # their x @ A^T, one value per row
 
 
 class MultiLoraLayer(nn.Module):
@@ -199,6 +201,7 @@ class MultiLoraLayer(nn.Module):
         num_rows: int,
         context: LoraContext,
         dtype: torch.dtype | None = None,
+        page_rows: int = 8,
     ) -> None:
         super().__init__()
         shape = linear_shape(base)
@@ -215,6 +218,29 @@ class MultiLoraLayer(nn.Module):
         self.register_buffer(
             "BT_pool", torch.zeros(num_rows, self.out_features, dtype=dtype, device=weight.device)
         )
+        # narrow layers also keep A page-transposed, AT_pages[p * in + i, j] = A_pool[p * page_rows + j, i],
+        # so that the batched path reads A rows in place with `embedding_bag` (see _grouped)
+        self.page_rows = page_rows
+        narrow = (
+            pool_floats_per_row(self.in_features, self.out_features) > self.in_features + self.out_features
+        )
+        at_pages = (
+            torch.zeros(
+                num_rows // page_rows * self.in_features, page_rows, dtype=dtype, device=weight.device
+            )
+            if narrow
+            else None
+        )
+        self.register_buffer("AT_pages", at_pages if narrow else None)
+
+    def sync_pages(self, rows: torch.Tensor) -> None:
+        """Refresh AT_pages for the pages holding `rows` (after A_pool rows were written)."""
+        if self.AT_pages is None:
+            return
+        pages = torch.unique(rows // self.page_rows)
+        a_pages = self.A_pool.view(-1, self.page_rows, self.in_features).index_select(0, pages)
+        at_pages = self.AT_pages.view(-1, self.in_features, self.page_rows)
+        at_pages.index_copy_(0, pages, a_pages.transpose(1, 2))
 
     @property
     def weight(self) -> torch.Tensor:  # some model code reads `.weight` of its projections (dtype checks)
@@ -231,7 +257,7 @@ class MultiLoraLayer(nn.Module):
         xs = flat_x[:n] if batch.token_idx is None else flat_x.index_select(0, batch.token_idx)
         delta = xs.new_empty(n, self.out_features)
         segments = batch.segments
-        if batch.use_grouped(self.in_features, self.out_features):
+        if self.AT_pages is not None and batch.use_grouped(self.in_features, self.out_features):
             self._grouped(xs[: batch.num_single], batch, delta)
             segments = segments[batch.num_single :]
         for start, end, rows in segments:
@@ -247,22 +273,18 @@ class MultiLoraLayer(nn.Module):
         return out
 
     def _grouped(self, xs: torch.Tensor, batch: LoraBatch, delta: torch.Tensor) -> None:
-        """BGMV for the single-token adapters. A side: their A rows gathered in one go (no padding rows),
-        then per rank bucket [U,r,in] @ [U,in,1]. B side: `embedding_bag` sums each adapter's B^T rows
-        weighted by its low-rank activations, reading the rows in place (no second gather)."""
-        rows = batch.single_rows
-        a_rows = self.context.a_rows.take((len(rows), self.in_features), self.A_pool)
-        low_rank = self.context.low_rank.take((len(rows),), self.A_pool)
-        torch.index_select(self.A_pool, 0, rows, out=a_rows)
-        offset = 0
-        for start, end, width in batch.single_groups:
-            count = end - start
-            a_weights = a_rows[offset : offset + count * width].view(count, width, self.in_features)
-            out = low_rank[offset : offset + count * width].view(count, width, 1)
-            torch.bmm(a_weights, xs[start:end].unsqueeze(2), out=out)
-            offset += count * width
+        """BGMV for the single-token adapters, every row read in place by two `embedding_bag` sums:
+        A side, per page of 8 rows, sum_i x[i] * AT_pages[page * in + i] = the page's 8 values of x @ A^T;
+        B side, per adapter, sum_j low[j] * BT_pool[row_j]. No gathers, no padding rows."""
+        indices, offsets = batch.a_bags(self.in_features)
+        weights = xs.index_select(0, batch.page_owner).view(-1)  # each page's token, repeated
+        low_rank = F.embedding_bag(indices, self.AT_pages, offsets, mode="sum", per_sample_weights=weights)
         delta[: batch.num_single] = F.embedding_bag(
-            rows, self.BT_pool, batch.single_offsets, mode="sum", per_sample_weights=low_rank
+            batch.single_rows,
+            self.BT_pool,
+            batch.single_offsets,
+            mode="sum",
+            per_sample_weights=low_rank.view(-1),
         )
 
 
@@ -278,7 +300,7 @@ class MultiLoraModel:
     def bytes_per_row(self) -> int:
         """What one rank-row costs across all pools: the unit of the device-tier budget."""
         return sum(
-            (layer.in_features + layer.out_features) * layer.A_pool.element_size()
+            pool_floats_per_row(layer.in_features, layer.out_features) * layer.A_pool.element_size()
             for layer in self.layers.values()
         )
 
@@ -289,6 +311,7 @@ class MultiLoraModel:
             if pair is None:
                 layer.A_pool.index_fill_(0, rows, 0.0)
                 layer.BT_pool.index_fill_(0, rows, 0.0)
+                layer.sync_pages(rows)
                 continue
             a_weight, bt_weight = pair
             rank = a_weight.shape[0]
@@ -297,6 +320,7 @@ class MultiLoraModel:
             if rank < len(rows):
                 layer.A_pool.index_fill_(0, rows[rank:], 0.0)
                 layer.BT_pool.index_fill_(0, rows[rank:], 0.0)
+            layer.sync_pages(rows)
 
 
 def attach_multi_lora(
@@ -304,6 +328,7 @@ def attach_multi_lora(
     num_rows: int,
     target_names: Iterable[str] | None = None,
     dtype: torch.dtype | None = None,
+    page_rows: int = 8,
 ) -> MultiLoraModel:
     """Replace every target module of `model` in place by a MultiLoraLayer with `num_rows` pool rows."""
     context = LoraContext()
@@ -311,7 +336,7 @@ def attach_multi_lora(
     for layer_id, (path, module) in enumerate(find_lora_targets(model, target_names).items()):
         parent_path, _, child = path.rpartition(".")
         parent = model.get_submodule(parent_path) if parent_path else model
-        wrapped = MultiLoraLayer(module, layer_id, num_rows, context, dtype)
+        wrapped = MultiLoraLayer(module, layer_id, num_rows, context, dtype, page_rows)
         setattr(parent, child, wrapped)
         layers[path] = wrapped
     if not layers:
