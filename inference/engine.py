@@ -27,6 +27,7 @@ from torch import nn
 
 from inference.adapter_cache import AdapterCache
 from inference.adapter_merging import MERGE_METHODS, merge_recipe_name
+from inference.detokenizer import incremental_text
 from inference.errors import AdapterIncompatible, EngineError, EngineStopped, PromptTooLong, RequestCancelled
 from inference.kv_cache import KVShape, PagedKVCache
 from inference.lora_layers import attach_multi_lora, find_lora_targets, linear_shape, pool_floats_per_row
@@ -355,23 +356,25 @@ class Engine:
         finish = None
         if token in params.stop_token_ids or (not params.ignore_eos and token in self.eos_token_ids):
             finish = "stop"
+        at_length = (
+            sequence.num_generated >= params.max_tokens or len(sequence.token_ids) >= self.max_model_len
+        )
         delta = ""
         if self.tokenizer is not None and finish is None:
-            text = self.tokenizer.decode(sequence.token_ids[sequence.prompt_len :], skip_special_tokens=True)
-            delta, sequence.text = text[len(sequence.text) :], text
+            previous = len(sequence.text)
+            delta = incremental_text(self.tokenizer, sequence, flush=at_length)
+            sequence.text += delta
             for stop in params.stop:
-                cut = sequence.text.find(stop)
+                # Only the new text (and a stop string straddling into it) can hold a new match.
+                cut = sequence.text.find(stop, max(0, previous - len(stop) + 1))
                 if cut != -1:
-                    previous = len(sequence.text) - len(delta)
                     sequence.text = sequence.text[:cut]
                     delta = sequence.text[previous:] if cut > previous else ""
                     finish = "stop"
                     break
         if delta or self.tokenizer is None or finish is None:
             sequence.handle._emit(TokenEvent(token, delta))
-        if finish is None and (
-            sequence.num_generated >= params.max_tokens or len(sequence.token_ids) >= self.max_model_len
-        ):
+        if finish is None and at_length:
             finish = "length"
         if finish is not None:
             self.scheduler.finish(sequence)

@@ -39,6 +39,8 @@ class Sequence:
     first_token_at: float | None = None
     last_token_at: float | None = None
     text: str = ""
+    prefix_offset: int = 0  # incremental detokenization, in generated tokens (see detokenizer.py)
+    read_offset: int = 0
     logits: list[torch.Tensor] = field(default_factory=list)
     preemptions: int = 0
 
