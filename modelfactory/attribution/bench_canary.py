@@ -447,9 +447,9 @@ def print_table(report: dict) -> None:
         f"span index: {report['span_index']['bytes_per_row']} B/row; "
         f"query p50 {report['query_seconds_p50']} s"
     )
-    print(f"\n{'method / answer':>34}  top-1  top-5")
+    print(f"\n{'method / answer':>40}  top-1  top-5")
     for key, value in report["recall"].items():
-        print(f"{key:>34}  {value['top1']:5.0%}  {value['top5']:5.0%}")
+        print(f"{key:>40}  {value['top1']:5.0%}  {value['top5']:5.0%}")
     for out in report.get("leave_out", []):
         print(
             f"leave-out, {out['answers']} answers ({out['rows_removed']} rows): loss rises by "
