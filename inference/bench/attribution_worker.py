@@ -23,16 +23,15 @@ import random
 import resource
 import threading
 import time
-from collections import OrderedDict
 
 import torch
 
+from inference.attribution.adapter_models import AdapterModels
 from inference.bench.workload import Workload, build_base_model
 
 SKETCH_ROWS = 10_000
 SPAN_ROWS = 10_000
 SPAN_ROW_WORDS = (20, 100)  # uniform words per synthetic row (about 60: the size span_index.py assumes)
-MAX_ADAPTERS = 8  # as modelfactory/attribution/model_cache.py
 GRADIENT_CANDIDATES = 32  # as modelfactory/attribution/services.py
 MIN_SPAN_WORDS = 6  # MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS's default
 
@@ -40,35 +39,6 @@ MIN_SPAN_WORDS = 6  # MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS's default
 def answer_text(token_ids: list[int]) -> str:
     """The bench's stand-in for decoding: one word per token id."""
     return " ".join(f"w{token}" for token in token_ids)
-
-
-class AdapterModels:
-    """One PEFT model of the base with at most `limit` adapters attached, least recently used dropped."""
-
-    def __init__(self, base: torch.nn.Module, limit: int = MAX_ADAPTERS) -> None:
-        self.model = base
-        self.limit = limit
-        self.adapters: OrderedDict[str, str] = OrderedDict()
-        self.loads = 0
-
-    def get(self, key: str, path: str):
-        from peft import PeftModel
-
-        if key in self.adapters:
-            self.adapters.move_to_end(key)
-        else:
-            if isinstance(self.model, PeftModel):
-                self.model.load_adapter(path, adapter_name=key, is_trainable=False)
-            else:
-                self.model = PeftModel.from_pretrained(self.model, path, adapter_name=key)
-            self.adapters[key] = path
-            self.loads += 1
-            while len(self.adapters) > self.limit:
-                oldest, _ = self.adapters.popitem(last=False)
-                self.model.delete_adapter(oldest)
-        self.model.set_adapter(key)
-        self.model.eval()
-        return self.model
 
 
 class Attributor:
