@@ -9,6 +9,7 @@ and sum them with one indexed query.
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 
 class BuildStatus(models.TextChoices):
@@ -97,6 +98,9 @@ class AttributionQuery(models.Model):
     seconds = models.FloatField(null=True, blank=True, help_text="Compute time of the last run.")
     error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(
+        default=timezone.now, help_text="When its task was last sent (the sweep re-sends lost ones)."
+    )
 
     def __str__(self) -> str:
         return f"attribution of {self.receipt_id} ({self.status})"

@@ -81,7 +81,10 @@ def _claim(receipt_id: int) -> AttributionQuery | None:
 
 
 def _release(query: AttributionQuery) -> None:
-    AttributionQuery.objects.filter(pk=query.pk).update(status=AttributionQuery.Status.PENDING, started=None)
+    """Give the query back without spending an attempt: waiting for an index is not a failure."""
+    AttributionQuery.objects.filter(pk=query.pk).update(
+        status=AttributionQuery.Status.PENDING, started=None, attempts=F("attempts") - 1
+    )
 
 
 def answer_words(text: str) -> int:
@@ -357,8 +360,10 @@ def attribution_sweep() -> dict:
     stale = now - timedelta(seconds=settings.MODELFACTORY_ATTRIBUTION_STALE_AFTER_S)
     waiting = now - timedelta(seconds=settings.MODELFACTORY_ATTRIBUTION_REQUEUE_AFTER_S)
     max_attempts = settings.MODELFACTORY_ATTRIBUTION_MAX_ATTEMPTS
+    # A pending query whose task was sent long ago lost its message (or sits in a long backlog: then
+    # the duplicate is a cheap no-op, its claim fails); a running one whose worker went silent died.
     lost = AttributionQuery.objects.filter(
-        Q(status=AttributionQuery.Status.PENDING, created__lt=waiting)
+        Q(status=AttributionQuery.Status.PENDING, queued_at__lt=waiting)
         | Q(status=AttributionQuery.Status.RUNNING, started__lt=stale)
     )
     requeued, failed = [], []
@@ -367,6 +372,7 @@ def attribution_sweep() -> dict:
             query_fail(query=query, error=f"gave up after {query.attempts} attempts (worker lost or crashed)")
             failed.append(query.receipt_id)
         else:
+            AttributionQuery.objects.filter(pk=query.pk).update(queued_at=now)
             attribute_receipt.delay(query.receipt_id)
             requeued.append(query.receipt_id)
     unindexed = PublishedModel.objects.filter(

@@ -228,9 +228,9 @@ MODELFACTORY_ATTRIBUTION_INDEX_WAIT_S = env.integer("MODELFACTORY_ATTRIBUTION_IN
 MODELFACTORY_ATTRIBUTION_SETTLE_WAIT_S = env.integer("MODELFACTORY_ATTRIBUTION_SETTLE_WAIT_S", 600, minimum=0)
 # A claimed query or build whose worker has been silent this long is taken over.
 MODELFACTORY_ATTRIBUTION_STALE_AFTER_S = env.integer("MODELFACTORY_ATTRIBUTION_STALE_AFTER_S", 300, minimum=5)
-# A queued query not picked up this long is queued again (its message was lost with a broker).
+# A queued query not picked up this long is sent again (its message was lost with a broker).
 MODELFACTORY_ATTRIBUTION_REQUEUE_AFTER_S = env.integer(
-    "MODELFACTORY_ATTRIBUTION_REQUEUE_AFTER_S", 60, minimum=1
+    "MODELFACTORY_ATTRIBUTION_REQUEUE_AFTER_S", 300, minimum=1
 )
 MODELFACTORY_ATTRIBUTION_MAX_ATTEMPTS = env.integer("MODELFACTORY_ATTRIBUTION_MAX_ATTEMPTS", 3, minimum=1)
 

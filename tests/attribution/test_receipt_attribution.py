@@ -104,9 +104,12 @@ def test_an_answer_waits_for_an_index_being_built_then_goes_ahead_without_it(fac
     receipt = answer_receipt(published, fact(CODES[1], 2))
     assert AdapterSketch.objects.get(published_model=published).status == BuildStatus.PENDING
 
-    with pytest.raises(IndexesNotReady):
-        receipt_attribute(receipt_id=receipt.pk)
-    assert AttributionQuery.objects.get(receipt=receipt).status == AttributionQuery.Status.PENDING
+    for _ in range(5):  # the task retries every few seconds while the sketch is built
+        with pytest.raises(IndexesNotReady):
+            receipt_attribute(receipt_id=receipt.pk)
+    waiting = AttributionQuery.objects.get(receipt=receipt)
+    assert waiting.status == AttributionQuery.Status.PENDING
+    assert waiting.attempts == 0  # waiting is not failing: the sweep's attempt limit is untouched
 
     settings.MODELFACTORY_ATTRIBUTION_INDEX_WAIT_S = 0
     receipt = receipt_attribute(receipt_id=receipt.pk)
@@ -233,3 +236,12 @@ def test_a_broken_sketch_is_retried_then_fails_visibly_and_the_receipt_keeps_its
     assert receipt.attribution_status == InferenceReceipt.AttributionStatus.FAILED
     assert "SketchCorrupt" in receipt.attribution["error"]
     assert receipt.split == lineage_split
+
+
+def test_a_query_whose_message_was_lost_is_sent_again_once_not_at_every_sweep(facts):
+    published, _, _ = facts
+    receipt = answer_receipt(published, fact(CODES[2], 2))
+    AttributionQuery.objects.filter(receipt=receipt).update(queued_at=timezone.now() - timedelta(hours=1))
+
+    assert attribution_sweep()["requeued"] == [receipt.pk]
+    assert attribution_sweep()["requeued"] == []  # sent again just now: not lost (yet)
