@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from datanets.models import Row
@@ -32,8 +32,6 @@ def _stale_before() -> timezone.datetime:
 
 def _claim(model, pk: int) -> bool:
     """Take a build for this worker: queued or failed builds, or one whose worker went silent."""
-    from django.db.models import Q
-
     claimable = Q(status__in=[BuildStatus.PENDING, BuildStatus.FAILED]) | Q(
         status=BuildStatus.BUILDING, started__lt=_stale_before()
     )
@@ -77,11 +75,10 @@ def span_index_build(*, version_id: int) -> SpanIndex | None:
 
 
 # --- Gradient sketches -------------------------------------------------------------------------------
-def training_examples(published: PublishedModel, tokenizer) -> list[tuple[int, list[int], list[int]]]:
-    """The adapter's training rows tokenized exactly as its trainer did (same template, same cut)."""
+def training_examples(job, tokenizer) -> list[tuple[int, list[int], list[int]]]:
+    """The job's training rows tokenized exactly as its trainer did (same template, same cut)."""
     from modelfactory.finetuning.training.data import IGNORE_INDEX, chat_template_of, encode_row
 
-    job = published.job
     row_ids = job.manifest.get("training_row_ids", [])
     contents = dict(Row.objects.filter(pk__in=row_ids).values_list("pk", "content"))
     template, _ = chat_template_of(tokenizer)
@@ -108,30 +105,27 @@ def sketch_build(*, sketch_id: int) -> AdapterSketch | None:
 
     if not _claim(AdapterSketch, sketch_id):
         return None
-    sketch = AdapterSketch.objects.select_related("published_model__job", "published_model__base_model").get(
-        pk=sketch_id
-    )
-    published = sketch.published_model
+    sketch = AdapterSketch.objects.select_related("job", "published_model__base_model").get(pk=sketch_id)
     started = time.perf_counter()
-    adapter_path = published.adapter_path
 
     def progress(done: int, total: int) -> None:
         AdapterSketch.objects.filter(pk=sketch_id).update(progress=done / max(total, 1))
 
     try:
-        source = published.base_model.source
         config = SketchConfig(
             side_dim=settings.MODELFACTORY_ATTRIBUTION_SIDE_DIM,
             sketch_dim=settings.MODELFACTORY_ATTRIBUTION_SKETCH_DIM,
         )
         with model_cache.model_lock():
-            model, tokenizer = model_cache.adapter_model(source, _adapter_key(published), adapter_path)
-            examples = training_examples(published, tokenizer)
+            model, tokenizer = model_cache.adapter_model(
+                sketch.published_model.base_model.source, sketch.adapter_key, sketch_adapter_path(sketch)
+            )
+            examples = training_examples(sketch.job, tokenizer)
             built = build_sketches(model, examples, config=config, on_progress=progress, total=len(examples))
-        directory = sketch_directory(published_id=published.pk, version=sketch.model_version)
+        directory = sketch_directory(published_id=sketch.published_model_id, version=sketch.model_version)
         built.save(directory)
     except Exception as error:
-        logger.exception("gradient sketch of %s failed", published.engine_name)
+        logger.exception("gradient sketch of %s failed", sketch.adapter_key)
         AdapterSketch.objects.filter(pk=sketch_id).update(
             status=BuildStatus.FAILED, error=f"{type(error).__name__}: {error}", finished=timezone.now()
         )
@@ -146,23 +140,14 @@ def sketch_build(*, sketch_id: int) -> AdapterSketch | None:
         build_seconds=time.perf_counter() - started,
         finished=timezone.now(),
     )
-    _remember_adapter_path(directory, adapter_path)
     return AdapterSketch.objects.get(pk=sketch_id)
 
 
-def _adapter_key(published: PublishedModel) -> str:
-    return published.engine_name
-
-
-def _remember_adapter_path(directory: Path, adapter_path: str) -> None:
-    # A republished adapter points the model at new files; the old version's sketch must keep
-    # scoring against the weights it was computed from.
-    (directory / "adapter_path.txt").write_text(adapter_path)
-
-
 def sketch_adapter_path(sketch: AdapterSketch) -> str:
-    recorded = Path(sketch.path) / "adapter_path.txt"
-    return recorded.read_text().strip() if recorded.is_file() else sketch.published_model.adapter_path
+    """The adapter files of the sketched version: its own job's, whatever was published since."""
+    from modelfactory.finetuning.artifacts import adapter_directory
+
+    return str(adapter_directory(sketch.job))
 
 
 # --- Queueing ------------------------------------------------------------------------------------
@@ -177,7 +162,7 @@ def indexes_request_for(*, published: PublishedModel) -> None:
         return
     if published.job.manifest.get("training_row_ids"):
         sketch, created = AdapterSketch.objects.get_or_create(
-            published_model=published, model_version=published.version
+            published_model=published, model_version=published.version, defaults={"job": published.job}
         )
         if created:
             transaction.on_commit(lambda: build_adapter_sketch.delay(sketch.pk))

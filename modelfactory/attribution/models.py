@@ -47,6 +47,12 @@ class AdapterSketch(IndexBuild):
         "catalog.PublishedModel", on_delete=models.CASCADE, related_name="attribution_sketches"
     )
     model_version = models.PositiveIntegerField(help_text="The published version the sketch belongs to.")
+    job = models.ForeignKey(
+        "finetuning.FineTuneJob",
+        on_delete=models.CASCADE,
+        related_name="attribution_sketches",
+        help_text="The job that trained this version: its rows and adapter files, even after a republish.",
+    )
     progress = models.FloatField(default=0.0, help_text="0..1 while building.")
     sketch_dim = models.PositiveIntegerField(default=0)
 
@@ -59,6 +65,11 @@ class AdapterSketch(IndexBuild):
 
     def __str__(self) -> str:
         return f"sketch {self.published_model_id}@{self.model_version} ({self.status})"
+
+    @property
+    def adapter_key(self) -> str:
+        """The name the attribution worker loads this version's adapter under (as the engine names it)."""
+        return f"{self.published_model.api_name}@{self.model_version}"
 
 
 class SpanIndex(IndexBuild):

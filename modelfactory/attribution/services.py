@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from datanets.models import Datanet, Row, Version
+from datanets.models import Datanet, Row
 from modelfactory.attribution.combination import GradientEvidence, RowOwner, SpanEvidence, combine
 from modelfactory.attribution.index_building import sketch_adapter_path
 from modelfactory.attribution.models import (
@@ -94,22 +94,19 @@ def answer_words(text: str) -> int:
     return len(tokenize(text))
 
 
+# Index files never change once a build finished; a rebuild finishes again, which changes the key.
 @lru_cache(maxsize=16)
-def _sketches(path: str, mtime: float):
+def _sketches(path: str, finished: float):
     from inference.attribution.influence import GradientSketches
 
     return GradientSketches.load(Path(path))
 
 
 @lru_cache(maxsize=16)
-def _span_index(path: str, mtime: float):
+def _span_index(path: str, finished: float):
     from inference.attribution.span_index import SpanIndex as WordSpanIndex
 
     return WordSpanIndex.load(Path(path))
-
-
-def _mtime(path: str) -> float:
-    return max((p.stat().st_mtime for p in Path(path).iterdir()), default=0.0)
 
 
 def _adapter_parts(receipt: InferenceReceipt) -> list[tuple[PublishedModel, int, float]]:
@@ -142,15 +139,18 @@ def _gradient_evidence(
 
     evidence, ran = [], False
     for published, version, weight in _adapter_parts(query.receipt):
-        sketch = AdapterSketch.objects.filter(published_model=published, model_version=version).first()
+        sketch = (
+            AdapterSketch.objects.select_related("job", "published_model")
+            .filter(published_model=published, model_version=version)
+            .first()
+        )
         label = f"{published.api_name} v{version}: gradient sketch"
         if not _usable(sketch, label, notes, wait_allowed=wait_allowed):
             continue
-        sketches = _sketches(sketch.path, _mtime(sketch.path))
-        source = published.base_model.source
+        sketches = _sketches(sketch.path, sketch.finished.timestamp())
         with model_cache.model_lock():
             model, tokenizer = model_cache.adapter_model(
-                source, f"{published.api_name}@{version}", sketch_adapter_path(sketch)
+                published.base_model.source, sketch.adapter_key, sketch_adapter_path(sketch)
             )
             prompt_ids = list(tokenizer(query.prompt)["input_ids"])  # as the engine tokenizes prompts
             inputs, labels = [], []
@@ -183,13 +183,14 @@ def _span_evidence(
 ) -> tuple[list[SpanEvidence], bool]:
     evidence, ran = [], False
     for ref in query.receipt.datanet_versions:
-        version = Version.objects.filter(datanet__slug=ref["datanet"], number=ref["version"]).first()
-        index = SpanIndex.objects.filter(version=version).first() if version else None
+        index = SpanIndex.objects.filter(
+            version__datanet__slug=ref["datanet"], version__number=ref["version"]
+        ).first()
         if not _usable(
             index, f"{ref['datanet']} v{ref['version']}: span index", notes, wait_allowed=wait_allowed
         ):
             continue
-        words = _span_index(index.path, _mtime(index.path))
+        words = _span_index(index.path, index.finished.timestamp())
         ran = True
         for answer in query.answers:
             for match in words.longest_spans(
