@@ -184,17 +184,6 @@ def train(
     return Path(result.adapter_dir)
 
 
-def encoded(rows: list[dict], tokenizer) -> list[tuple[int, list[int], list[int]]]:
-    from modelfactory.finetuning.training.data import chat_template_of, encode_row
-
-    template, _ = chat_template_of(tokenizer)
-    return [
-        (row["row_id"], e.input_ids, e.labels)
-        for row in rows
-        if (e := encode_row(row, tokenizer, max_seq_length=256, chat_template=template))
-    ]
-
-
 def load(base_model: str, adapter_dir: Path):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
@@ -320,7 +309,9 @@ def run(args: argparse.Namespace) -> dict:
     )
     report["train_seconds"] = round(time.perf_counter() - started, 1)
     model = load(args.base_model, adapter)
-    examples = encoded(rows, tokenizer)
+    from modelfactory.finetuning.training.data import trained_examples
+
+    examples = trained_examples(rows, tokenizer, max_seq_length=256)
     started = time.perf_counter()
     sketches = build_sketches(model, examples, config=SketchConfig(sketch_dim=args.sketch_dim))
     report["sketch"] = {

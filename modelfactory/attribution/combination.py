@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 LINEAGE_FLOOR = 0.2
 GRADIENT_TOP_K = 10
-TOP_ROWS_SHOWN = 10
+TOP_ROWS_SHOWN = 20  # span rows first, then gradient rows
 
 
 @dataclass(frozen=True)
@@ -241,4 +241,4 @@ def _top_rows(
                 "contributor": owner.wallet if owner else None,
             }
         )
-    return shown[: TOP_ROWS_SHOWN * 2]
+    return shown[:TOP_ROWS_SHOWN]

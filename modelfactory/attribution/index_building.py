@@ -76,26 +76,14 @@ def span_index_build(*, version_id: int) -> SpanIndex | None:
 
 # --- Gradient sketches -------------------------------------------------------------------------------
 def training_examples(job, tokenizer) -> list[tuple[int, list[int], list[int]]]:
-    """The job's training rows tokenized exactly as its trainer did (same template, same cut)."""
-    from modelfactory.finetuning.training.data import IGNORE_INDEX, chat_template_of, encode_row
+    """The job's training rows, in training order, tokenized exactly as its trainer did."""
+    from modelfactory.finetuning.training.data import trained_examples
 
     row_ids = job.manifest.get("training_row_ids", [])
     contents = dict(Row.objects.filter(pk__in=row_ids).values_list("pk", "content"))
-    template, _ = chat_template_of(tokenizer)
-    max_length = int(job.spec.get("max_seq_length", 1024))
-    examples = []
-    for row_id in row_ids:
-        if row_id not in contents:  # deleted since training: nothing left to pay, nothing to sketch
-            continue
-        encoded = encode_row(
-            {"row_id": row_id, **contents[row_id]},
-            tokenizer,
-            max_seq_length=max_length,
-            chat_template=template,
-        )
-        if any(label != IGNORE_INDEX for label in encoded.labels[1:]):
-            examples.append((row_id, encoded.input_ids, encoded.labels))
-    return examples
+    # A row deleted since training has nobody left to pay: nothing to sketch.
+    rows = [{"row_id": pk, **contents[pk]} for pk in row_ids if pk in contents]
+    return trained_examples(rows, tokenizer, max_seq_length=int(job.spec.get("max_seq_length", 1024)))
 
 
 def sketch_build(*, sketch_id: int) -> AdapterSketch | None:

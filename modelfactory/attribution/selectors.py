@@ -10,7 +10,6 @@ from django.db.models.functions import TruncDate
 from datanets.models import Datanet, Row
 from modelfactory.attribution.models import (
     AdapterSketch,
-    AttributionQuery,
     DatanetCredit,
     RowAttribution,
     SpanIndex,
@@ -58,7 +57,6 @@ def evidence_rows(receipt: InferenceReceipt, viewer=None) -> list[dict]:
 def receipt_evidence(receipt: InferenceReceipt, viewer=None) -> dict:
     """Everything the receipt page and the playground panel say about how an answer was attributed."""
     attribution = receipt.attribution or {}
-    query = AttributionQuery.objects.filter(receipt=receipt).first()
     weights = attribution.get("method_weights") or {"lineage": 1.0}
     return {
         "status": receipt.attribution_status,
@@ -75,7 +73,6 @@ def receipt_evidence(receipt: InferenceReceipt, viewer=None) -> dict:
         "error": attribution.get("error", ""),
         "settled_on": attribution.get("settled_on", ""),
         "seconds": attribution.get("seconds"),
-        "query": query,
     }
 
 

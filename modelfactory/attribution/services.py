@@ -49,17 +49,15 @@ def needs_attribution(receipt: InferenceReceipt) -> bool:
     return bool(receipt.adapters) and bool(receipt.attribution.get("contributors"))
 
 
-def query_record(*, receipt: InferenceReceipt, prompt: str, answers: list[dict]) -> AttributionQuery | None:
-    """Keep what the attribution job needs and queue it once the answer's transaction commits."""
-    if not needs_attribution(receipt):
-        return None
+def query_record(*, receipt: InferenceReceipt, prompt: str, answers: list[dict]) -> AttributionQuery:
+    """Keep what the attribution job needs and queue it once the answer's transaction commits.
+
+    The caller writes the receipt already `pending` (one write on the request path, not two) when
+    `needs_attribution` says so.
+    """
     from modelfactory.attribution.tasks import attribute_receipt
 
     query = AttributionQuery.objects.create(receipt=receipt, prompt=prompt, answers=answers)
-    InferenceReceipt.objects.filter(pk=receipt.pk).update(
-        attribution_status=InferenceReceipt.AttributionStatus.PENDING
-    )
-    receipt.attribution_status = InferenceReceipt.AttributionStatus.PENDING
     transaction.on_commit(lambda: attribute_receipt.delay(receipt.pk))
     return query
 

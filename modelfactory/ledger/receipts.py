@@ -136,7 +136,7 @@ def receipt_record(
     `prompt` (as the model saw it) and `answers` (`[{"text", "token_ids"}]`, one per choice) queue the
     answer for attribution beyond lineage; without them the receipt stays on lineage.
     """
-    from modelfactory.attribution.services import query_record
+    from modelfactory.attribution.services import needs_attribution, query_record
 
     traced = lineage(published)
     traced["attribution"]["lineage"] = {
@@ -144,7 +144,7 @@ def receipt_record(
         "datanets": traced["attribution"]["datanets"],
     }
     fee = inference_fee(tokens_in=tokens_in, tokens_out=tokens_out, rates=fee_rates(published))
-    receipt = InferenceReceipt.objects.create(
+    receipt = InferenceReceipt(
         **({"receipt_id": receipt_id} if receipt_id is not None else {}),
         user=user if user is not None and user.is_authenticated else None,
         api_key_id=api_key_id,
@@ -159,6 +159,10 @@ def receipt_record(
         split=receipt_split(published=published, fee=fee, contributors=traced["attribution"]["contributors"]),
         attribution=traced["attribution"],
     )
-    if prompt is not None and answers:
+    queued = prompt is not None and bool(answers) and needs_attribution(receipt)
+    if queued:
+        receipt.attribution_status = InferenceReceipt.AttributionStatus.PENDING
+    receipt.save()
+    if queued:
         query_record(receipt=receipt, prompt=prompt, answers=answers)
     return receipt

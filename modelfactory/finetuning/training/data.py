@@ -75,6 +75,11 @@ class EncodedRow:
     def loss_tokens(self) -> int:
         return sum(1 for label in self.labels if label != IGNORE_INDEX)
 
+    @property
+    def teaches(self) -> bool:
+        """Labels are shifted by one inside the model: a label on position 0 alone teaches nothing."""
+        return any(label != IGNORE_INDEX for label in self.labels[1:])
+
 
 @dataclass
 class PreparedData:
@@ -215,6 +220,18 @@ def _encode_by_offsets(
     return input_ids, labels
 
 
+def trained_examples(
+    rows: Iterable[Mapping[str, Any]], tokenizer: PreTrainedTokenizerBase, *, max_seq_length: int
+) -> list[tuple[Any, list[int], list[int]]]:
+    """(row_id, input_ids, labels) of rows exactly as training encodes them, rows that teach nothing left
+    out: what gradient-influence sketches must be computed on, to match what the adapter learnt from."""
+    template, _ = chat_template_of(tokenizer)
+    encoded = (
+        encode_row(row, tokenizer, max_seq_length=max_seq_length, chat_template=template) for row in rows
+    )
+    return [(e.row_id, e.input_ids, e.labels) for e in encoded if e.teaches]
+
+
 # --- The split -------------------------------------------------------------------------------------
 def split_row_ids(row_ids: Sequence[Any], *, eval_fraction: float, seed: int) -> tuple[list[Any], list[Any]]:
     """Deterministic (train, eval) split: rows ordered by a seeded hash of their id, eval taken first.
@@ -267,8 +284,7 @@ def prepare_data(
             if encoded.truncated:
                 truncated.append(row_id)
                 tokens_cut += encoded.tokens_cut
-            # Labels are shifted by one inside the model: a label on position 0 teaches nothing.
-            if not any(label != IGNORE_INDEX for label in encoded.labels[1:]):
+            if not encoded.teaches:
                 dropped.append(row_id)
                 continue
             kept.append(encoded)
