@@ -224,14 +224,12 @@ class MultiLoraLayer(nn.Module):
         narrow = (
             pool_floats_per_row(self.in_features, self.out_features) > self.in_features + self.out_features
         )
-        at_pages = (
-            torch.zeros(
+        at_pages = None
+        if narrow:
+            at_pages = torch.zeros(
                 num_rows // page_rows * self.in_features, page_rows, dtype=dtype, device=weight.device
             )
-            if narrow
-            else None
-        )
-        self.register_buffer("AT_pages", at_pages if narrow else None)
+        self.register_buffer("AT_pages", at_pages)
 
     def sync_pages(self, rows: torch.Tensor) -> None:
         """Refresh AT_pages for the pages holding `rows` (after A_pool rows were written)."""

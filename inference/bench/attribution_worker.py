@@ -2,11 +2,12 @@
 
 In production the web process hands every finished answer to a Celery worker on the `attribution`
 queue, which holds its own PEFT model of the base (the engine has no autograd graph), loads the
-answer's adapter into a small LRU (`modelfactory/attribution/model_cache.py`), projects the gradient of
-the answer's loss onto the adapter's LoRA parameters (`LoraGradientProjector`), scores it against the
-adapter's training-row sketches (`GradientSketches.top_rows`) and matches the answer's text verbatim
-against the dataset's span index (`SpanIndex.longest_spans`). This module does the same per answer,
-in a `multiprocessing` process with its own copy of the base model and one torch thread.
+answer's adapter into a small LRU (`inference/attribution/adapter_models.py`, used here too),
+projects the gradient of the answer's loss onto the adapter's LoRA parameters
+(`LoraGradientProjector`), scores it against the adapter's training-row sketches
+(`GradientSketches.top_rows`) and matches the answer's text verbatim against the dataset's span index
+(`SpanIndex.longest_spans`). This module does the same per answer, in a `multiprocessing` process with
+its own copy of the base model and one torch thread.
 
 What is synthetic: the benchmark's adapters are random and have no training rows, so every adapter is
 scored against ONE `GradientSketches` of `SKETCH_ROWS` random-normal rows of the real dimension (built

@@ -29,6 +29,19 @@ def _layer_with_adapters(ranks: list[int], page_rows: int = 8):
     return layer, context, adapters, dense
 
 
+def _output_and_reference(layer, x, counts, choice, dense):
+    """The layer's output, and the base output plus each token's own dense delta (none for base tokens)."""
+    with torch.no_grad():
+        got = layer(x)[0]
+        expected = layer.base(x)[0]
+    start = 0
+    for count, c in zip(counts, choice, strict=True):
+        if c is not None:
+            expected[start : start + count] += x[0, start : start + count] @ dense[c].T
+        start += count
+    return got, expected
+
+
 @pytest.mark.parametrize("mode", ["grouped", "segmented"])
 def test_each_token_gets_its_own_adapter_delta_and_base_tokens_none(mode):
     layer, context, adapters, dense = _layer_with_adapters([4, 8, 20, 64])
@@ -38,14 +51,7 @@ def test_each_token_gets_its_own_adapter_delta_and_base_tokens_none(mode):
     context.batch = LoraBatch.build(
         counts, [None if c is None else adapters[c] for c in choice], x.device, mode
     )
-    with torch.no_grad():
-        got = layer(x)[0]
-        expected = layer.base(x)[0]
-    start = 0
-    for count, c in zip(counts, choice, strict=True):
-        if c is not None:
-            expected[start : start + count] += x[0, start : start + count] @ dense[c].T
-        start += count
+    got, expected = _output_and_reference(layer, x, counts, choice, dense)
     assert (got - expected).abs().max() < 1e-4
 
 
@@ -86,12 +92,5 @@ def test_single_token_adapters_of_mixed_ranks_read_only_their_own_rows_and_are_e
     assert batch.num_single == 7
     assert len(batch.single_rows) == sum(8 * -(-ranks[c] // 8) for c in {3, 0, 5, 7, 2, 6, 4})  # no padding
     context.batch = batch
-    with torch.no_grad():
-        got = layer(x)[0]
-        expected = layer.base(x)[0]
-    start = 0
-    for count, c in zip(counts, choice, strict=True):
-        if c is not None:
-            expected[start : start + count] += x[0, start : start + count] @ dense[c].T
-        start += count
+    got, expected = _output_and_reference(layer, x, counts, choice, dense)
     assert (got - expected).abs().max() < 1e-4
