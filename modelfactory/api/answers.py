@@ -21,6 +21,7 @@ from modelfactory.api.errors import AccessDenied, ApiError, InvalidParameter, No
 from modelfactory.api.models import ApiKey
 from modelfactory.api.parameters import CompletionAsk
 from modelfactory.api.services import completion_account
+from modelfactory.attribution.services import answer_of
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound, model_for
 from modelfactory.serving import engine_runtime
@@ -101,11 +102,7 @@ class Answer:
                 tokens_out=self.completion_tokens,
                 receipt_id=self.receipt_id if self.ask.stream else None,
                 prompt=self.prompt,
-                answers=[
-                    {"text": completion.text, "token_ids": list(completion.token_ids)}
-                    for completion in self.completions
-                    if completion is not None
-                ],
+                answers=[answer_of(completion) for completion in self.completions if completion is not None],
             )
             self.receipt_id = receipt.receipt_id
             self.accounted = True

@@ -49,6 +49,11 @@ def needs_attribution(receipt: InferenceReceipt) -> bool:
     return bool(receipt.adapters) and bool(receipt.attribution.get("contributors"))
 
 
+def answer_of(completion) -> dict:
+    """What a query keeps of one of the engine's completions: its text and the tokens the model chose."""
+    return {"text": completion.text, "token_ids": list(completion.token_ids)}
+
+
 def query_record(*, receipt: InferenceReceipt, prompt: str, answers: list[dict]) -> AttributionQuery:
     """Keep what the attribution job needs and queue it once the answer's transaction commits.
 

@@ -101,7 +101,7 @@ def epoch_close(*, only_when_due: bool = False) -> Epoch | None:
         # Answers whose attribution is still running wait for it (a bounded time), so they are paid
         # on their evidence rather than on lineage alone.
         attribution_deadline = timezone.now() - timedelta(
-            seconds=int(getattr(settings, "MODELFACTORY_ATTRIBUTION_SETTLE_WAIT_S", 0))
+            seconds=settings.MODELFACTORY_ATTRIBUTION_SETTLE_WAIT_S
         )
         receipts = list(
             InferenceReceipt.objects.select_for_update()

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
+from modelfactory.attribution.services import answer_of
 from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound, model_for
 from modelfactory.ledger.receipts import receipt_record
 from modelfactory.playground.chat_settings import ChatSettings
@@ -155,7 +156,7 @@ def answer_finish(*, user, running: RunningAnswer, timeout: float = 60) -> Messa
             tokens_out=len(completion.token_ids),
             user=user,
             prompt=handle.request.prompt,
-            answers=[{"text": completion.text, "token_ids": list(completion.token_ids)}],
+            answers=[answer_of(completion)],
         )
         answer.save(update_fields=["content", "status", "receipt"])
     return answer
