@@ -12,13 +12,14 @@ target modules and ranks in one batch is exact. Row page 0 is all zeros and pads
 
 The delta is computed SGMV-style from a `LoraBatch` built once per step and shared by all layers.
 Tokens are ordered by adapter; then
-  * adapters with a single token in the step (most decode tokens: with many adapters, most requests
-    in a batch use an adapter nobody else uses) are done together BGMV-style, in narrow layers, by two
-    `embedding_bag` sums that read each adapter's own rows in place: x @ A^T page by page from a
+  * the tokens of adapters with few tokens in the step (decodes: with many adapters, most requests in a
+    batch use an adapter few others use) are done together BGMV-style, in narrow layers, token by token,
+    by two `embedding_bag` sums that read each adapter's own rows in place: x @ A^T page by page from a
     page-transposed copy of A (`AT_pages`), then the weighted sum of its B^T rows;
-  * adapters with several tokens (prompts being prefilled, popular adapters) get one pair of matmuls
+  * adapters with many tokens (prompts being prefilled, very popular adapters) get one pair of matmuls
     each on their contiguous token segment, reading their rows in place at their real rank.
-Requests without an adapter are simply not in any group: zero delta, no work.
+Requests without an adapter are simply not in any group: zero delta, no work. Projections that read the
+same input (q/k/v, gate/up) gather what they need from it once per step.
 """
 
 from __future__ import annotations
@@ -87,40 +88,77 @@ class ResidentAdapter:
     row_start: int | None  # when `rows` is one contiguous run, its start (lets layers slice, not gather)
     targets: frozenset[int]  # ids of the layers it has weights for
     page_rows: int = 8  # rows per page of the pools (its rows are whole pages)
+    pages: torch.Tensor = field(init=False, repr=False, compare=False)  # its row pages, for BGMV bags
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", self.rows[:: self.page_rows] // self.page_rows)
+
+
+# Adapters with at most this many tokens in a step (decodes of all but the most popular adapters) are
+# done token by token in the batched bags; an adapter with more (a prompt) gets its own matmul pair, whose
+# fixed cost is then worth it. Rows read again for a second token of the same adapter are cache-hot.
+BAG_MAX_TOKENS = 8
 
 
 @dataclass
 class LoraBatch:
-    """Step metadata shared by every layer: which flattened tokens use which resident adapter."""
+    """Step metadata shared by every layer: which flattened tokens use which resident adapter.
+
+    The adapter-ordered tokens are the bagged adapters' tokens first (adapters with few tokens in the
+    step, see BAG_MAX_TOKENS), then each other adapter's tokens; `token_idx` maps them to the flat step
+    layout (None when it is exactly [0, N))."""
 
     num_lora_tokens: int
-    token_idx: torch.Tensor | None  # [N] tokens with an adapter, ordered by adapter; None if exactly [0, N)
+    token_idx: torch.Tensor | None
     active_layers: frozenset[int]
     # per adapter: its range in the adapter-ordered tokens, and its rows (at its real rank)
     segments: list[tuple[int, int, torch.Tensor | slice]]
-    num_single: int = 0  # the first num_single segments hold one token each and may go through bmms
-    single_rows: torch.Tensor | None = None  # all rows (whole pages) of the single-token adapters, in order
-    single_offsets: torch.Tensor | None = None  # where each adapter's rows start in single_rows
-    single_pages: torch.Tensor | None = None  # their row pages, in the same order
-    page_owner: torch.Tensor | None = None  # for each of those pages, its adapter's index among the singles
+    num_bagged: int = 0  # the first num_bagged adapter-ordered tokens go through the bags in narrow layers
+    num_bagged_segments: int = 0  # ... and they are the first num_bagged_segments segments
+    bag_rows: torch.Tensor | None = None  # per bagged token, all rows (whole pages) of its adapter, in order
+    bag_offsets: torch.Tensor | None = None  # where each token's rows start in bag_rows
+    bag_pages: torch.Tensor | None = None  # per bagged token, its adapter's row pages, in the same order
+    page_token: torch.Tensor | None = None  # for each of those pages, the flat index of its token
     _a_bags: dict = field(default_factory=dict)  # in_features -> (indices, offsets) into AT_pages
+    _shared: tuple | None = None  # the last layer input and what was derived from it (see `inputs`)
     grouped_max_width: int = GROUPED_MAX_WIDTH
 
     def use_grouped(self, in_features: int, out_features: int) -> bool:
-        """Batched bmms for the single-token adapters of narrow layers, where gathering rows is cheap."""
-        return self.single_rows is not None and in_features + out_features <= self.grouped_max_width
+        """Batched bags for the bagged tokens of narrow layers, where they read rows in place."""
+        return self.bag_rows is not None and in_features + out_features <= self.grouped_max_width
 
     def a_bags(self, in_features: int) -> tuple[torch.Tensor, torch.Tensor]:
         """`embedding_bag` indices and offsets into a layer's AT_pages [pages * in, page_rows]: one bag
-        of `in` rows per page of the single-token adapters (built once per step per input width)."""
+        of `in` rows per page of the bagged tokens (built once per step per input width)."""
         bags = self._a_bags.get(in_features)
         if bags is None:
-            pages = self.single_pages
+            pages = self.bag_pages
             columns = torch.arange(in_features, device=pages.device)
             indices = (pages.unsqueeze(1) * in_features + columns).view(-1)
             offsets = torch.arange(len(pages), device=pages.device) * in_features
             bags = self._a_bags[in_features] = (indices, offsets)
         return bags
+
+    def inputs(self, flat_x: torch.Tensor, x: torch.Tensor, grouped: bool) -> tuple:
+        """(bag weights of the bagged pages, inputs of the matmul segments) for this layer input.
+        Projections that read the same input (q/k/v, gate/up) share them: they are derived once per
+        input tensor, recognised by identity (inference tensors have no version counter; the model code
+        hands its siblings one tensor and does not write to it in between)."""
+        shared = self._shared
+        if shared is not None and shared[0] is x and shared[1] == grouped:
+            return shared[2], shared[3]
+        start = self.num_bagged if grouped else 0
+        weights = None
+        if grouped:
+            weights = flat_x.index_select(0, self.page_token).view(-1)  # each page's token, repeated
+        if start == self.num_lora_tokens:
+            rest = None
+        elif self.token_idx is None:
+            rest = flat_x[start : self.num_lora_tokens]
+        else:
+            rest = flat_x.index_select(0, self.token_idx[start:])
+        self._shared = (x, grouped, weights, rest)
+        return weights, rest
 
     @staticmethod
     def build(
@@ -131,54 +169,59 @@ class LoraBatch:
     ) -> LoraBatch | None:
         """From the flattened step layout (sequence i has token_counts[i] tokens, using adapters[i]).
 
-        `mode` forces "grouped" (always bmm the single-token adapters) or "segmented" (never), for tests.
+        `mode` forces "grouped" (bag every adapter's tokens in every layer) or "segmented" (never bag),
+        for tests.
         """
-        groups: dict[tuple[str, int], list[tuple[int, int]]] = {}
-        by_key: dict[tuple[str, int], ResidentAdapter] = {}
+        groups: dict[tuple[str, int], list] = {}  # key -> [adapter, token count, (start, end), ...]
         offset = 0
         for count, adapter in zip(token_counts, adapters, strict=True):
             if adapter is not None:
-                spans = groups.get(adapter.key)
-                if spans is None:
-                    groups[adapter.key] = [(offset, offset + count)]
-                    by_key[adapter.key] = adapter
+                entry = groups.get(adapter.key)
+                if entry is None:
+                    groups[adapter.key] = [adapter, count, (offset, offset + count)]
                 else:
-                    spans.append((offset, offset + count))
+                    entry[1] += count
+                    entry.append((offset, offset + count))
             offset += count
         if not groups:
             return None
-        # single-token adapters first (the batched path), then the others
-        ranges = sorted(groups.items(), key=lambda item: sum(end - start for start, end in item[1]) > 1)
+        limit = {"grouped": 1 << 62, "segmented": 0}.get(mode, BAG_MAX_TOKENS)
+        bagged = [entry for entry in groups.values() if entry[1] <= limit]
+        if sum(entry[1] for entry in bagged) < 2 and mode != "grouped":  # one bag is not worth its setup
+            bagged = []
+        others = [entry for entry in groups.values() if entry[1] > limit] if bagged else list(groups.values())
         order: list[int] = []
-        segments = []
-        num_single = 0
-        for key, spans in ranges:
+        segments = []  # the bagged adapters' first: layers that do not bag them use these
+        for adapter, _count, *spans in bagged + others:
             before = len(order)
             for start, end in spans:
                 order.extend(range(start, end))
-            adapter = by_key[key]
             rows: torch.Tensor | slice = (
                 slice(adapter.row_start, adapter.row_start + adapter.rank)
                 if adapter.row_start is not None
                 else adapter.rows[: adapter.rank]
             )
             segments.append((before, len(order), rows))
-            num_single += len(order) - before == 1
         n = len(order)
         token_idx = None if order == list(range(n)) else torch.tensor(order, device=device)
-        active = frozenset().union(*(adapter.targets for adapter in by_key.values()))
+        active = frozenset().union(*(entry[0].targets for entry in groups.values()))
         batch = LoraBatch(n, token_idx, active, segments)
-        if num_single >= 2 and mode != "segmented":
-            batch.num_single = num_single
-            singles = [by_key[key] for key, _ in ranges[:num_single]]
-            batch.single_rows = torch.cat([adapter.rows for adapter in singles]).to(device)
-            starts = torch.tensor([0] + [len(adapter.rows) for adapter in singles[:-1]]).cumsum(0)
-            batch.single_offsets = starts.to(device)
-            pages = [adapter.rows[:: adapter.page_rows] // adapter.page_rows for adapter in singles]
-            batch.single_pages = torch.cat(pages).to(device)
-            batch.page_owner = torch.cat(
-                [torch.full((len(p),), u, dtype=torch.long) for u, p in enumerate(pages)]
-            ).to(device)
+        if bagged:
+            per_token = [entry[0] for entry in bagged for _ in range(entry[1])]
+            batch.num_bagged = len(per_token)
+            batch.num_bagged_segments = len(bagged)
+            batch.bag_rows = torch.cat([adapter.rows for adapter in per_token]).to(device)
+            sizes = [len(adapter.rows) for adapter in per_token]
+            batch.bag_offsets = torch.tensor([0, *sizes[:-1]]).cumsum(0).to(device)
+            batch.bag_pages = torch.cat([adapter.pages for adapter in per_token]).to(device)
+            batch.page_token = torch.tensor(
+                [
+                    token
+                    for token, adapter in zip(order[: len(per_token)], per_token, strict=True)
+                    for _ in range(len(adapter.pages))
+                ],
+                device=device,
+            )
             if mode == "grouped":
                 batch.grouped_max_width = 1 << 62
         return batch
@@ -231,14 +274,23 @@ class MultiLoraLayer(nn.Module):
             )
         self.register_buffer("AT_pages", at_pages)
 
-    def sync_pages(self, rows: torch.Tensor) -> None:
-        """Refresh AT_pages for the pages holding `rows` (after A_pool rows were written)."""
-        if self.AT_pages is None:
-            return
-        pages = torch.unique(rows // self.page_rows)
-        a_pages = self.A_pool.view(-1, self.page_rows, self.in_features).index_select(0, pages)
-        at_pages = self.AT_pages.view(-1, self.in_features, self.page_rows)
-        at_pages.index_copy_(0, pages, a_pages.transpose(1, 2))
+    def write(self, rows: torch.Tensor, a_weight: torch.Tensor | None, bt_weight: torch.Tensor | None) -> None:
+        """Write one adapter's A [r, in] and scaled B^T [r, out] into `rows` (whole pages, in order),
+        zero past its rank or everywhere when it does not target this layer, and its AT_pages from the
+        same padded copy."""
+        count = len(rows)
+        assert count % self.page_rows == 0, "adapters own whole pages of rows"
+        a_rows = self.A_pool.new_zeros(count, self.in_features)
+        bt_rows = self.BT_pool.new_zeros(count, self.out_features)
+        if a_weight is not None:
+            a_rows[: len(a_weight)] = a_weight
+            bt_rows[: len(bt_weight)] = bt_weight
+        self.A_pool.index_copy_(0, rows, a_rows)
+        self.BT_pool.index_copy_(0, rows, bt_rows)
+        if self.AT_pages is not None:
+            pages = rows[:: self.page_rows] // self.page_rows
+            at_pages = self.AT_pages.view(-1, self.in_features, self.page_rows)
+            at_pages.index_copy_(0, pages, a_rows.view(-1, self.page_rows, self.in_features).transpose(1, 2))
 
     @property
     def weight(self) -> torch.Tensor:  # some model code reads `.weight` of its projections (dtype checks)
@@ -251,36 +303,37 @@ class MultiLoraLayer(nn.Module):
             return out
         flat_x = x.reshape(-1, self.in_features)
         flat_out = out.view(-1, self.out_features)
-        n = batch.num_lora_tokens
-        xs = flat_x[:n] if batch.token_idx is None else flat_x.index_select(0, batch.token_idx)
-        delta = xs.new_empty(n, self.out_features)
+        grouped = self.AT_pages is not None and batch.use_grouped(self.in_features, self.out_features)
+        weights, rest = batch.inputs(flat_x, x, grouped)
+        delta = flat_x.new_empty(batch.num_lora_tokens, self.out_features)
         segments = batch.segments
-        if self.AT_pages is not None and batch.use_grouped(self.in_features, self.out_features):
-            self._grouped(xs[: batch.num_single], batch, delta)
-            segments = segments[batch.num_single :]
+        first = 0
+        if grouped:
+            self._grouped(weights, batch, delta)
+            segments = segments[batch.num_bagged_segments :]
+            first = batch.num_bagged
         for start, end, rows in segments:
             if isinstance(rows, slice):
                 a_weights, b_weights = self.A_pool[rows], self.BT_pool[rows]
             else:
                 a_weights, b_weights = self.A_pool.index_select(0, rows), self.BT_pool.index_select(0, rows)
-            torch.mm(xs[start:end] @ a_weights.T, b_weights, out=delta[start:end])
+            torch.mm(rest[start - first : end - first] @ a_weights.T, b_weights, out=delta[start:end])
         if batch.token_idx is None:
-            flat_out[:n] += delta
+            flat_out[: batch.num_lora_tokens] += delta
         else:
             flat_out.index_add_(0, batch.token_idx, delta)
         return out
 
-    def _grouped(self, xs: torch.Tensor, batch: LoraBatch, delta: torch.Tensor) -> None:
-        """BGMV for the single-token adapters, every row read in place by two `embedding_bag` sums:
+    def _grouped(self, weights: torch.Tensor, batch: LoraBatch, delta: torch.Tensor) -> None:
+        """BGMV for the bagged tokens, every row read in place by two `embedding_bag` sums:
         A side, per page of 8 rows, sum_i x[i] * AT_pages[page * in + i] = the page's 8 values of x @ A^T;
-        B side, per adapter, sum_j low[j] * BT_pool[row_j]. No gathers, no padding rows."""
+        B side, per token, sum_j low[j] * BT_pool[row_j]. No gathers, no padding rows."""
         indices, offsets = batch.a_bags(self.in_features)
-        weights = xs.index_select(0, batch.page_owner).view(-1)  # each page's token, repeated
         low_rank = F.embedding_bag(indices, self.AT_pages, offsets, mode="sum", per_sample_weights=weights)
-        delta[: batch.num_single] = F.embedding_bag(
-            batch.single_rows,
+        delta[: batch.num_bagged] = F.embedding_bag(
+            batch.bag_rows,
             self.BT_pool,
-            batch.single_offsets,
+            batch.bag_offsets,
             mode="sum",
             per_sample_weights=low_rank.view(-1),
         )
@@ -305,20 +358,8 @@ class MultiLoraModel:
     def write_rows(self, rows: torch.Tensor, weights: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
         """Copy an adapter's (A [r, in], scaled B^T [r, out]) into its rows; zero them where untargeted."""
         for path, layer in self.layers.items():
-            pair = weights.get(path)
-            if pair is None:
-                layer.A_pool.index_fill_(0, rows, 0.0)
-                layer.BT_pool.index_fill_(0, rows, 0.0)
-                layer.sync_pages(rows)
-                continue
-            a_weight, bt_weight = pair
-            rank = a_weight.shape[0]
-            layer.A_pool.index_copy_(0, rows[:rank], a_weight.to(layer.A_pool.device, layer.A_pool.dtype))
-            layer.BT_pool.index_copy_(0, rows[:rank], bt_weight.to(layer.BT_pool.device, layer.BT_pool.dtype))
-            if rank < len(rows):
-                layer.A_pool.index_fill_(0, rows[rank:], 0.0)
-                layer.BT_pool.index_fill_(0, rows[rank:], 0.0)
-            layer.sync_pages(rows)
+            a_weight, bt_weight = weights.get(path, (None, None))
+            layer.write(rows, a_weight, bt_weight)
 
 
 def attach_multi_lora(

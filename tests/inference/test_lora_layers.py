@@ -6,7 +6,14 @@ import pytest
 import torch
 from torch import nn
 
-from inference.lora_layers import LoraBatch, LoraContext, MultiLoraLayer, MultiLoraModel, ResidentAdapter
+from inference.lora_layers import (
+    BAG_MAX_TOKENS,
+    LoraBatch,
+    LoraContext,
+    MultiLoraLayer,
+    MultiLoraModel,
+    ResidentAdapter,
+)
 
 
 def _layer_with_adapters(ranks: list[int], page_rows: int = 8):
@@ -81,16 +88,56 @@ def test_the_page_transposed_copy_of_a_matches_the_a_pool():
     assert torch.equal(pages.transpose(1, 2).reshape(-1, 32), layer.A_pool)
 
 
-def test_single_token_adapters_of_mixed_ranks_read_only_their_own_rows_and_are_exact():
+def test_decode_tokens_of_mixed_ranks_are_bagged_reading_only_their_own_rows_and_are_exact():
     ranks = [4, 8, 20, 64, 8, 20, 64, 16]
     layer, context, adapters, dense = _layer_with_adapters(ranks)
     # one decode token per adapter (shuffled), a base-only token, and a prompt of adapter 1
     choice = [3, 0, None, 5, 1, 7, 2, 6, 4, 1]
     counts = [1, 1, 1, 1, 1, 1, 1, 1, 1, 3]
     x = torch.randn(1, sum(counts), 32)
-    batch = LoraBatch.build(counts, [None if c is None else adapters[c] for c in choice], x.device, "grouped")
-    assert batch.num_single == 7
-    assert len(batch.single_rows) == sum(8 * -(-ranks[c] // 8) for c in {3, 0, 5, 7, 2, 6, 4})  # no padding
+    batch = LoraBatch.build(counts, [None if c is None else adapters[c] for c in choice], x.device)
+    assert batch.num_bagged == 11  # adapter 1's four tokens are few enough to bag too
+    pages_per_token = [-(-ranks[c] // 8) for c, n in zip(choice, counts, strict=True) if c is not None]
+    pages_per_token += [-(-ranks[1] // 8)] * 2  # the prompt's other two tokens
+    assert len(batch.bag_rows) == 8 * sum(pages_per_token)  # each token's own pages, no padding rows
     context.batch = batch
     got, expected = _output_and_reference(layer, x, counts, choice, dense)
     assert (got - expected).abs().max() < 1e-4
+
+
+def test_an_adapter_with_many_tokens_in_the_step_gets_its_own_matmuls_beside_the_bags():
+    layer, context, adapters, dense = _layer_with_adapters([8, 16, 32])
+    choice, counts = [0, 1, 2], [1, 1, BAG_MAX_TOKENS + 1]
+    x = torch.randn(1, sum(counts), 32)
+    batch = LoraBatch.build(counts, [adapters[c] for c in choice], x.device)
+    assert batch.num_bagged == 2
+    assert [(start, end) for start, end, _rows in batch.segments[batch.num_bagged_segments :]] == [(2, 11)]
+    context.batch = batch
+    got, expected = _output_and_reference(layer, x, counts, choice, dense)
+    assert (got - expected).abs().max() < 1e-4
+
+
+def test_projections_reading_the_same_input_each_add_their_own_adapter_delta():
+    torch.manual_seed(1)
+    context = LoraContext()
+    q = MultiLoraLayer(nn.Linear(32, 48), 0, 40, context)
+    v = MultiLoraLayer(nn.Linear(32, 16), 1, 40, context)
+    lora = MultiLoraModel({"q": q, "v": v}, context, 40)
+    adapters, dense_q, dense_v = [], [], []
+    for index, (rank, start) in enumerate([(8, 8), (16, 16)]):
+        rows = torch.arange(start, start + rank)
+        pairs = {
+            "q": (torch.randn(rank, 32), torch.randn(rank, 48)),
+            "v": (torch.randn(rank, 32), torch.randn(rank, 16)),
+        }
+        lora.write_rows(rows, pairs)
+        adapters.append(ResidentAdapter(("a", index), rank, rows, start, frozenset({0, 1})))
+        dense_q.append(pairs["q"][1].T @ pairs["q"][0])
+        dense_v.append(pairs["v"][1].T @ pairs["v"][0])
+    x = torch.randn(1, 3, 32)
+    context.batch = LoraBatch.build([1, 1, 1], [adapters[1], adapters[0], adapters[1]], x.device)
+    with torch.no_grad():
+        got_q, got_v = q(x)[0], v(x)[0]  # v reuses what q derived from x
+        for token, adapter in enumerate([1, 0, 1]):
+            assert (got_q[token] - q.base(x)[0, token] - x[0, token] @ dense_q[adapter].T).abs().max() < 1e-4
+            assert (got_v[token] - v.base(x)[0, token] - x[0, token] @ dense_v[adapter].T).abs().max() < 1e-4
