@@ -1,9 +1,10 @@
 """The paged KV-cache: fixed-size blocks of key/value slots, handed to sequences as they grow.
 
-Memory is one [num_blocks, block_size, kv_heads, head_dim] tensor per layer for keys and one for values;
-a sequence owns a list of blocks (its block table), so admission is decided by free blocks, not by a
-fixed batch size, and a finished sequence returns its blocks at once for the next request. Attention
-gathers whole blocks (one index per block, not per token) into a reused workspace.
+Memory is one tensor per layer for keys and one for values; a sequence owns a list of blocks (its block
+table), so admission is decided by free blocks, not by a fixed batch size, and a finished sequence
+returns its blocks at once for the next request. Keys are stored transposed within each block,
+`[num_blocks, kv_heads, head_dim, block_size]`, values as `[num_blocks, block_size, kv_heads, head_dim]`:
+the layouts that let decode attention read both in place (see `paged_attention.py`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-
-from inference.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -76,15 +75,15 @@ class PagedKVCache:
         self.shape = shape
         self.block_size = block_size
         self.allocator = BlockAllocator(num_blocks)
+        heads, dim = shape.num_kv_heads, shape.head_dim
         self.keys = [
-            torch.zeros(
-                num_blocks, block_size, shape.num_kv_heads, shape.head_dim, dtype=dtype, device=device
-            )
+            torch.zeros(num_blocks, heads, dim, block_size, dtype=dtype, device=device)
             for _ in range(shape.num_layers)
         ]
-        self.values = [torch.zeros_like(k) for k in self.keys]
-        self.gathered_keys = Workspace()
-        self.gathered_values = Workspace()
+        self.values = [
+            torch.zeros(num_blocks, block_size, heads, dim, dtype=dtype, device=device)
+            for _ in range(shape.num_layers)
+        ]
 
     @staticmethod
     def blocks_for_budget(shape: KVShape, budget_bytes: int, block_size: int, dtype: torch.dtype) -> int:

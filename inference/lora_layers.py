@@ -274,7 +274,9 @@ class MultiLoraLayer(nn.Module):
             )
         self.register_buffer("AT_pages", at_pages)
 
-    def write(self, rows: torch.Tensor, a_weight: torch.Tensor | None, bt_weight: torch.Tensor | None) -> None:
+    def write(
+        self, rows: torch.Tensor, a_weight: torch.Tensor | None, bt_weight: torch.Tensor | None
+    ) -> None:
         """Write one adapter's A [r, in] and scaled B^T [r, out] into `rows` (whole pages, in order),
         zero past its rank or everywhere when it does not target this layer, and its AT_pages from the
         same padded copy."""

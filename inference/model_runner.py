@@ -2,8 +2,9 @@
 
 The Hugging Face model runs unchanged except for two things it cannot see: its attention is the paged
 implementation (`paged_attention.py`) and its target projections are `MultiLoraLayer`s. Both read the
-step's metadata (KV slots and gather indices; which tokens use which adapter rows), built here once per
-step. Only each sequence's last position goes through the LM head (`logits_to_keep` as indices).
+step's metadata (KV slots, which sequences decode over which blocks; which tokens use which adapter rows),
+built here once per step. Only each sequence's last position goes through the LM head (`logits_to_keep`
+as indices).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from torch import nn
 
 from inference.kv_cache import PagedKVCache
 from inference.lora_layers import LoraBatch, MultiLoraModel
-from inference.paged_attention import PagedAttentionBatch, build_group, split_by_width
+from inference.paged_attention import DecodeLayout, PagedAttentionBatch, build_prefill
 from inference.scheduler import Sequence
 
 
@@ -29,8 +30,8 @@ class ModelRunner:
     @torch.inference_mode()
     def execute(self, decode: list[Sequence], prefill: list[Sequence]) -> tuple[list[Sequence], torch.Tensor]:
         """Run decodes (one new token each) and prefills (all uncomputed tokens); logits [seqs, vocab]."""
-        # decodes by context length (attention groups of similar width), then by adapter; prompts by adapter
-        decode = sorted(decode, key=lambda s: (len(s.blocks), _adapter_order(s)))
+        # decodes by adapter, then prompts by adapter (LoRA segments of one adapter are then contiguous)
+        decode = sorted(decode, key=_adapter_order)
         prefill = sorted(prefill, key=_adapter_order)
         order = decode + prefill
         block_size = self.kv.block_size
@@ -44,19 +45,32 @@ class ModelRunner:
             positions.append(position)
             slots.append(sequence.blocks[position // block_size] * block_size + position % block_size)
         for sequence in prefill:
-            new = range(sequence.num_computed, len(sequence.token_ids))
-            input_ids.extend(sequence.token_ids[sequence.num_computed :])
+            # a prompt is computed whole in one step (a preempted request from its first token again), so
+            # prefill attention needs only the step's own keys and values
+            assert sequence.num_computed == 0, "prefill attention reads no cached keys"
+            new = range(len(sequence.token_ids))
+            input_ids.extend(sequence.token_ids)
             positions.extend(new)
             slots.extend(sequence.blocks[p // block_size] * block_size + p % block_size for p in new)
             query_lens.append(len(new))
-        groups = [
-            self._group(slice(start, end), decode[start:end], query_lens[start:end])
-            for start, end in split_by_width([len(sequence.blocks) for sequence in decode])
-        ]
-        if prefill:
-            groups.append(self._group(slice(len(decode), len(input_ids)), prefill, query_lens[len(decode) :]))
         device = self.device
-        attention = PagedAttentionBatch(self.kv, torch.tensor(slots, device=device), groups)
+        slot_mapping = torch.tensor(slots, device=device)
+        attention = PagedAttentionBatch(
+            self.kv,
+            slot_mapping,
+            slot_mapping // block_size,
+            slot_mapping % block_size,
+            DecodeLayout(
+                slice(0, len(decode)),
+                [len(sequence.token_ids) for sequence in decode],
+                [sequence.blocks for sequence in decode],
+            )
+            if decode
+            else None,
+            build_prefill(slice(len(decode), len(input_ids)), query_lens[len(decode) :], device)
+            if prefill
+            else None,
+        )
         last_positions = torch.tensor(query_lens).cumsum(0) - 1
         if self.lora is not None:
             adapters = [sequence.resident for sequence in order]
@@ -75,16 +89,6 @@ class ModelRunner:
         for sequence in order:
             sequence.num_computed = len(sequence.token_ids)
         return order, output.logits[0]
-
-    def _group(self, tokens: slice, sequences: list[Sequence], query_lens: list[int]):
-        return build_group(
-            tokens,
-            query_lens,
-            [len(sequence.token_ids) for sequence in sequences],
-            [sequence.blocks for sequence in sequences],
-            self.kv.block_size,
-            self.device,
-        )
 
 
 def _adapter_order(sequence: Sequence) -> tuple[int, str, int]:

@@ -4,13 +4,28 @@ The runner feeds the Hugging Face model one flattened "sequence" holding every s
 tokens of running requests first, then the prompts being prefilled), with each token's own position id,
 so RoPE / absolute positions are right per request. This function is registered as an attention
 implementation: each layer hands it the new queries/keys/values; it writes the keys/values into their
-cache slots and attends per request with SDPA over keys gathered from the block tables (padding masked).
-Everything that depends only on the batch layout (slots, gather indices, masks) is built once per step.
+cache slots, then
+
+* **decodes** (one new token per sequence) read every key and value **in place** in the cache, by two
+  `embedding_bag` sums, with no gather and no padding to the longest context:
+  scores: the cache keeps keys transposed within each block, `[blocks, kv_heads, head_dim, block_size]`,
+  so row (block, head, d) holds dimension d of that block's keys; one bag per (sequence, head, block)
+  over its `head_dim` rows, weighted by the query, gives the block's `block_size` scores (q . k).
+  values: one bag per (sequence, head) over its context's value rows, weighted by the softmax.
+  Measured against gathering the blocks and calling SDPA (96 decodes of 20-130 tokens, 4 heads of 64,
+  1 thread): 1.3-1.8 ms vs 7.5 ms per layer; gathers copied every key and value once more per layer;
+* **prefills** attend only to their own new tokens (a whole prompt is computed in one step, and a
+  preempted request is recomputed from its first token), so they read nothing from the cache: SDPA
+  over the step's fresh keys and values, padded per prompt, causal.
+
+Everything that depends only on the batch layout (slots, bag indices, masks) is built once per step, on
+the first layer's call, and shared by all layers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -21,94 +36,134 @@ ATTENTION_NAME = "modelfactory_paged"
 
 
 @dataclass
-class AttentionGroup:
-    """Sequences attended together: same padded query length, keys gathered to the same length."""
+class DecodeLayout:
+    """What the decoding sequences attend over: their context lengths and block tables."""
 
-    tokens: slice  # their tokens in the flattened batch
+    tokens: slice  # their tokens in the flattened batch (one each)
+    context_lens: list[int]  # including the token being decoded (its key is written first)
+    block_tables: list[list[int]]
+
+
+@dataclass
+class DecodeBags:
+    """Bag indices of one step's decodes, for a model with `num_heads` query heads (built once a step).
+
+    Everything is ordered head-major, (head, sequence, ...): queries arrive as [heads, seqs, dim], and a
+    head's indices are the same sequence-level indices shifted by the head's offset (one broadcast)."""
+
     num_seqs: int
-    query_len: int
-    query_pad_pos: (
-        torch.Tensor | None
-    )  # [tokens] positions in the [num_seqs * query_len] layout; None if dense
-    block_index: torch.Tensor  # [num_seqs * max_blocks] blocks to gather (padding points at block 0, masked)
-    kv_len: int  # max_blocks * block_size
-    mask: torch.Tensor | None  # [num_seqs, 1, query_len, kv_len], True where attention is allowed
+    width: int  # blocks of the longest context: scores are laid out [heads, seqs, width * block_size]
+    key_index: torch.Tensor  # rows (block, kv_head, d) of the key table, head_dim per bag
+    key_offsets: torch.Tensor  # one bag per (head, sequence, block of its context)
+    key_query: torch.Tensor  # for each of those bags, its query row (head * seqs + sequence)
+    score_rows: torch.Tensor  # and where its block_size scores go in [heads * seqs * width, block_size]
+    score_mask: torch.Tensor  # [1, seqs, width * block_size]: 0 up to each context length, -inf past it
+    value_index: torch.Tensor  # rows (slot, kv_head) of the value table, per (head, sequence, position)
+    value_offsets: torch.Tensor  # one bag per (head, sequence)
+    value_probs: torch.Tensor  # for each value row, its probability's place in the flat score layout
+
+
+@dataclass
+class PrefillLayout:
+    """Prompts computed from their first token in this step: causal attention over their own tokens."""
+
+    tokens: slice
+    num_seqs: int
+    query_len: int  # the longest prompt; shorter ones are padded to it
+    query_pad_pos: torch.Tensor | None  # [tokens] positions in the [num_seqs * query_len] layout
+    mask: torch.Tensor | None  # [num_seqs, 1, query_len, query_len]; None when one prompt (causal)
 
 
 @dataclass
 class PagedAttentionBatch:
     cache: PagedKVCache
     slot_mapping: torch.Tensor  # [T] where each new token's key/value goes
-    groups: list[AttentionGroup]
+    slot_block: torch.Tensor  # [T] its block (slot // block_size) ...
+    slot_offset: torch.Tensor  # ... and its place in the block
+    decode: DecodeLayout | None
+    prefill: PrefillLayout | None
+    _bags: dict[int, DecodeBags] = field(default_factory=dict)  # query heads -> bags
+
+    def decode_bags(self, num_heads: int) -> DecodeBags:
+        bags = self._bags.get(num_heads)
+        if bags is None:
+            bags = self._bags[num_heads] = build_decode_bags(
+                self.decode, num_heads, self.cache.shape.num_kv_heads, self.cache.shape.head_dim,
+                self.cache.block_size, self.slot_mapping.device,
+            )  # fmt: skip
+        return bags
 
 
-def build_group(
-    tokens: slice,
-    query_lens: list[int],
-    context_lens: list[int],
-    block_tables: list[list[int]],
-    block_size: int,
-    device: torch.device,
-) -> AttentionGroup:
-    """Gather indices and masks for sequences whose last query_lens[i] tokens of context_lens[i] are new."""
+def build_decode_bags(
+    layout: DecodeLayout, num_heads: int, kv_heads: int, head_dim: int, block_size: int, device: torch.device
+) -> DecodeBags:
+    """Index tensors for the two bags of every decoding sequence (see the module docstring): flat ranges
+    per sequence, then one broadcast over heads; no padding, no boolean masks."""
+    num_seqs = len(layout.context_lens)
+    context = torch.tensor(layout.context_lens)
+    blocks_used = (context + block_size - 1) // block_size
+    width = int(blocks_used.max())
+    tables = zip(layout.block_tables, blocks_used.tolist(), strict=True)
+    blocks = torch.tensor([block for table, n in tables for block in table[:n]])  # in use, seq by seq
+    first_block = blocks_used.cumsum(0) - blocks_used
+    kv_head = (torch.arange(num_heads) // (num_heads // kv_heads)).view(-1, 1)  # GQA: heads share one
+    head = torch.arange(num_heads).view(-1, 1)
+
+    # keys: a bag per (head, sequence, block in use)
+    sequence, block_number = _ranges(blocks_used)
+    key_rows = ((blocks * kv_heads).view(1, -1) + kv_head) * head_dim  # [heads, blocks in use]
+    key_index = (key_rows.view(-1, 1) + torch.arange(head_dim)).view(-1)
+    key_query = (head * num_seqs + sequence.view(1, -1)).view(-1)
+    score_rows = (key_query * width).view(num_heads, -1) + block_number.view(1, -1)
+
+    # values: a bag per (head, sequence) over the positions of its context
+    sequence, position = _ranges(context)
+    slots = blocks[first_block[sequence] + position // block_size] * block_size + position % block_size
+    value_index = (slots * kv_heads).view(1, -1) + kv_head  # [heads, positions of all contexts]
+    starts = context.cumsum(0) - context
+    value_offsets = (head * len(slots) + starts.view(1, -1)).view(-1)
+    kv_len = width * block_size
+    value_probs = (head * (num_seqs * kv_len) + (sequence * kv_len + position).view(1, -1)).view(-1)
+
+    valid = torch.arange(kv_len).view(1, -1) < context.view(-1, 1)
+    score_mask = torch.zeros(1, num_seqs, kv_len).masked_fill_(~valid.unsqueeze(0), -math.inf)
+    return DecodeBags(
+        num_seqs,
+        width,
+        key_index.to(device),
+        torch.arange(key_rows.numel(), device=device) * head_dim,
+        key_query.to(device),
+        score_rows.view(-1).to(device),
+        score_mask.to(device),
+        value_index.view(-1).to(device),
+        value_offsets.to(device),
+        value_probs.to(device),
+    )
+
+
+def _ranges(lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For ranges of these lengths laid end to end: each element's range and its place in it."""
+    owner = torch.arange(len(lengths)).repeat_interleave(lengths)
+    starts = lengths.cumsum(0) - lengths
+    return owner, torch.arange(len(owner)) - starts[owner]
+
+
+def build_prefill(tokens: slice, query_lens: list[int], device: torch.device) -> PrefillLayout:
+    """Padding positions and the causal mask (with padded keys masked) for prompts of these lengths."""
     num_seqs = len(query_lens)
     query_len = max(query_lens)
-    width = max(len(table) for table in block_tables)
-    kv_len = width * block_size
-    block_index = torch.tensor(
-        [table + [0] * (width - len(table)) for table in block_tables], dtype=torch.long
-    )
-    key_pos = torch.arange(kv_len).view(1, 1, kv_len)
+    if num_seqs == 1:
+        return PrefillLayout(tokens, 1, query_len, None, None)
+    key_pos = torch.arange(query_len).view(1, 1, query_len)
     query_pos = torch.arange(query_len).view(1, query_len, 1)
-    ctx = torch.tensor(context_lens).view(-1, 1, 1)
-    new = torch.tensor(query_lens).view(-1, 1, 1)
-    mask = (key_pos < ctx) & (key_pos <= ctx - new + query_pos)
-    mask[:, :, 0] |= query_pos.squeeze(-1) >= new.squeeze(-1)  # padded query rows: avoid all-masked NaNs
+    lengths = torch.tensor(query_lens).view(-1, 1, 1)
+    mask = (key_pos < lengths) & (key_pos <= query_pos)
+    mask[:, :, 0] = True  # padded query rows attend to something: no all-masked rows, no NaNs
     query_pad_pos = None
     if len(set(query_lens)) != 1:
-        query_pad_pos = torch.cat([torch.arange(n) + s * query_len for s, n in enumerate(query_lens)]).to(
-            device
-        )
-    return AttentionGroup(
-        tokens,
-        num_seqs,
-        query_len,
-        query_pad_pos,
-        block_index.view(-1).to(device),
-        kv_len,
-        mask.unsqueeze(1).to(device),
-    )
-
-
-# What one more attention group costs, in padded (sequence, block) pairs of gathered keys: its mask and
-# gather indices, and per layer two gathers and an SDPA call more (measured on the demo shape, batch 32).
-GROUP_OVERHEAD_BLOCKS = 16
-
-
-def split_by_width(widths: list[int], overhead: int = GROUP_OVERHEAD_BLOCKS) -> list[tuple[int, int]]:
-    """Cut sequences sorted by block count into groups (start, end) minimising gathered blocks + overhead.
-
-    Every sequence of a group is padded to the group's widest block table, so one group for a batch of
-    short and long contexts gathers (and attends over) many padding blocks. Groups are cut only where the
-    width changes (few distinct widths), by dynamic programming over those cut points.
-    """
-    if not widths:
-        return []
-    cuts = [0] + [i for i in range(1, len(widths)) if widths[i] != widths[i - 1]] + [len(widths)]
-    best = [0.0] + [float("inf")] * (len(cuts) - 1)  # best[k]: cost of sequences [0, cuts[k])
-    back = [0] * len(cuts)
-    for k in range(1, len(cuts)):
-        end = cuts[k]
-        for j in range(k):
-            cost = best[j] + (end - cuts[j]) * widths[end - 1] + overhead
-            if cost < best[k]:
-                best[k], back[k] = cost, j
-    groups = []
-    k = len(cuts) - 1
-    while k > 0:
-        groups.append((cuts[back[k]], cuts[k]))
-        k = back[k]
-    return groups[::-1]
+        query_pad_pos = torch.cat([torch.arange(n) + s * query_len for s, n in enumerate(query_lens)])
+        query_pad_pos = query_pad_pos.to(device)
+    return PrefillLayout(tokens, num_seqs, query_len, query_pad_pos, mask.unsqueeze(1).to(device))
 
 
 def paged_attention_forward(
@@ -126,36 +181,63 @@ def paged_attention_forward(
     if paged_batch is None:
         raise RuntimeError("the paged attention implementation runs only inside the engine's model runner")
     cache, layer = paged_batch.cache, module.layer_idx
-    keys, values = cache.keys[layer], cache.values[layer]
-    kv_heads = keys.shape[2]
-    keys.view(-1, kv_heads, keys.shape[3]).index_copy_(0, paged_batch.slot_mapping, key[0].transpose(0, 1))
-    values.view(-1, kv_heads, keys.shape[3]).index_copy_(
-        0, paged_batch.slot_mapping, value[0].transpose(0, 1)
-    )
-    heads, total, head_dim = query.shape[1], query.shape[2], query.shape[3]
-    gqa = heads != kv_heads
+    keys, values = cache.keys[layer], cache.values[layer]  # see PagedKVCache for both layouts
+    block_size = cache.block_size
+    slots = paged_batch.slot_mapping
+    new_keys, new_values = key[0].transpose(0, 1), value[0].transpose(0, 1)  # [T, kv_heads, dim]
+    keys[paged_batch.slot_block, :, :, paged_batch.slot_offset] = new_keys
+    kv_heads, head_dim = values.shape[2], values.shape[3]
+    values.view(-1, kv_heads, head_dim).index_copy_(0, slots, new_values)
+    heads, total = query.shape[1], query.shape[2]
+    scale = scaling if scaling is not None else head_dim**-0.5
     out = query.new_empty(total, heads, head_dim)
-    for group in paged_batch.groups:
-        q = query[0, :, group.tokens].transpose(0, 1)  # [n, heads, dim]
-        if group.query_pad_pos is not None:
-            padded = q.new_zeros(group.num_seqs * group.query_len, heads, head_dim)
-            q = padded.index_copy_(0, group.query_pad_pos, q)
-        q = q.reshape(group.num_seqs, group.query_len, heads, head_dim).transpose(1, 2)
-        k = _gather(keys, group, cache.gathered_keys)  # [seqs, kv_heads, kv_len, dim]
-        v = _gather(values, group, cache.gathered_values)
-        o = F.scaled_dot_product_attention(q, k, v, attn_mask=group.mask, scale=scaling, enable_gqa=gqa)
+    if paged_batch.decode is not None:
+        tokens = paged_batch.decode.tokens
+        bags = paged_batch.decode_bags(heads)
+        queries = query[0, :, tokens].reshape(-1, head_dim) * scale  # [heads * seqs, dim]
+        weights = queries.index_select(0, bags.key_query).view(-1)
+        scores = F.embedding_bag(
+            bags.key_index,
+            keys.view(-1, block_size),
+            bags.key_offsets,
+            mode="sum",
+            per_sample_weights=weights,
+        )
+        laid_out = scores.new_zeros(heads * bags.num_seqs * bags.width, block_size)
+        laid_out.index_copy_(0, bags.score_rows, scores)
+        probs = torch.softmax(laid_out.view(heads, bags.num_seqs, -1) + bags.score_mask, dim=-1)
+        attended = F.embedding_bag(
+            bags.value_index,
+            values.view(-1, head_dim),
+            bags.value_offsets,
+            mode="sum",
+            per_sample_weights=probs.view(-1).index_select(0, bags.value_probs),
+        )
+        out[tokens] = attended.view(heads, bags.num_seqs, head_dim).transpose(0, 1)
+    if paged_batch.prefill is not None:
+        prefill = paged_batch.prefill
+        tokens = prefill.tokens
+        q = _padded(query[0, :, tokens].transpose(0, 1), prefill)
+        k = _padded(new_keys[tokens], prefill)
+        v = _padded(new_values[tokens], prefill)
+        o = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=prefill.mask, is_causal=prefill.mask is None, scale=scale,
+            enable_gqa=heads != kv_heads,
+        )  # fmt: skip
         o = o.transpose(1, 2).reshape(-1, heads, head_dim)
-        if group.query_pad_pos is not None:
-            o = o.index_select(0, group.query_pad_pos)
-        out[group.tokens] = o
+        if prefill.query_pad_pos is not None:
+            o = o.index_select(0, prefill.query_pad_pos)
+        out[tokens] = o
     return out.unsqueeze(0), None
 
 
-def _gather(blocks: torch.Tensor, group: AttentionGroup, workspace) -> torch.Tensor:
-    shape = (group.block_index.numel(), *blocks.shape[1:])
-    out = workspace.take(shape, blocks)
-    torch.index_select(blocks, 0, group.block_index, out=out)
-    return out.view(group.num_seqs, group.kv_len, blocks.shape[2], blocks.shape[3]).transpose(1, 2)
+def _padded(x: torch.Tensor, prefill: PrefillLayout) -> torch.Tensor:
+    """[tokens, heads, dim] of the prompts -> [prompts, heads, query_len, dim], zero-padded."""
+    if prefill.query_pad_pos is not None:
+        x = x.new_zeros(prefill.num_seqs * prefill.query_len, *x.shape[1:]).index_copy_(
+            0, prefill.query_pad_pos, x
+        )
+    return x.reshape(prefill.num_seqs, prefill.query_len, *x.shape[1:]).transpose(1, 2)
 
 
 def register_paged_attention() -> str:

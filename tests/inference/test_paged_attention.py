@@ -1,37 +1,106 @@
-"""Decode attention groups: sequences of very different context lengths are not all padded to the longest."""
+"""Paged attention reads keys and values in place: decodes over scattered blocks, prompts over themselves."""
 
 from __future__ import annotations
 
-import itertools
+import random
 
-from inference.paged_attention import split_by_width
+import pytest
+import torch
+from torch import nn
 
+from inference.kv_cache import KVShape, PagedKVCache
+from inference.paged_attention import (
+    DecodeLayout,
+    PagedAttentionBatch,
+    build_prefill,
+    paged_attention_forward,
+)
 
-def test_groups_cover_every_sequence_once_in_order():
-    widths = [1, 1, 2, 3, 3, 3, 8, 8, 9]
-    groups = split_by_width(widths, overhead=4)
-    assert groups[0][0] == 0
-    assert groups[-1][1] == len(widths)
-    assert all(a[1] == b[0] for a, b in itertools.pairwise(groups))
-
-
-def test_similar_widths_stay_one_group_and_far_apart_ones_split():
-    assert split_by_width([4, 4, 5, 5], overhead=16) == [(0, 4)]
-    # 16 short contexts and 16 long ones: one group would gather 32 x 10 blocks, two gather 16 + 160
-    assert split_by_width([1] * 16 + [10] * 16, overhead=16) == [(0, 16), (16, 32)]
-    assert split_by_width([]) == []
+BLOCK = 4
 
 
-def test_the_split_minimises_gathered_blocks_plus_overhead():
-    widths = [1, 2, 2, 3, 5, 6, 6, 9]
-    overhead = 3
+class _Layer(nn.Module):
+    layer_idx = 0
 
-    def cost(groups):
-        return sum((end - start) * widths[end - 1] + overhead for start, end in groups)
 
-    best = min(
-        cost(list(zip((0, *cuts), (*cuts, len(widths)), strict=True)))
-        for k in range(len(widths))
-        for cuts in itertools.combinations(range(1, len(widths)), k)
+def _reference(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
+    """Plain softmax attention for one sequence: q [heads, n, dim], k/v [kv_heads, m, dim]."""
+    groups = q.shape[0] // k.shape[0]
+    k, v = k.repeat_interleave(groups, 0), v.repeat_interleave(groups, 0)
+    scores = q @ k.transpose(1, 2) / q.shape[-1] ** 0.5
+    if causal:
+        scores = scores.masked_fill(torch.ones_like(scores, dtype=torch.bool).triu(1), float("-inf"))
+    return torch.softmax(scores, -1) @ v
+
+
+def _batch(cache, slots, decode=None, prefill=None):
+    slots = torch.tensor(slots)
+    return PagedAttentionBatch(cache, slots, slots // BLOCK, slots % BLOCK, decode, prefill)
+
+
+@pytest.mark.parametrize(("heads", "kv_heads"), [(4, 4), (4, 2)])
+def test_decodes_over_scattered_blocks_match_plain_attention_over_their_own_context(heads, kv_heads):
+    torch.manual_seed(0)
+    random.seed(0)
+    dim = 8
+    cache = PagedKVCache(KVShape(1, kv_heads, dim), num_blocks=64, block_size=BLOCK, dtype=torch.float32,
+                         device=torch.device("cpu"))  # fmt: skip
+    free = list(range(1, 64))
+    random.shuffle(free)
+    contexts = [1, 4, 5, 11, 16, 2]  # one token, exactly one block, a partial last block, ...
+    tables = [[free.pop() for _ in range(-(-n // BLOCK))] for n in contexts]
+    history = []  # every sequence's keys/values so far, written through the attention itself
+    for n, table in zip(contexts, tables, strict=True):
+        keys, values = torch.randn(kv_heads, n, dim), torch.randn(kv_heads, n, dim)
+        history.append((keys, values))
+        slots = [table[p // BLOCK] * BLOCK + p % BLOCK for p in range(n - 1)]
+        if slots:  # the earlier tokens, as a prompt step would have written them
+            prefill = build_prefill(slice(0, n - 1), [n - 1], torch.device("cpu"))
+            query = torch.randn(1, heads, n - 1, dim)
+            paged_attention_forward(_Layer(), query, keys[None, :, :-1], values[None, :, :-1], None,
+                                    paged_batch=_batch(cache, slots, prefill=prefill))  # fmt: skip
+    # one decode step for all of them: the newest token of each
+    query = torch.randn(1, heads, len(contexts), dim)
+    new_keys = torch.stack([k[:, -1] for k, _ in history], 1)[None]
+    new_values = torch.stack([v[:, -1] for _, v in history], 1)[None]
+    slots = [
+        table[(n - 1) // BLOCK] * BLOCK + (n - 1) % BLOCK for n, table in zip(contexts, tables, strict=True)
+    ]
+    layout = DecodeLayout(slice(0, len(contexts)), contexts, tables)
+
+    out, _ = paged_attention_forward(_Layer(), query, new_keys, new_values, None,
+                                     paged_batch=_batch(cache, slots, decode=layout))  # fmt: skip
+
+    for s, (keys, values) in enumerate(history):
+        expected = _reference(query[0, :, s : s + 1], keys, values, causal=False)[:, 0]
+        assert (out[0, s] - expected).abs().max() < 1e-5
+
+
+def test_prompts_of_different_lengths_attend_causally_to_their_own_tokens_only():
+    torch.manual_seed(1)
+    heads, kv_heads, dim = 4, 2, 8
+    cache = PagedKVCache(KVShape(1, kv_heads, dim), num_blocks=32, block_size=BLOCK, dtype=torch.float32,
+                         device=torch.device("cpu"))  # fmt: skip
+    lengths = [3, 7, 1]
+    total = sum(lengths)
+    query, key, value = (
+        torch.randn(1, heads, total, dim),
+        torch.randn(1, kv_heads, total, dim),
+        torch.randn(1, kv_heads, total, dim),
     )
-    assert cost(split_by_width(widths, overhead)) == best
+    slots = list(range(BLOCK, BLOCK + total))
+    prefill = build_prefill(slice(0, total), lengths, torch.device("cpu"))
+
+    out, _ = paged_attention_forward(
+        _Layer(), query, key, value, None, paged_batch=_batch(cache, slots, prefill=prefill)
+    )
+
+    start = 0
+    for n in lengths:
+        span = slice(start, start + n)
+        expected = _reference(query[0, :, span], key[0, :, span], value[0, :, span], causal=True)
+        assert (out[0, span] - expected.transpose(0, 1)).abs().max() < 1e-5
+        start += n
+    # and their keys/values are in the cache for the decodes that follow
+    written = cache.keys[0].permute(0, 3, 1, 2).reshape(-1, kv_heads, dim)[slots]
+    assert torch.equal(written, key[0].transpose(0, 1))
