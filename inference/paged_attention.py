@@ -194,7 +194,7 @@ def paged_attention_forward(
     if paged_batch.decode is not None:
         tokens = paged_batch.decode.tokens
         bags = paged_batch.decode_bags(heads)
-        queries = query[0, :, tokens].reshape(-1, head_dim) * scale  # [heads * seqs, dim]
+        queries = query[0, :, tokens].reshape(-1, head_dim)  # [heads * seqs, dim]
         weights = queries.index_select(0, bags.key_query).view(-1)
         scores = F.embedding_bag(
             bags.key_index,
@@ -205,7 +205,8 @@ def paged_attention_forward(
         )
         laid_out = scores.new_zeros(heads * bags.num_seqs * bags.width, block_size)
         laid_out.index_copy_(0, bags.score_rows, scores)
-        probs = torch.softmax(laid_out.view(heads, bags.num_seqs, -1) + bags.score_mask, dim=-1)
+        scaled = torch.add(bags.score_mask, laid_out.view(heads, bags.num_seqs, -1), alpha=scale)
+        probs = torch.softmax(scaled, dim=-1)
         attended = F.embedding_bag(
             bags.value_index,
             values.view(-1, head_dim),
