@@ -57,7 +57,7 @@ class Engine:
         enable_lora: bool = True,
         lora_targets: SequenceOf[str] | None = None,
         max_rank: int = 64,
-        page_rows: int = 8,
+        page_rows: int = 16,
         device_adapter_budget_bytes: int | None = None,
         host_adapter_budget_bytes: int = 1024 * MiB,
         kv_cache_bytes: int = 256 * MiB,

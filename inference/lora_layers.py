@@ -307,37 +307,43 @@ class MultiLoraLayer(nn.Module):
         flat_out = out.view(-1, self.out_features)
         grouped = self.AT_pages is not None and batch.use_grouped(self.in_features, self.out_features)
         weights, rest = batch.inputs(flat_x, x, grouped)
-        delta = flat_x.new_empty(batch.num_lora_tokens, self.out_features)
         segments = batch.segments
         first = 0
         if grouped:
-            self._grouped(weights, batch, delta)
+            bagged = self._grouped(weights, batch)
             segments = segments[batch.num_bagged_segments :]
             first = batch.num_bagged
+            if not segments:  # every adapter token was bagged (a decode-only step): no delta buffer
+                self._add(flat_out, batch, bagged)
+                return out
+        delta = flat_x.new_empty(batch.num_lora_tokens, self.out_features)
+        if grouped:
+            delta[:first] = bagged
         for start, end, rows in segments:
             if isinstance(rows, slice):
                 a_weights, b_weights = self.A_pool[rows], self.BT_pool[rows]
             else:
                 a_weights, b_weights = self.A_pool.index_select(0, rows), self.BT_pool.index_select(0, rows)
             torch.mm(rest[start - first : end - first] @ a_weights.T, b_weights, out=delta[start:end])
-        if batch.token_idx is None:
-            flat_out[: batch.num_lora_tokens] += delta
-        else:
-            flat_out.index_add_(0, batch.token_idx, delta)
+        self._add(flat_out, batch, delta)
         return out
 
-    def _grouped(self, weights: torch.Tensor, batch: LoraBatch, delta: torch.Tensor) -> None:
+    @staticmethod
+    def _add(flat_out: torch.Tensor, batch: LoraBatch, delta: torch.Tensor) -> None:
+        """Add the adapter-ordered deltas to their tokens' outputs."""
+        if batch.token_idx is None:
+            flat_out[: len(delta)] += delta
+        else:
+            flat_out.index_add_(0, batch.token_idx, delta)
+
+    def _grouped(self, weights: torch.Tensor, batch: LoraBatch) -> torch.Tensor:
         """BGMV for the bagged tokens, every row read in place by two `embedding_bag` sums:
-        A side, per page of 8 rows, sum_i x[i] * AT_pages[page * in + i] = the page's 8 values of x @ A^T;
-        B side, per token, sum_j low[j] * BT_pool[row_j]. No gathers, no padding rows."""
+        A side, per page of rows, sum_i x[i] * AT_pages[page * in + i] = the page's values of x @ A^T;
+        B side, per token, sum_j low[j] * BT_pool[row_j]. No gathers, no padding to the largest rank."""
         indices, offsets = batch.a_bags(self.in_features)
         low_rank = F.embedding_bag(indices, self.AT_pages, offsets, mode="sum", per_sample_weights=weights)
-        delta[: batch.num_bagged] = F.embedding_bag(
-            batch.bag_rows,
-            self.BT_pool,
-            batch.bag_offsets,
-            mode="sum",
-            per_sample_weights=low_rank.view(-1),
+        return F.embedding_bag(
+            batch.bag_rows, self.BT_pool, batch.bag_offsets, mode="sum", per_sample_weights=low_rank.view(-1)
         )
 
 
