@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from inference.row_bags import consecutive_row_bags
+
 # Linear-like modules of decoder layers that PEFT commonly targets, per architecture family.
 DEFAULT_TARGETS: tuple[str, ...] = (
     "q_proj",
@@ -132,11 +134,7 @@ class LoraBatch:
         of `in` rows per page of the bagged tokens (built once per step per input width)."""
         bags = self._a_bags.get(in_features)
         if bags is None:
-            pages = self.bag_pages
-            columns = torch.arange(in_features, device=pages.device)
-            indices = (pages.unsqueeze(1) * in_features + columns).view(-1)
-            offsets = torch.arange(len(pages), device=pages.device) * in_features
-            bags = self._a_bags[in_features] = (indices, offsets)
+            bags = self._a_bags[in_features] = consecutive_row_bags(self.bag_pages * in_features, in_features)
         return bags
 
     def inputs(self, flat_x: torch.Tensor, x: torch.Tensor, grouped: bool) -> tuple:

@@ -54,22 +54,16 @@ class ModelRunner:
             slots.extend(sequence.blocks[p // block_size] * block_size + p % block_size for p in new)
             query_lens.append(len(new))
         device = self.device
-        slot_mapping = torch.tensor(slots, device=device)
-        attention = PagedAttentionBatch(
-            self.kv,
-            slot_mapping,
-            slot_mapping // block_size,
-            slot_mapping % block_size,
-            DecodeLayout(
-                slice(0, len(decode)),
-                [len(sequence.token_ids) for sequence in decode],
-                [sequence.blocks for sequence in decode],
+        decode_layout = prefill_layout = None
+        if decode:
+            contexts = [len(sequence.token_ids) for sequence in decode]
+            decode_layout = DecodeLayout(slice(0, len(decode)), contexts, [s.blocks for s in decode])
+        if prefill:
+            prefill_layout = build_prefill(
+                slice(len(decode), len(input_ids)), query_lens[len(decode) :], device
             )
-            if decode
-            else None,
-            build_prefill(slice(len(decode), len(input_ids)), query_lens[len(decode) :], device)
-            if prefill
-            else None,
+        attention = PagedAttentionBatch(
+            self.kv, torch.tensor(slots, device=device), decode_layout, prefill_layout
         )
         last_positions = torch.tensor(query_lens).cumsum(0) - 1
         if self.lora is not None:

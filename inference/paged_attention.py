@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from inference.kv_cache import PagedKVCache
+from inference.row_bags import consecutive_row_bags
 
 ATTENTION_NAME = "modelfactory_paged"
 
@@ -78,11 +79,15 @@ class PrefillLayout:
 class PagedAttentionBatch:
     cache: PagedKVCache
     slot_mapping: torch.Tensor  # [T] where each new token's key/value goes
-    slot_block: torch.Tensor  # [T] its block (slot // block_size) ...
-    slot_offset: torch.Tensor  # ... and its place in the block
     decode: DecodeLayout | None
     prefill: PrefillLayout | None
+    slot_block: torch.Tensor = field(init=False)  # [T] its block, and ...
+    slot_offset: torch.Tensor = field(init=False)  # ... its place in the block (for the key layout)
     _bags: dict[int, DecodeBags] = field(default_factory=dict)  # query heads -> bags
+
+    def __post_init__(self) -> None:
+        self.slot_block = self.slot_mapping // self.cache.block_size
+        self.slot_offset = self.slot_mapping % self.cache.block_size
 
     def decode_bags(self, num_heads: int) -> DecodeBags:
         bags = self._bags.get(num_heads)
@@ -105,14 +110,14 @@ def build_decode_bags(
     width = int(blocks_used.max())
     tables = zip(layout.block_tables, blocks_used.tolist(), strict=True)
     blocks = torch.tensor([block for table, n in tables for block in table[:n]])  # in use, seq by seq
-    first_block = blocks_used.cumsum(0) - blocks_used
+    first_block = _starts(blocks_used)
     kv_head = (torch.arange(num_heads) // (num_heads // kv_heads)).view(-1, 1)  # GQA: heads share one
     head = torch.arange(num_heads).view(-1, 1)
 
     # keys: a bag per (head, sequence, block in use)
     sequence, block_number = _ranges(blocks_used)
     key_rows = ((blocks * kv_heads).view(1, -1) + kv_head) * head_dim  # [heads, blocks in use]
-    key_index = (key_rows.view(-1, 1) + torch.arange(head_dim)).view(-1)
+    key_index, key_offsets = consecutive_row_bags(key_rows, head_dim)
     key_query = (head * num_seqs + sequence.view(1, -1)).view(-1)
     score_rows = (key_query * width).view(num_heads, -1) + block_number.view(1, -1)
 
@@ -120,8 +125,7 @@ def build_decode_bags(
     sequence, position = _ranges(context)
     slots = blocks[first_block[sequence] + position // block_size] * block_size + position % block_size
     value_index = (slots * kv_heads).view(1, -1) + kv_head  # [heads, positions of all contexts]
-    starts = context.cumsum(0) - context
-    value_offsets = (head * len(slots) + starts.view(1, -1)).view(-1)
+    value_offsets = (head * len(slots) + _starts(context).view(1, -1)).view(-1)
     kv_len = width * block_size
     value_probs = (head * (num_seqs * kv_len) + (sequence * kv_len + position).view(1, -1)).view(-1)
 
@@ -131,7 +135,7 @@ def build_decode_bags(
         num_seqs,
         width,
         key_index.to(device),
-        torch.arange(key_rows.numel(), device=device) * head_dim,
+        key_offsets.to(device),
         key_query.to(device),
         score_rows.view(-1).to(device),
         score_mask.to(device),
@@ -141,11 +145,15 @@ def build_decode_bags(
     )
 
 
+def _starts(lengths: torch.Tensor) -> torch.Tensor:
+    """Where each of ranges of these lengths, laid end to end, starts."""
+    return lengths.cumsum(0) - lengths
+
+
 def _ranges(lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For ranges of these lengths laid end to end: each element's range and its place in it."""
     owner = torch.arange(len(lengths)).repeat_interleave(lengths)
-    starts = lengths.cumsum(0) - lengths
-    return owner, torch.arange(len(owner)) - starts[owner]
+    return owner, torch.arange(len(owner)) - _starts(lengths)[owner]
 
 
 def build_prefill(tokens: slice, query_lens: list[int], device: torch.device) -> PrefillLayout:

@@ -34,8 +34,7 @@ def _reference(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) 
 
 
 def _batch(cache, slots, decode=None, prefill=None):
-    slots = torch.tensor(slots)
-    return PagedAttentionBatch(cache, slots, slots // BLOCK, slots % BLOCK, decode, prefill)
+    return PagedAttentionBatch(cache, torch.tensor(slots), decode, prefill)
 
 
 @pytest.mark.parametrize(("heads", "kv_heads"), [(4, 4), (4, 2)])
