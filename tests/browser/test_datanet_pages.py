@@ -8,17 +8,10 @@ import pytest
 
 from datanets.models import Row
 from datanets.services import version_publish
+from tests.support.browser import log_in
 from tests.support.factories import make_datanet, make_rows, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, live_server, username: str, password: str = "pw") -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_server.url + "/")
 
 
 def test_browse_search_narrows_the_cards_as_you_type(page, live_server):
