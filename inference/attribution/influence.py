@@ -192,9 +192,11 @@ class GradientSketches:
     def projector(self, model: PeftModel) -> LoraGradientProjector:
         """A projector for queries on `model`'s active adapter (close it when done); raises
         SketchMismatch when that adapter is not the one these sketches were made for."""
-        if adapter_fingerprint(model) != self.adapter_fingerprint:
+        projector = LoraGradientProjector(model, self.config, self.module_weights or None)
+        if projector.adapter_fingerprint != self.adapter_fingerprint:  # hashed once, by the projector
+            projector.close()
             raise SketchMismatch("the model's active adapter is not the one these sketches were made for")
-        return LoraGradientProjector(model, self.config, self.module_weights or None)
+        return projector
 
     # -- scoring ----------------------------------------------------------------------------------------
 
