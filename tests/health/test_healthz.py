@@ -58,7 +58,7 @@ def test_healthz_explains_how_to_get_a_base_model_when_none_is_there(client, set
     engine = client.get("/healthz").json()["checks"]["engine"]
 
     assert engine["ok"] is False
-    assert "build_demo_model" in engine["detail"]
+    assert "make setup" in engine["detail"]
 
 
 def test_a_worker_that_stopped_beating_is_reported_down(client, settings):
