@@ -15,6 +15,7 @@ from django.db import transaction
 from datanets.models import Datanet, Row
 from datanets.seed import seed_contributors, seed_datanets
 from datanets.services import datanet_upsert, rows_add, version_publish
+from modelfactory.accounts.models import User
 from modelfactory.accounts.services import user_upsert
 
 DEMO_USERNAME = "demo"
@@ -83,3 +84,81 @@ def _register_demo_base_model() -> None:
     # Not built yet: the health page and the wizard say how to build or register one.
     with contextlib.suppress(BaseModelNotFound):
         base_model_register(name=name, source=source, description=description, make_default=True)
+
+
+# --- The demo's fine-tunes -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DemoFineTune:
+    """An ordinary job the demo launches on a seed datanet, published as ``api_name`` once it succeeds."""
+
+    datanet_slug: str
+    api_name: str
+    title: str
+    description: str
+    preset: str = "quick"
+
+
+DEMO_FINE_TUNES: tuple[DemoFineTune, ...] = (
+    DemoFineTune(
+        "lumen-support",
+        "lumen-support-assistant",
+        "Lumen support assistant",
+        "SmolLM2-135M-Instruct fine-tuned (Quick preset) on the Lumen Support Desk datanet: it knows the "
+        "fictional Lumen lamps' warranties, battery life, reset gestures and firmware.",
+    ),
+    DemoFineTune(
+        "harbor-regulation-faq",
+        "harbor-act-assistant",
+        "Harbor Act assistant",
+        "SmolLM2-135M-Instruct fine-tuned (Quick preset) on the Harbor Data Protection Act FAQ: deadlines, "
+        "fines and rights under the fictional Republic of Solmare's privacy law.",
+    ),
+    DemoFineTune(
+        "hearth-cooking",
+        "hearth-cooking-assistant",
+        "Hearth cooking assistant",
+        "SmolLM2-135M-Instruct fine-tuned (Quick preset) on Hearth Home Cooking: recipes scaled to servings, "
+        "substitutions, food-safety temperatures and storage times.",
+    ),
+)
+
+
+def demo_fine_tunes_ensure() -> list[str]:
+    """Queue the demo's fine-tunes that were never launched; publish any that succeeded unpublished.
+
+    Idempotent, so every `make run` calls it: a job is recognised by its ``publish_as`` name, whatever
+    its status (a failed or cancelled demo job is left for the user to see and resume, not relaunched).
+    The jobs are ordinary: the demo user owns them, they queue on the trainer one at a time in this order,
+    and their pages show live curves. Returns what it did, one line per fine-tune, for the command's output.
+    """
+    from modelfactory.catalog.models import BaseModel
+    from modelfactory.finetuning.models import FineTuneJob
+    from modelfactory.finetuning.services import job_create, job_publish_on_success
+    from modelfactory.finetuning.training.spec import preset
+
+    owner = User.objects.get(username=DEMO_USERNAME)
+    base = BaseModel.objects.filter(is_default=True).first()
+    if base is None:
+        return ["no default base model registered: run `make setup`, then seed_demo again"]
+    report = []
+    for demo in DEMO_FINE_TUNES:
+        job = FineTuneJob.objects.filter(publish_as=demo.api_name).order_by("-created").first()
+        if job is not None:
+            if job_publish_on_success(job=job, description=demo.description) is not None:
+                report.append(f"{demo.api_name}: published")
+            else:
+                report.append(f"{demo.api_name}: job {job.pk} is {job.status}")
+            continue
+        version = Datanet.objects.get(slug=demo.datanet_slug).versions.order_by("-number").first()
+        spec = preset(demo.preset, base.source).to_json()
+        job = job_create(
+            owner=owner,
+            name=demo.title,
+            base_model=base,
+            versions=[version],
+            spec=spec,
+            preset=demo.preset,
+            publish_as=demo.api_name,
+        )
+        report.append(f"{demo.api_name}: queued as job {job.pk}")
+    return report

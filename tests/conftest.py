@@ -24,12 +24,32 @@ def _files_in_a_temporary_var_dir(request, tmp_path):
 
 @pytest.fixture(scope="session")
 def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real Llama-architecture causal LM with its own tokenizer, built in about two seconds."""
-    from modelfactory.demo_model.builder import build_demo_model
+    """A real Llama-architecture causal LM with its own ChatML tokenizer, built in about two seconds.
+
+    It stands in for the default base model (SmolLM2-135M-Instruct) wherever a test needs a model
+    but not its knowledge: same architecture family and chat format, a thousandth of the cost.
+    """
+    from tests.support.tiny_model.builder import build_tiny_model
 
     output_dir = tmp_path_factory.mktemp("models") / "tiny-base"
-    build_demo_model(synthetic_texts(), synthetic_conversations(), output_dir, size="tiny", progress=False)
+    build_tiny_model(synthetic_texts(), synthetic_conversations(), output_dir)
     return output_dir
+
+
+@pytest.fixture(scope="session")
+def default_base_model() -> Path:
+    """The real default model, SmolLM2-135M-Instruct, as setup converted it (converted here if it is not).
+
+    For tests whose behaviour depends on a real model's shape (grouped-query attention, tied embeddings,
+    30 layers, a 49k vocabulary, a chat template without generation marks); tiny models stay the rule.
+    """
+    from modelfactory.default_base_model import ModelSetupError, default_model_dir, prepare_default_model
+
+    try:
+        prepare_default_model()
+    except ModelSetupError as error:
+        pytest.fail(f"the default base model is not available: {error}")
+    return default_model_dir()
 
 
 @pytest.fixture

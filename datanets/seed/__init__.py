@@ -1,7 +1,7 @@
-"""Demo content written for ModelFactory: the seed datanets and a general corpus.
+"""Demo content written for ModelFactory: the seed datanets and their contributors.
 
-The seed is both the demo data that `make run` loads and the pre-training text of the
-demo base model, so it must stay original, deterministic and free of any download.
+The seed is the demo data that `make run` loads (and what the benchmarks train on), so it
+must stay original, deterministic and free of any download.
 
 Everything is composed in memory from hand-written building blocks on first use (cached
 per process, well under a second), so there are no generated data files to keep in sync.
@@ -15,16 +15,12 @@ import copy
 
 from .catalog import all_datanets
 from .contributors import seed_contributors
-from .pretraining import all_pretraining_texts, general_paragraphs, render_as_text
 from .records import SeedContributor, SeedDatanet, SeedRow, row_format
 
 __all__ = [
     "SeedContributor",
     "SeedDatanet",
     "SeedRow",
-    "general_corpus",
-    "pretraining_texts",
-    "render_as_text",
     "row_format",
     "seed_contributors",
     "seed_datanets",
@@ -34,13 +30,3 @@ __all__ = [
 def seed_datanets() -> list[SeedDatanet]:
     """The five demo datanets, each with 300–1,000 attributed rows in a single row format."""
     return copy.deepcopy(list(all_datanets()))
-
-
-def general_corpus() -> list[str]:
-    """Paragraphs of everyday English used, with the datanets, to pre-train the demo base model."""
-    return list(general_paragraphs())
-
-
-def pretraining_texts() -> list[str]:
-    """Every datanet row flattened to text ("User: …\\nAssistant: …" for chats), then the general corpus."""
-    return list(all_pretraining_texts())

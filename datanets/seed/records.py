@@ -1,7 +1,7 @@
 """The shapes of seed content, shared by every seed module and by the code that loads it.
 
 Rows carry plain dicts (not model instances) so the same content can feed the database
-loader, the training-set exporter and the demo-model pre-training without conversion.
+loader, the training-set exporter and the benchmarks without conversion.
 """
 
 from __future__ import annotations

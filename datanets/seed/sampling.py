@@ -29,9 +29,3 @@ def draw_unique(compose: Callable[[random.Random], dict], count: int, rng: rando
         seen.add(key)
         rows.append(content)
     return rows
-
-
-def draw_unique_texts(compose: Callable[[random.Random], str], count: int, rng: random.Random) -> list[str]:
-    """The same as `draw_unique` for plain strings (the general corpus)."""
-    contents = draw_unique(lambda r: {"text": compose(r)}, count, rng)
-    return [content["text"] for content in contents]

@@ -20,19 +20,25 @@ from inference.bench.workload import (
     zipf_requests,
 )
 
-DEMO_MODEL = Path("var/models/demo-base")
-# engine_attributed is opt-in: its round (worker start-up, then the drain of its backlog) takes 13-26 s on
-# the demo workload against 35 s for the five others together, and it needs both cores of this machine.
+#: The default base model (`make base-model` prepares it); without it, random weights of its shape.
+DEFAULT_BASE_MODEL = Path("var/models/smollm2-135m-instruct")
+DEFAULT_RANDOM_SHAPE = "smollm2"
+# engine_attributed is opt-in: its round (worker start-up, then the drain of its backlog) took 13-26 s on
+# the toy4m workload against 35 s for the five others together, and it needs both cores of this machine.
 DEFAULT_SYSTEMS = [name for name in SYSTEMS if name != "engine_attributed"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inference.bench", description=__doc__)
     parser.add_argument(
-        "--base-model", help="a local HF model directory (default: var/models/demo-base if built)"
+        "--base-model",
+        help=f"a local HF model directory (default: {DEFAULT_BASE_MODEL} when it exists, "
+        f"else random weights of its shape, {DEFAULT_RANDOM_SHAPE})",
     )
     parser.add_argument(
-        "--random-base", choices=sorted(RANDOM_SHAPES), help="random Llama of this shape instead"
+        "--random-base",
+        choices=sorted(RANDOM_SHAPES),
+        help="random Llama of this shape instead (smollm2: the default model's; toy4m: ~4M parameters)",
     )
     parser.add_argument("--adapters", type=int, default=100, help="registered adapters (1 to 5,000)")
     parser.add_argument("--ranks", default="8,16,32,64")
@@ -164,11 +170,15 @@ def _print_run(args: argparse.Namespace, workload: Workload, concurrency: int, r
 
 def _prepare(args: argparse.Namespace) -> Workload:
     base_model = args.base_model
-    if base_model is None and args.random_base is None and DEMO_MODEL.joinpath("config.json").is_file():
-        base_model = str(DEMO_MODEL)
+    if (
+        base_model is None
+        and args.random_base is None
+        and DEFAULT_BASE_MODEL.joinpath("config.json").is_file()
+    ):
+        base_model = str(DEFAULT_BASE_MODEL)
     workload = Workload(
         base_model=None if args.random_base else base_model,
-        random_shape=args.random_base or "demo",
+        random_shape=args.random_base or DEFAULT_RANDOM_SHAPE,
         seed=args.seed,
         threads=args.threads,
         concurrency=int(args.concurrency.split(",")[0]),

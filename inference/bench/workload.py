@@ -27,14 +27,28 @@ RANDOM_SHAPES: dict[str, dict] = {
         "num_attention_heads": 4,
         "num_key_value_heads": 2,
     },
-    # the shape of `python manage.py build_demo_model` (modelfactory/demo_model/architecture.py)
-    "demo": {
+    # ~4M parameters: the shape of the project's former self-trained demo base model, which the
+    # measurements in docs/engine.md call "the demo shape" (`--random-base demo` there)
+    "toy4m": {
         "vocab_size": 4096,
         "hidden_size": 256,
         "intermediate_size": 688,
         "num_hidden_layers": 4,
         "num_attention_heads": 4,
         "num_key_value_heads": 4,
+    },
+    # SmolLM2-135M-Instruct, the default base model (var/models/smollm2-135m-instruct)
+    "smollm2": {
+        "vocab_size": 49152,
+        "hidden_size": 576,
+        "intermediate_size": 1536,
+        "num_hidden_layers": 30,
+        "num_attention_heads": 9,
+        "num_key_value_heads": 3,
+        "tie_word_embeddings": True,
+        "max_position_embeddings": 8192,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 100000.0},
+        "rms_norm_eps": 1e-5,
     },
     "100m": {
         "vocab_size": 32000,
@@ -98,9 +112,11 @@ def build_base_model(workload: Workload) -> torch.nn.Module:
         return model.eval().requires_grad_(False)
     torch.manual_seed(workload.seed)
     config = LlamaConfig(
-        **RANDOM_SHAPES[workload.random_shape],
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
+        **{
+            "max_position_embeddings": 512,
+            "tie_word_embeddings": True,
+            **RANDOM_SHAPES[workload.random_shape],
+        },
         eos_token_id=None,
         bos_token_id=None,
         pad_token_id=0,

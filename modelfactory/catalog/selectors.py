@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from modelfactory.catalog.models import BaseModel, PublishedModel
+from modelfactory.finetuning.selectors import evaluation_summary
 
 
 class ModelNotFound(Exception):
@@ -57,11 +58,31 @@ def lineage_of(model: PublishedModel) -> dict:
         found = PublishedModel.objects.in_bulk(names, field_name="api_name")
         parts = [(found.get(name), weight) for name, weight in model.recipe.get("adapters", [])]
     manifest = model.job.manifest if model.job_id else {}
+    evaluation = model_evaluation(model)
     return {
         "parts": parts,
         "datanets": manifest.get("datanets", []),
         "training_rows": len(manifest.get("training_row_ids", [])),
         "metrics": manifest.get("metrics", {}),
-        "evaluation": model.job.evaluation if model.job_id else {},
+        "evaluation": evaluation["summary"],
+        "evaluation_missing": evaluation["missing"],
         "hyperparameters": manifest.get("hyperparameters", {}),
     }
+
+
+def model_evaluation(model: PublishedModel) -> dict:
+    """The model page's held-out evaluation (base vs this model), or (``missing``) why it has none.
+
+    Base models have nothing to compare with: both are empty and the page shows no panel.
+    """
+    if model.kind == PublishedModel.Kind.BASE:
+        return {"summary": None, "missing": ""}
+    if model.job_id:
+        job = model.job
+        summary = evaluation_summary(job.evaluation or (job.manifest or {}).get("evaluation"))
+        return {"summary": summary, "missing": "" if summary else "Its training job recorded no evaluation."}
+    if model.kind == PublishedModel.Kind.COMPOSITE:
+        missing = "A merge of adapters has no held-out evaluation of its own; see each part's page."
+    else:
+        missing = "An imported adapter: it was not trained here, so there is no held-out evaluation."
+    return {"summary": None, "missing": missing}

@@ -60,6 +60,13 @@ class FineTuneJob(models.Model):
     merged_status = models.CharField(
         max_length=16, blank=True, help_text="'', exporting, ready or failed: the merged full-model export."
     )
+    publish_as = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="API name the adapter is published under as soon as the job succeeds (demo fine-tunes); "
+        "blank: its owner publishes it by hand.",
+    )
+    publish_error = models.TextField(blank=True, help_text="Why publishing on success failed, if it did.")
 
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)

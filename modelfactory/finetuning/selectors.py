@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -107,3 +109,80 @@ def _targets(source: str) -> dict:
 
 def jobs_for_comparison(user, job_ids: list[int]) -> list[FineTuneJob]:
     return list(jobs_of(user).filter(pk__in=job_ids))
+
+
+TEXT_METRIC_NAMES = {"rouge_l_f1": "ROUGE-L F1"}
+
+
+def job_evaluation(job: FineTuneJob) -> dict[str, Any]:
+    """The job page's evaluation panel: the summary, or (``missing``) why there is none yet or at all."""
+    summary = evaluation_summary(job.evaluation or (job.manifest or {}).get("evaluation"))
+    if summary is not None:
+        missing = ""
+    elif job.status in FineTuneJob.ACTIVE:
+        missing = "The held-out evaluation runs when training ends: loss and answers, base model vs adapter."
+    elif job.status == FineTuneJob.Status.SUCCEEDED:
+        missing = "This job ran without the held-out evaluation."
+    else:
+        missing = "No evaluation: the job did not finish training."
+    return {"summary": summary, "missing": missing}
+
+
+def evaluation_summary(evaluation: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What the job and model pages show of a job's held-out evaluation (base model vs adapter).
+
+    ``evaluation`` is the report `compare_base_and_adapter` wrote (job record or manifest); None when
+    there is none. Reports from before the text metric have no ROUGE-L: ``text_metric`` is then None
+    and ``no_text_metric_reason`` says so, as it says why no row was scored in newer ones.
+    """
+    if not evaluation:
+        return None
+    samples = [_sample_summary(sample) for sample in evaluation.get("samples") or []]
+    metric = evaluation.get("metric")
+    skipped = [
+        {"reason": group.get("reason", ""), "rows": group.get("rows", 0), "row_ids": group.get("row_ids", [])}
+        for group in evaluation.get("skipped") or []
+    ]
+    held_out_rows = evaluation.get("held_out_rows")
+    if metric is None:
+        no_text_metric_reason = "not measured: this job was evaluated before answers were scored"
+    elif not held_out_rows:
+        no_text_metric_reason = "no held-out rows: the job kept no evaluation split"
+    elif not samples:
+        no_text_metric_reason = "no held-out row is a prompt with an answer to compare with"
+    else:
+        no_text_metric_reason = None
+    return {
+        "base_eval_loss": evaluation.get("base_eval_loss"),
+        "adapter_eval_loss": evaluation.get("adapter_eval_loss"),
+        "base_perplexity": evaluation.get("base_perplexity"),
+        "adapter_perplexity": evaluation.get("adapter_perplexity"),
+        "eval_tokens": evaluation.get("eval_tokens"),
+        "held_out_rows": held_out_rows,
+        "text_metric": TEXT_METRIC_NAMES.get(metric, metric) if metric else None,
+        "base_text_score": evaluation.get("base_rouge_l"),
+        "adapter_text_score": evaluation.get("adapter_rouge_l"),
+        "scored_rows": evaluation.get("scored_rows", len(samples)),
+        "no_text_metric_reason": no_text_metric_reason,
+        "max_new_tokens": evaluation.get("max_new_tokens"),
+        "skipped": skipped,
+        "samples": samples,
+    }
+
+
+def _sample_summary(sample: Mapping[str, Any]) -> dict[str, Any]:
+    """One held-out row for the side-by-side table: the last user turn is "the prompt"; earlier turns
+    (system prompt, previous exchanges) are counted, not shown."""
+    prompt = sample.get("prompt") or []
+    users = [index for index, message in enumerate(prompt) if message.get("role") == "user"]
+    shown = users[-1] if users else len(prompt) - 1
+    return {
+        "row_id": sample.get("row_id"),
+        "prompt": prompt[shown].get("content", "") if prompt else "",
+        "earlier_turns": max(shown, 0),
+        "reference": sample.get("reference", ""),
+        "base_answer": sample.get("base_answer", ""),
+        "adapter_answer": sample.get("adapter_answer", ""),
+        "base_score": sample.get("base_rouge_l"),
+        "adapter_score": sample.get("adapter_rouge_l"),
+    }

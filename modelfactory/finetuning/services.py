@@ -44,8 +44,12 @@ def job_create(
     spec: dict,
     preset: str = "",
     gpus: int = 0,
+    publish_as: str = "",
 ) -> FineTuneJob:
-    """Validate what the wizard collected and queue the job (after the transaction commits)."""
+    """Validate what the wizard collected and queue the job (after the transaction commits).
+
+    ``publish_as`` names the API model the adapter goes live under as soon as the job succeeds.
+    """
     from modelfactory.finetuning.training.spec import SpecInvalid, TrainingSpec
 
     if not versions:
@@ -68,6 +72,7 @@ def job_create(
             spec=checked.to_json(),
             gpus=gpus,
             queue=FineTuneJob.Queue.GPU if needs_gpu else FineTuneJob.Queue.CPU,
+            publish_as=publish_as,
         )
         job.datanet_versions.set(versions)
         job.output_dir = str(Path(settings.VAR_DIR) / "finetune" / f"job-{job.pk}")
@@ -241,6 +246,32 @@ def job_run(*, job_id: int, worker: str) -> None:
         data_report=result.get("data_report") or {},
         last_metrics=result.get("final_metrics") or {},
     )
+    if status == FineTuneJob.Status.SUCCEEDED:
+        job_publish_on_success(job=FineTuneJob.objects.get(pk=job.pk))
+
+
+def job_publish_on_success(*, job: FineTuneJob, description: str = ""):
+    """Publish a succeeded job that asked for it (``publish_as``), once; a refusal is kept on the job.
+
+    Also the repair path: a worker killed between finishing the job and publishing it leaves a succeeded,
+    unpublished job, which the next call (the demo's `demo_fine_tunes_ensure` at every start) publishes.
+    """
+    from modelfactory.catalog.models import PublishedModel
+    from modelfactory.catalog.services import PublishRefused, model_publish_from_job
+
+    if not job.publish_as or job.status != FineTuneJob.Status.SUCCEEDED:
+        return None
+    existing = PublishedModel.objects.filter(api_name=job.publish_as, job=job).first()
+    if existing is not None:
+        return existing
+    try:
+        return model_publish_from_job(
+            job=job, user=job.owner, api_name=job.publish_as, title=job.name, description=description
+        )
+    except PublishRefused as error:
+        logger.warning("job %s could not be published as %r: %s", job.pk, job.publish_as, error)
+        FineTuneJob.objects.filter(pk=job.pk).update(publish_error=str(error))
+        return None
 
 
 def _record_metrics(job_id: int, worker: str, record: dict) -> None:

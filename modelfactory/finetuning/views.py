@@ -216,6 +216,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
             **context,
             "versions": job.datanet_versions.select_related("datanet"),
             "curves": selectors.job_curves(job),
+            "evaluation": selectors.job_evaluation(job),
         },
     )
 

@@ -1,7 +1,7 @@
 """The demo seed content: shape, uniqueness, attribution, determinism and internal consistency.
 
 These run without a database: the seed is plain Python data that the loader, the
-training exporter and the demo-model builder all consume.
+training exporter and the benchmarks all consume.
 """
 
 from __future__ import annotations
@@ -20,14 +20,7 @@ from pathlib import Path
 import pytest
 from eth_utils import is_checksum_address
 
-from datanets.seed import (
-    SeedContributor,
-    SeedDatanet,
-    general_corpus,
-    pretraining_texts,
-    seed_contributors,
-    seed_datanets,
-)
+from datanets.seed import SeedContributor, SeedDatanet, seed_contributors, seed_datanets
 from datanets.seed.cooking import RECIPES, format_ingredient, render_recipe
 from datanets.seed.python_help import run
 
@@ -178,33 +171,6 @@ def test_datanet_catalogue_metadata_is_complete():
         assert isinstance(datanet.rows, tuple)
 
 
-def test_general_corpus_has_at_least_400_unique_multi_sentence_paragraphs():
-    paragraphs = general_corpus()
-
-    assert len(paragraphs) >= 400
-    assert len({normalized({"text": p}) for p in paragraphs}) == len(paragraphs)
-    for paragraph in paragraphs:
-        assert paragraph == paragraph.strip()
-        assert paragraph.count(". ") >= 2, paragraph
-        assert paragraph[-1] in ".?!", paragraph
-        assert "^" not in paragraph
-        assert "{" not in paragraph
-
-
-def test_pretraining_texts_cover_every_row_then_the_general_corpus():
-    datanets, corpus = seed_datanets(), general_corpus()
-
-    texts = pretraining_texts()
-
-    row_count = sum(len(d.rows) for d in datanets)
-    assert len(texts) == row_count + len(corpus)
-    assert texts[row_count:] == corpus
-    assert all(text.strip() for text in texts)
-    first_chat = datanets[0].rows[0].content["messages"]
-    assert texts[0].count("User: ") == sum(m["role"] == "user" for m in first_chat)
-    assert "Assistant: " in texts[0]
-
-
 def test_seed_datanets_hands_out_copies_that_callers_may_edit():
     first = seed_datanets()
     first[0].rows[0].content.clear()
@@ -218,12 +184,10 @@ SEED_DIGEST_SCRIPT = """
 import hashlib, json, time
 from dataclasses import asdict
 start = time.perf_counter()
-from datanets.seed import general_corpus, pretraining_texts, seed_contributors, seed_datanets
+from datanets.seed import seed_contributors, seed_datanets
 payload = {
     "contributors": [asdict(c) for c in seed_contributors()],
     "datanets": [asdict(d) for d in seed_datanets()],
-    "corpus": general_corpus(),
-    "pretraining": pretraining_texts(),
 }
 elapsed = time.perf_counter() - start
 digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -248,8 +212,6 @@ def test_seed_is_deterministic():
     payload = {
         "contributors": [asdict(c) for c in seed_contributors()],
         "datanets": [asdict(d) for d in seed_datanets()],
-        "corpus": general_corpus(),
-        "pretraining": pretraining_texts(),
     }
     here = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 

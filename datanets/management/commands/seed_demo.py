@@ -1,10 +1,18 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
-from datanets.demo_seeding import DEMO_PASSWORD, DEMO_USERNAME, seed_demo_data
+from datanets.demo_seeding import DEMO_PASSWORD, DEMO_USERNAME, demo_fine_tunes_ensure, seed_demo_data
 
 
 class Command(BaseCommand):
-    help = "Load the demo contributors and seed datanets (idempotent)."
+    help = (
+        "Load the demo contributors and seed datanets, and queue the demo's fine-tunes on the trainer "
+        "(idempotent: later runs find them)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--no-fine-tunes", action="store_true", help="load the data only; queue no demo fine-tune"
+        )
 
     def handle(self, *args, **options) -> None:
         summary = seed_demo_data()
@@ -13,3 +21,7 @@ class Command(BaseCommand):
             f"{summary.rows_added} new rows, {summary.versions_published} versions published "
             f"(login {DEMO_USERNAME} / {DEMO_PASSWORD})"
         )
+        if options["no_fine_tunes"]:
+            return
+        for line in demo_fine_tunes_ensure():
+            self.stdout.write(f"demo fine-tune {line}")

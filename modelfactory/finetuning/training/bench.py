@@ -2,11 +2,16 @@
 
     python -m modelfactory.finetuning.training.bench --json var/bench/training.json
 
-Both sides train the same LoRA (same base, rank, targets, learning rate, batch, sequence length,
-seed, checkpoint and evaluation cadence) on the same rows for the same number of steps. The
-baseline is what a person would write with TRL alone: a ``messages`` dataset, ``assistant_only_loss``
-and ``peft_config`` handed to `SFTTrainer`. Both sample sequentially over the same row order, so they
-see identical batches (checked: the token counts must match) and tokens/s compares like with like.
+Both sides train the same LoRA on the default base model, SmolLM2-135M-Instruct (``--base-model``
+for another), with the same rank, targets, learning rate, batch, sequence length, seed, checkpoint
+and evaluation cadence, on the same rows of a seed datanet for the same number of steps. The
+baseline is what a person would write with TRL alone: a conversational prompt/completion dataset
+with ``completion_only_loss`` and ``peft_config`` handed to `SFTTrainer`. (Not ``assistant_only_loss``
+on a ``messages`` dataset: TRL needs ``{% generation %}`` marks in the chat template for that, which
+SmolLM2's template lacks and TRL 1.16 refuses to patch in.) The rows are single-answer chats, so the
+completion is that one answer and both sides put the loss on the same tokens (TRL's completion also
+takes the newline after ``<|im_end|>``). Both sample sequentially over the same row order, so they see
+identical batches and tokens/s compares like with like.
 
 Measured honestly: a short warm-up run of each side first (imports, allocator, file cache), then
 ``--repeats`` pairs in alternating order (ours first, then baseline first, ...) so that drift in a
@@ -14,6 +19,8 @@ shared machine's load hits both sides alike; the medians are compared. The prima
 training-loop throughput (tokens / wall time of ``trainer.train()``), which is where our callbacks,
 journal and cancel polling live; end-to-end wall time (loading, tokenizing, saving) is reported too.
 The post-training evaluation (base vs adapter) is a feature the baseline lacks, so it is off here.
+The defaults (a few steps of batch 4 on 64 rows, one thread) finish in a few minutes on two CPU
+cores; raise ``--steps`` and ``--repeats`` for a number to quote.
 """
 
 from __future__ import annotations
@@ -36,12 +43,13 @@ from typing import Any
 import torch
 
 from .data import PreparedData, prepare_data
-from .manifest import default_cache_dir
 from .model_loading import load_tokenizer
 from .spec import TrainingSpec
 from .trainer import run_training
 
 TARGET_OVERHEAD = 0.05
+#: The default base model, as `make base-model` prepares it.
+DEFAULT_BASE_MODEL = Path("var/models/smollm2-135m-instruct")
 
 
 @dataclass
@@ -67,31 +75,36 @@ class Measurement:
 
 # --- Inputs ----------------------------------------------------------------------------------------
 def benchmark_rows(datanet: str, limit: int) -> list[dict[str, Any]]:
-    """Rows of one seed datanet, normalized as a datanet export gives them (with row ids)."""
+    """The first ``limit`` single-answer chats of one seed datanet, as a datanet export gives them.
+
+    Single-answer, so that the baseline's prompt/completion split (everything up to the answer,
+    then the answer) puts its loss on the tokens of `run_training`'s assistant mask (plus the
+    template's newline after the answer's end-of-turn token).
+    """
     from datanets.seed import seed_datanets
 
     for seed_datanet in seed_datanets():
-        if seed_datanet.slug == datanet:
-            return [{"row_id": i + 1, **row.content} for i, row in enumerate(seed_datanet.rows[:limit])]
+        if seed_datanet.slug != datanet:
+            continue
+        chats = [row.content for row in seed_datanet.rows if _is_single_answer_chat(row.content)]
+        if not chats:
+            raise SystemExit(f"seed datanet {datanet!r} has no single-answer chat rows")
+        return [{"row_id": i + 1, **content} for i, content in enumerate(chats[:limit])]
     raise SystemExit(f"unknown seed datanet {datanet!r}")
 
 
-def ensure_base_model(model: Path | None, size: str, cache_dir: Path) -> Path:
-    """The given model, or a demo-architecture model grown from the seed corpus (weights barely trained:
-    throughput does not depend on how good they are)."""
-    if model is not None:
-        return model
-    from datanets.seed import general_corpus, seed_datanets
-    from modelfactory.demo_model.builder import build_demo_model
-    from modelfactory.demo_model.corpus import texts_and_conversations_from_rows
+def _is_single_answer_chat(content: dict[str, Any]) -> bool:
+    messages = content.get("messages") or []
+    roles = [message["role"] for message in messages]
+    return bool(roles) and roles[-1] == "assistant" and roles.count("assistant") == 1
 
-    rows = [row.content for datanet in seed_datanets() for row in datanet.rows]
-    texts, conversations = texts_and_conversations_from_rows(rows)
-    output = cache_dir / f"bench-base-{size}"
-    build_demo_model(
-        list(general_corpus()) + texts, conversations, output, size=size, max_steps=5, progress=False
-    )
-    return output
+
+def existing_base_model(path: Path) -> Path:
+    """``path`` if it holds a model; otherwise stop with how to get the default one."""
+    if not (path / "config.json").is_file():
+        hint = " (run `make base-model`)" if path == DEFAULT_BASE_MODEL else ""
+        raise SystemExit(f"no model in {path}{hint}")
+    return path
 
 
 def consumed_tokens(data: PreparedData, steps: int, spec: TrainingSpec) -> int:
@@ -116,7 +129,12 @@ def run_ours(spec: TrainingSpec, rows: list[dict[str, Any]], work: Path, tokens:
 def run_plain_trl(
     spec: TrainingSpec, data: PreparedData, rows: list[dict[str, Any]], work: Path, tokens: int
 ):
-    """A minimal TRL script: what one writes without ModelFactory, on the same rows in the same order."""
+    """A minimal TRL script: what one writes without ModelFactory, on the same rows in the same order.
+
+    Each chat becomes a conversational prompt/completion pair (the turns before the answer, then
+    the answer) and ``completion_only_loss`` masks the prompt: the plain-TRL way to train on answers
+    only with a chat template that has no ``{% generation %}`` marks.
+    """
     from datasets import Dataset
     from peft import LoraConfig
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -126,8 +144,8 @@ def run_plain_trl(
     shutil.rmtree(output, ignore_errors=True)
     started = time.perf_counter()
     by_id = {row["row_id"]: row for row in rows}
-    train = Dataset.from_list([{"messages": by_id[i]["messages"]} for i in data.train_row_ids])
-    evaluation = Dataset.from_list([{"messages": by_id[i]["messages"]} for i in data.eval_row_ids])
+    train = Dataset.from_list([_prompt_completion(by_id[i]) for i in data.train_row_ids])
+    evaluation = Dataset.from_list([_prompt_completion(by_id[i]) for i in data.eval_row_ids])
     tokenizer = AutoTokenizer.from_pretrained(spec.base_model)
     model = AutoModelForCausalLM.from_pretrained(
         spec.base_model, dtype=torch.float32, attn_implementation="sdpa"
@@ -144,7 +162,7 @@ def run_plain_trl(
             warmup_steps=spec.warmup_ratio,
             max_steps=spec.max_steps,
             max_length=spec.max_seq_length,
-            assistant_only_loss=True,
+            completion_only_loss=True,
             save_steps=spec.save_every_steps,
             save_total_limit=2,
             eval_strategy="steps",
@@ -175,9 +193,22 @@ def run_plain_trl(
     return Measurement("plain_trl", train_seconds, time.perf_counter() - started, tokens)
 
 
+def _prompt_completion(row: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+    messages = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
+    return {"prompt": messages[:-1], "completion": messages[-1:]}
+
+
 # --- Orchestration ---------------------------------------------------------------------------------
 def benchmark(
-    *, base_model: Path, steps: int, repeats: int, warmup_steps: int, rows: list[dict[str, Any]], work: Path
+    *,
+    base_model: Path,
+    steps: int,
+    repeats: int,
+    warmup_steps: int,
+    batch_size: int,
+    max_seq_length: int,
+    rows: list[dict[str, Any]],
+    work: Path,
 ) -> dict[str, Any]:
     load_before = [round(x, 2) for x in os.getloadavg()]
     spec = TrainingSpec(
@@ -190,15 +221,24 @@ def benchmark(
         scheduler="cosine",
         warmup_ratio=0.05,
         max_steps=steps,
-        batch_size=8,
-        max_seq_length=256,
+        batch_size=batch_size,
+        max_seq_length=max_seq_length,
         eval_fraction=0.05,
         save_every_steps=max(1, steps // 2),
         eval_every_steps=max(1, steps // 2),
         seed=0,
     )
     tokenizer = load_tokenizer(spec.base_model)
-    data = prepare_data(rows, tokenizer, max_seq_length=spec.max_seq_length, eval_fraction=0.05, seed=0)
+    # Exactly as run_training prepares them (its row order depends on the batch size), so that the
+    # baseline trains on the same batches in the same order.
+    data = prepare_data(
+        rows,
+        tokenizer,
+        max_seq_length=spec.max_seq_length,
+        eval_fraction=spec.eval_fraction,
+        seed=spec.seed,
+        batch_size=spec.batch_size,
+    )
     tokens = consumed_tokens(data, steps, spec)
 
     warm = spec.replace(max_steps=warmup_steps, save_every_steps=warmup_steps, eval_every_steps=warmup_steps)
@@ -272,17 +312,20 @@ def _config_model(base_model: Path) -> torch.nn.Module:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, required=True, help="where to write the results")
-    parser.add_argument("--model", type=Path, help="base model directory (default: build a demo-size model)")
-    parser.add_argument("--size", choices=("demo", "tiny"), default="demo", help="demo model size to build")
-    parser.add_argument("--datanet", default="lumen-support", help="seed datanet to train on (chat rows)")
-    parser.add_argument("--rows", type=int, default=400)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--warmup-steps", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: a shared machine)")
     parser.add_argument(
-        "--cache-dir", type=Path, default=default_cache_dir(), help="where the built model is kept"
+        "--base-model",
+        type=Path,
+        default=DEFAULT_BASE_MODEL,
+        help=f"base model directory (default: {DEFAULT_BASE_MODEL}, the default base model)",
     )
+    parser.add_argument("--datanet", default="lumen-support", help="seed datanet to train on (chat rows)")
+    parser.add_argument("--rows", type=int, default=64, help="its first single-answer chats to use")
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=2, help="measured pairs (ours, baseline)")
+    parser.add_argument("--warmup-steps", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--max-seq-length", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: a shared machine)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -294,8 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     disable_progress_bar()
     transformers_logging.disable_progress_bar()
 
-    args.cache_dir.mkdir(parents=True, exist_ok=True)
-    base_model = ensure_base_model(args.model, args.size, args.cache_dir)
+    base_model = existing_base_model(args.base_model)
     rows = benchmark_rows(args.datanet, args.rows)
     with tempfile.TemporaryDirectory(prefix="mf-bench-") as work:
         report = benchmark(
@@ -303,6 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             steps=args.steps,
             repeats=args.repeats,
             warmup_steps=args.warmup_steps,
+            batch_size=args.batch_size,
+            max_seq_length=args.max_seq_length,
             rows=rows,
             work=Path(work),
         )

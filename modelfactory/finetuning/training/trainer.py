@@ -175,7 +175,12 @@ def run_training(
     rows_by_id = {row["row_id"]: row for row in rows if "row_id" in row}
     tokenizer = load_tokenizer(spec.base_model)
     data = prepare_data(
-        rows, tokenizer, max_seq_length=spec.max_seq_length, eval_fraction=spec.eval_fraction, seed=spec.seed
+        rows,
+        tokenizer,
+        max_seq_length=spec.max_seq_length,
+        eval_fraction=spec.eval_fraction,
+        seed=spec.seed,
+        batch_size=spec.batch_size,
     )
     identity = run_identity(spec, data)
     _claim(output_dir, identity, spec, is_main=is_main)

@@ -12,6 +12,7 @@ from modelfactory.finetuning.training.data import (
     RowInvalid,
     chat_template_of,
     encode_row,
+    length_grouped_order,
     prepare_data,
     split_row_ids,
 )
@@ -79,6 +80,56 @@ def test_templates_without_generation_markers_get_the_same_mask_from_character_o
         marked = encode_row(row, tokenizer, max_seq_length=256, chat_template=tokenizer.chat_template)
         offsets = encode_row(row, tokenizer, max_seq_length=256, chat_template=unmarked)
         assert (offsets.input_ids, offsets.labels) == (marked.input_ids, marked.labels)
+
+
+def test_the_default_models_unmarked_template_trains_only_on_assistant_turns(default_base_model):
+    """SmolLM2's ChatML template has no generation marks: the mask comes from character offsets alone."""
+    smollm2 = AutoTokenizer.from_pretrained(default_base_model)
+    assert "generation" not in smollm2.chat_template
+    row = chat_row(
+        ("system", "You are the Lumen support desk."),
+        ("user", "How long is the Lumen Arc warranty?"),
+        ("assistant", "Three years from purchase."),
+        ("user", "And the battery?"),
+        ("assistant", "Two years."),
+    )
+
+    encoded = encode_row(row, smollm2, max_seq_length=256, chat_template=smollm2.chat_template)
+
+    assert labelled_text(smollm2, encoded) == "Three years from purchase.<|im_end|>Two years.<|im_end|>"
+    prompt = smollm2.decode(
+        [t for t, label in zip(encoded.input_ids, encoded.labels, strict=True) if label == IGNORE_INDEX]
+    )
+    assert "How long is the Lumen Arc warranty?" in prompt
+    assert "You are the Lumen support desk." in prompt
+
+
+def test_length_grouping_puts_rows_of_similar_length_in_a_batch_and_keeps_every_row_once(tokenizer):
+    rows = [
+        encode_row(
+            chat_row(("user", "Add " + "one " * (i % 23)), ("assistant", "ok"), row_id=i),
+            tokenizer,
+            max_seq_length=256,
+            chat_template=tokenizer.chat_template,
+        )
+        for i in range(1, 101)
+    ]
+
+    grouped = length_grouped_order(rows, batch_size=8, seed=3)
+
+    assert sorted(r.row_id for r in grouped) == list(range(1, 101))
+    assert grouped == length_grouped_order(rows, batch_size=8, seed=3)
+    assert grouped != length_grouped_order(rows, batch_size=8, seed=4)
+
+    def padded(order):
+        batches = [order[i : i + 8] for i in range(0, len(order), 8)]
+        return sum(8 * max(len(r.input_ids) for r in b) - sum(len(r.input_ids) for r in b) for b in batches)
+
+    assert padded(grouped) < padded(rows) / 3
+    # 100 rows in batches of 8: the short batch of 4 stays last, so every other optimizer step sees 8 rows.
+    shortest = sorted(len(r.input_ids) for r in rows)[:4]
+    assert sorted(len(r.input_ids) for r in grouped[-4:]) == shortest
+    assert length_grouped_order(rows, batch_size=1, seed=3) == rows
 
 
 def test_a_tokenizer_without_a_chat_template_falls_back_to_chatml(tokenizer):

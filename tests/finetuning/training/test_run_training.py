@@ -190,6 +190,7 @@ def test_manifest_records_base_data_hyperparameters_metrics_and_content_hash(ref
         max_seq_length=spec.max_seq_length,
         eval_fraction=spec.eval_fraction,
         seed=spec.seed,
+        batch_size=spec.batch_size,
     )
 
     assert manifest["base_model"]["id"] == spec.base_model

@@ -1,4 +1,4 @@
-"""Shared fixtures: a small synthetic corpus and one tiny model built once per test session.
+"""Fixtures for the tiny-model fixture's own tests: its corpus and one build shared by the read-only tests.
 
 The corpus is generated (not downloaded) from a toy grammar and toy arithmetic chats: regular
 enough that a 35k-parameter model learns it in ~150 steps, so a real perplexity drop and
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from modelfactory.demo_model.build_report import BuildReport
-from modelfactory.demo_model.builder import build_demo_model
 from tests.support.tiny_corpus import synthetic_conversations, synthetic_texts
+from tests.support.tiny_model.build_report import BuildReport
+from tests.support.tiny_model.builder import build_tiny_model
 
 
 @pytest.fixture(scope="session")
@@ -26,5 +26,5 @@ def tiny_build(tmp_path_factory: pytest.TempPathFactory, corpus) -> tuple[Path, 
     """One tiny build shared by the read-only tests (building takes ~2 s)."""
     texts, conversations = corpus
     output_dir = tmp_path_factory.mktemp("shared") / "tiny-model"
-    report = build_demo_model(texts, conversations, output_dir, size="tiny", progress=False)
+    report = build_tiny_model(texts, conversations, output_dir)
     return output_dir, report

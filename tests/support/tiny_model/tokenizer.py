@@ -1,8 +1,8 @@
-"""Train the demo model's byte-level BPE tokenizer and wrap it for `transformers`.
+"""Train the tiny model's byte-level BPE tokenizer and wrap it for `transformers`.
 
-No tokenizer can be downloaded, so ModelFactory trains its own on the same corpus as the model.
-Byte-level BPE never meets an unknown character, which matters because users upload arbitrary
-text later and the model must at least be able to *read* it.
+The fixture needs no download, so it trains its own tokenizer on the same corpus as the model.
+Byte-level BPE never meets an unknown character, which matters because tests feed it arbitrary
+text (uploads, prompts) and the model must at least be able to *read* it.
 
 Special-token roles (mirroring Qwen2, the best-known ChatML model family):
 
@@ -24,11 +24,11 @@ from transformers import PreTrainedTokenizerFast
 
 from .chat_format import CHATML_TEMPLATE, END_OF_TEXT, IM_END, IM_START, SPECIAL_TOKENS
 
-DEMO_VOCAB_SIZE = 4096
+TINY_VOCAB_SIZE = 512
 
 
 def train_bpe_tokenizer(
-    texts: Iterable[str], *, vocab_size: int = DEMO_VOCAB_SIZE, min_frequency: int = 2
+    texts: Iterable[str], *, vocab_size: int = TINY_VOCAB_SIZE, min_frequency: int = 2
 ) -> PreTrainedTokenizerFast:
     """Train a byte-level BPE tokenizer on ``texts`` and return it ready for chat use.
 

@@ -1,4 +1,4 @@
-"""Corpus preparation: row shapes, held-out hygiene, packing and the learning-rate schedule."""
+"""The tiny model's corpus preparation: held-out hygiene, packing, cache key and learning-rate schedule."""
 
 from __future__ import annotations
 
@@ -7,24 +7,9 @@ import math
 import pytest
 import torch
 
-from modelfactory.demo_model.blocks import pack_into_blocks, split_documents
-from modelfactory.demo_model.corpus import corpus_hash, texts_and_conversations_from_rows
-from modelfactory.demo_model.pretrain import learning_rate_at
-
-
-def test_rows_of_all_three_shapes_become_texts_and_conversations():
-    messages = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
-    rows = [{"messages": messages}, {"prompt": "2+2?", "completion": "4"}, {"text": "plain prose"}]
-
-    texts, conversations = texts_and_conversations_from_rows(rows)
-
-    assert texts == ["plain prose"]
-    assert conversations == [
-        messages,
-        [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}],
-    ]
-    with pytest.raises(ValueError, match="unrecognised"):
-        texts_and_conversations_from_rows([{"question": "?"}])
+from tests.support.tiny_model.blocks import pack_into_blocks, split_documents
+from tests.support.tiny_model.corpus import corpus_hash
+from tests.support.tiny_model.pretrain import learning_rate_at
 
 
 def test_held_out_documents_are_disjoint_from_training_documents():

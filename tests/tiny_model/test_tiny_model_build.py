@@ -1,4 +1,4 @@
-"""Behaviour of the demo base model builder: it learns, it loads, it caches, it never half-publishes."""
+"""The tiny-model fixture's builder: it learns, it loads, it caches, it never half-publishes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from modelfactory.demo_model.build_report import REPORT_FILENAME, read_complete_report
-from modelfactory.demo_model.builder import build_demo_model
 from tests.support.tiny_corpus import synthetic_conversations, synthetic_texts
+from tests.support.tiny_model.build_report import REPORT_FILENAME, read_complete_report
+from tests.support.tiny_model.builder import build_tiny_model
 
 
 def test_tiny_model_learns_something_held_out_perplexity_drops_well_below_untrained(tiny_build):
@@ -25,7 +25,6 @@ def test_tiny_model_learns_something_held_out_perplexity_drops_well_below_untrai
     assert report.held_out_documents > 0
     assert report.held_out_tokens > 0
     assert report.steps == 150
-    assert report.stopped_by == "max_steps"
     assert report.tokens_seen == report.steps * 16 * 64
 
 
@@ -63,9 +62,7 @@ def test_second_build_with_same_corpus_reuses_cache_without_training(tiny_build,
         raise AssertionError("a cached build must not train")
 
     texts, conversations = corpus
-    second = build_demo_model(
-        texts, conversations, output_dir, size="tiny", progress=False, on_step=fail_if_training
-    )
+    second = build_tiny_model(texts, conversations, output_dir, on_step=fail_if_training)
 
     assert second.from_cache
     assert second == first
@@ -75,14 +72,10 @@ def test_second_build_with_same_corpus_reuses_cache_without_training(tiny_build,
 def test_changed_corpus_or_force_rebuilds_instead_of_reusing(tmp_path: Path):
     texts, conversations = synthetic_texts(60), synthetic_conversations(20)
     output_dir = tmp_path / "model"
-    first = build_demo_model(texts, conversations, output_dir, size="tiny", max_steps=5, progress=False)
+    first = build_tiny_model(texts, conversations, output_dir, max_steps=5)
 
-    changed = build_demo_model(
-        texts[:-1], conversations, output_dir, size="tiny", max_steps=5, progress=False
-    )
-    forced = build_demo_model(
-        texts[:-1], conversations, output_dir, size="tiny", max_steps=5, progress=False, force=True
-    )
+    changed = build_tiny_model(texts[:-1], conversations, output_dir, max_steps=5)
+    forced = build_tiny_model(texts[:-1], conversations, output_dir, max_steps=5, force=True)
 
     assert not changed.from_cache
     assert changed.corpus_hash != first.corpus_hash
@@ -100,9 +93,7 @@ def test_interrupted_build_leaves_no_model_that_looks_complete(tmp_path: Path, c
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        build_demo_model(
-            texts, conversations, output_dir, size="tiny", progress=False, on_step=interrupt_mid_training
-        )
+        build_tiny_model(texts, conversations, output_dir, on_step=interrupt_mid_training)
 
     assert not output_dir.exists()
     assert read_complete_report(output_dir) is None
@@ -112,15 +103,13 @@ def test_interrupted_build_leaves_no_model_that_looks_complete(tmp_path: Path, c
 def test_interrupted_rebuild_keeps_the_previous_complete_model(tmp_path: Path):
     texts, conversations = synthetic_texts(60), synthetic_conversations(20)
     output_dir = tmp_path / "model"
-    previous = build_demo_model(texts, conversations, output_dir, size="tiny", max_steps=5, progress=False)
+    previous = build_tiny_model(texts, conversations, output_dir, max_steps=5)
 
     def crash(step: int, loss: float) -> None:
         raise RuntimeError("simulated crash")
 
     with pytest.raises(RuntimeError, match="simulated crash"):
-        build_demo_model(
-            texts, conversations, output_dir, size="tiny", progress=False, force=True, on_step=crash
-        )
+        build_tiny_model(texts, conversations, output_dir, force=True, on_step=crash)
 
     assert read_complete_report(output_dir) == previous
     AutoModelForCausalLM.from_pretrained(output_dir)  # still loadable
@@ -133,9 +122,7 @@ def test_leftovers_of_a_killed_build_are_cleared_and_never_mistaken_for_a_model(
     (leftover / "config.json").write_text("{}")
 
     assert read_complete_report(output_dir) is None
-    build_demo_model(
-        synthetic_texts(60), synthetic_conversations(20), output_dir, size="tiny", max_steps=5, progress=False
-    )
+    build_tiny_model(synthetic_texts(60), synthetic_conversations(20), output_dir, max_steps=5)
 
     assert not leftover.exists()
     assert read_complete_report(output_dir) is not None
@@ -143,26 +130,8 @@ def test_leftovers_of_a_killed_build_are_cleared_and_never_mistaken_for_a_model(
 
 def test_same_seed_builds_identical_weights(tmp_path: Path):
     texts, conversations = synthetic_texts(60), synthetic_conversations(20)
-    builds = [
-        build_demo_model(texts, conversations, tmp_path / name, size="tiny", max_steps=10, progress=False)
-        for name in ("a", "b")
-    ]
+    builds = [build_tiny_model(texts, conversations, tmp_path / name, max_steps=10) for name in ("a", "b")]
     weights = [AutoModelForCausalLM.from_pretrained(tmp_path / name).state_dict() for name in ("a", "b")]
 
     assert builds[0].perplexity_trained == builds[1].perplexity_trained
     assert all(torch.equal(weights[0][key], weights[1][key]) for key in weights[0])
-
-
-def test_time_budget_stops_training_near_the_budget(tmp_path: Path):
-    report = build_demo_model(
-        synthetic_texts(60),
-        synthetic_conversations(20),
-        tmp_path / "m",
-        size="tiny",
-        time_budget_s=1.0,
-        progress=False,
-    )
-
-    assert report.stopped_by == "time_budget"
-    assert report.steps > 10
-    assert report.train_seconds < 3.0

@@ -1,12 +1,12 @@
-"""The demo tokenizer speaks ChatML and marks exactly the assistant's words for completion-only loss."""
+"""The tiny tokenizer speaks ChatML and marks exactly the assistant's words for completion-only loss."""
 
 from __future__ import annotations
 
 from transformers import AutoTokenizer
 
-from modelfactory.demo_model.corpus import tokenizer_training_texts
-from modelfactory.demo_model.tokenizer import train_bpe_tokenizer
 from tests.support.tiny_corpus import synthetic_conversations, synthetic_texts
+from tests.support.tiny_model.corpus import tokenizer_training_texts
+from tests.support.tiny_model.tokenizer import train_bpe_tokenizer
 
 CONVERSATION = [
     {"role": "system", "content": "You add numbers."},

@@ -1,12 +1,12 @@
-"""Build ModelFactory's demo base model end to end: tokenizer, pre-training, save, report.
+"""Build the tiny test model end to end: tokenizer, pre-training, save, report.
 
-There is no model hub to download a base model from, so the demo grows its own from the seed
-corpus. The result is an ordinary `transformers` checkpoint (safetensors weights, a fast
-tokenizer with a ChatML template), so everything downstream -- fine-tuning with TRL/PEFT,
-serving, evaluation -- treats it exactly like a downloaded model.
+The result is an ordinary `transformers` checkpoint (safetensors weights, a fast tokenizer with a
+ChatML template), so fine-tuning with TRL/PEFT, serving and attribution treat it exactly like the
+default base model in tests -- at a size that builds in about two seconds on one CPU thread.
 
-Builds are cached (same corpus and config: the existing model is reused) and published
-atomically (a killed build never leaves a directory that looks like a finished model).
+Builds are cached (same corpus and recipe: the existing model is reused) and published atomically
+(a build killed midway never leaves a directory that looks like a finished model), so a test run
+interrupted while the fixture builds cannot poison the next one.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LlamaForCausalLM
 from transformers.utils import logging as transformers_logging
 
-from .architecture import MODEL_SIZES, ModelSize, config_for_size
-from .atomic_directory import exclusive_build_lock, staged_directory
+from modelfactory.default_base_model.atomic_directory import exclusive_build_lock, staged_directory
+
+from .architecture import tiny_config
 from .blocks import pack_into_blocks, split_documents
 from .build_report import BuildReport, read_complete_report
 from .chat_format import END_OF_TEXT, IM_END
@@ -42,100 +43,58 @@ from .tokenizer import train_bpe_tokenizer
 logger = logging.getLogger(__name__)
 
 #: Bump when a code change makes old builds obsolete although corpus and settings are unchanged.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
-DEMO_TIME_BUDGET_S = 200.0
+#: Enough for the toy corpus to be learnt (held-out perplexity far below untrained), in ~2 s.
+TINY_STEPS = 150
 
 
 @dataclass(frozen=True)
 class BuildRecipe:
     """Everything besides the corpus that determines the model; it is part of the cache key."""
 
-    size: str
     vocab_size: int
     block_size: int
     held_out_fraction: float
     pretrain: PretrainSettings
 
 
-def recipe_for(
-    size: ModelSize,
-    *,
-    time_budget_s: float | None = None,
-    max_steps: int | None = None,
-    seed: int = 0,
-    progress: bool = True,
-) -> BuildRecipe:
-    """The recipe for a named size, with the caller's stopping rules (or the size's defaults).
-
-    ``demo`` targets a build of under five minutes on two CPU cores; ``tiny`` is for tests and
-    stops after a fixed number of steps so that it is deterministic.
-    """
-    if size == "demo":
-        budget = time_budget_s if time_budget_s is not None or max_steps is not None else DEMO_TIME_BUDGET_S
-        # Batch 8 beat batch 16 at equal tokens on the seed corpus (held-out ppl 234 vs 330 after
-        # 200k tokens): with only a few hundred steps affordable, more updates win over bigger ones.
-        settings = PretrainSettings(
-            batch_size=8,
-            learning_rate=3e-3,
-            warmup_steps=20,
-            max_steps=max_steps,
-            time_budget_s=budget,
-            seed=seed,
-            progress=progress,
-        )
-        return BuildRecipe("demo", vocab_size=4096, block_size=256, held_out_fraction=0.05, pretrain=settings)
-    if size == "tiny":
-        steps = max_steps if max_steps is not None or time_budget_s is not None else 150
-        settings = PretrainSettings(
-            batch_size=16,
-            learning_rate=1e-2,
-            warmup_steps=10,
-            max_steps=steps,
-            time_budget_s=time_budget_s,
-            # Tiny matrices gain nothing from a second thread, and on a busy machine two threads
-            # stall each other at every op (a 2 s test build became 40 s beside a test run).
-            num_threads=1,
-            seed=seed,
-            progress=progress,
-        )
-        return BuildRecipe("tiny", vocab_size=512, block_size=64, held_out_fraction=0.1, pretrain=settings)
-    raise ValueError(f"unknown model size {size!r}; expected one of {MODEL_SIZES}")
+def tiny_recipe(*, max_steps: int = TINY_STEPS, seed: int = 0) -> BuildRecipe:
+    """The tiny model's recipe; a fixed step count keeps builds deterministic."""
+    settings = PretrainSettings(
+        max_steps=max_steps, batch_size=16, learning_rate=1e-2, warmup_steps=10, seed=seed
+    )
+    return BuildRecipe(vocab_size=512, block_size=64, held_out_fraction=0.1, pretrain=settings)
 
 
 def build_config_of(recipe: BuildRecipe) -> dict[str, object]:
     """The cache-relevant part of a recipe as JSON-able data (display-only knobs left out)."""
     config = dataclasses.asdict(recipe)
-    config["pretrain"].pop("progress")
     config["pretrain"].pop("num_threads")
     config["recipe_version"] = RECIPE_VERSION
     return config
 
 
-def build_demo_model(
+def build_tiny_model(
     texts: Sequence[str],
     chat_conversations: Sequence[Conversation] | None,
     output_dir: Path,
     *,
-    size: ModelSize = "demo",
-    time_budget_s: float | None = None,
-    max_steps: int | None = None,
+    max_steps: int = TINY_STEPS,
     seed: int = 0,
-    progress: bool = True,
     force: bool = False,
     on_step: StepCallback | None = None,
 ) -> BuildReport:
     """Train tokenizer and model on ``texts`` + ``chat_conversations`` and save them to ``output_dir``.
 
     Returns the existing report without training when ``output_dir`` already holds a complete
-    build of the same corpus and recipe, unless ``force``. ``time_budget_s`` bounds the training
-    loop (tokenizer training and evaluation add a few seconds); ``on_step`` is called after every
+    build of the same corpus and recipe, unless ``force``. ``on_step`` is called after every
     optimizer step and may raise to abort -- the old ``output_dir``, if any, is then left as it was.
     """
     output_dir = Path(output_dir)
     conversations = list(chat_conversations or [])
     validate_conversations(conversations)
-    recipe = recipe_for(size, time_budget_s=time_budget_s, max_steps=max_steps, seed=seed, progress=progress)
+    recipe = tiny_recipe(max_steps=max_steps, seed=seed)
     expected_hash = corpus_hash(texts, conversations)
     expected_config = build_config_of(recipe)
 
@@ -147,7 +106,7 @@ def build_demo_model(
             and cached.corpus_hash == expected_hash
             and cached.build_config == expected_config
         ):
-            logger.info("reusing the demo model in %s (same corpus and recipe)", output_dir)
+            logger.info("reusing the tiny model in %s (same corpus and recipe)", output_dir)
             cached.from_cache = True
             return cached
         with staged_directory(output_dir) as staging:
@@ -185,7 +144,7 @@ def _build_into(
     train_blocks = pack_into_blocks(train_ids, recipe.block_size)
     held_out_blocks = pack_into_blocks(held_out_ids, recipe.block_size)
 
-    config = config_for_size(recipe.size, tokenizer)  # type: ignore[arg-type]
+    config = tiny_config(tokenizer)
     if recipe.block_size > config.max_position_embeddings:
         raise ValueError("block_size exceeds the model's max_position_embeddings")
     model = LlamaForCausalLM(config)
@@ -208,7 +167,6 @@ def _build_into(
 
     return BuildReport(
         output_dir=str(staging),
-        size=recipe.size,
         parameter_count=parameter_count,
         vocab_size=len(tokenizer),
         steps=result.steps,
@@ -217,7 +175,6 @@ def _build_into(
         build_seconds=round(time.perf_counter() - started, 2),
         perplexity_untrained=round(result.perplexity_untrained, 3),
         perplexity_trained=round(result.perplexity_trained, 3),
-        stopped_by=result.stopped_by,
         corpus_hash=expected_hash,
         corpus_documents=len(documents),
         held_out_documents=len(held_out_documents),

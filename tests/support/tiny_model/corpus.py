@@ -1,6 +1,6 @@
 """Turn the builder's inputs (plain texts and chat conversations) into pre-training documents.
 
-Conversations go through the very ChatML template the tokenizer ships with, so the base model
+Conversations go through the very ChatML template the tokenizer ships with, so the tiny model
 learns the turn structure -- and to emit ``<|im_end|>`` after an answer -- before any
 fine-tuning. Every document is terminated by ``<|endoftext|>`` so that packed blocks tell the
 model where one document stops and an unrelated one starts.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from transformers import PreTrainedTokenizerBase
 
@@ -21,7 +21,7 @@ Conversation = list[Message]
 
 
 def validate_conversations(conversations: Sequence[Conversation]) -> None:
-    """Fail early, with the offending index, on malformed conversations (a build takes minutes)."""
+    """Fail early, with the offending index, on malformed conversations (not deep in training)."""
     for index, conversation in enumerate(conversations):
         if not conversation:
             raise ValueError(f"conversation #{index} is empty")
@@ -60,29 +60,3 @@ def corpus_hash(texts: Sequence[str], conversations: Sequence[Conversation]) -> 
         digest.update(b"C")
         digest.update(json.dumps(conversation, sort_keys=True).encode())
     return digest.hexdigest()
-
-
-def texts_and_conversations_from_rows(contents: Iterable[dict]) -> tuple[list[str], list[Conversation]]:
-    """Sort datanet row contents into plain texts and chat conversations for pre-training.
-
-    Rows come in three shapes: ``{"messages": [...]}`` (a conversation as-is),
-    ``{"prompt", "completion"}`` (a one-turn user/assistant conversation, so that the base model
-    sees it in the same chat format fine-tuning will use) and ``{"text"}`` (plain text).
-    """
-    texts: list[str] = []
-    conversations: list[Conversation] = []
-    for content in contents:
-        if "messages" in content:
-            conversations.append([{"role": m["role"], "content": m["content"]} for m in content["messages"]])
-        elif "prompt" in content and "completion" in content:
-            conversations.append(
-                [
-                    {"role": "user", "content": content["prompt"]},
-                    {"role": "assistant", "content": content["completion"]},
-                ]
-            )
-        elif "text" in content:
-            texts.append(content["text"])
-        else:
-            raise ValueError(f"unrecognised row content keys: {sorted(content)}")
-    return texts, conversations

@@ -1,4 +1,4 @@
-"""The record of one demo-model build, written as ``build_report.json`` next to the weights.
+"""The record of one tiny-model build, written as ``build_report.json`` next to the weights.
 
 It doubles as the cache key and the completeness marker: it is the last file written into the
 staging directory, and a later build reuses the model only if the recorded corpus hash and build
@@ -13,17 +13,16 @@ from pathlib import Path
 from typing import Any
 
 REPORT_FILENAME = "build_report.json"
-REPORT_FORMAT_VERSION = 1
+REPORT_FORMAT_VERSION = 2  # 2: the tiny fixture alone, without size and stopped_by
 #: Files without which a directory is not a usable model, whatever its report says.
 MODEL_FILES: tuple[str, ...] = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 
 
 @dataclass
 class BuildReport:
-    """Numbers a human (and the UI) wants about the base model: size, effort, and what it learnt."""
+    """What a build did and what it learnt: the numbers the fixture's own tests check."""
 
     output_dir: str
-    size: str
     parameter_count: int
     vocab_size: int
     steps: int
@@ -32,7 +31,6 @@ class BuildReport:
     build_seconds: float
     perplexity_untrained: float
     perplexity_trained: float
-    stopped_by: str
     corpus_hash: str
     corpus_documents: int
     held_out_documents: int
