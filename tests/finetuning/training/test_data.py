@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from transformers import AutoTokenizer
 
@@ -85,7 +87,7 @@ def test_templates_without_generation_markers_get_the_same_mask_from_character_o
 def test_the_default_models_unmarked_template_trains_only_on_assistant_turns(default_base_model):
     """SmolLM2's ChatML template has no generation marks: the mask comes from character offsets alone."""
     smollm2 = AutoTokenizer.from_pretrained(default_base_model)
-    assert "generation" not in smollm2.chat_template
+    assert re.search(r"{%-?\s*generation\s*-?%}", smollm2.chat_template) is None
     row = chat_row(
         ("system", "You are the Lumen support desk."),
         ("user", "How long is the Lumen Arc warranty?"),
