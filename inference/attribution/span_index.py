@@ -20,6 +20,13 @@ bytes per row (its id and where it starts), 8 bytes per vocabulary word for the 
 vocabulary text itself; a 60-word row costs about half a kilobyte. A query costs O(m · L · log N) for m
 answer words, matches of length L and N indexed tokens: milliseconds for an answer of a few hundred words.
 
+Why rarity: a long span is not evidence by length alone. Boilerplate that many rows share (", and the
+Lumen Arc Pro", a greeting, a disclaimer) is quoted by answers because the whole dataset says it, so it
+names no row in particular; in a trial one such phrase took a third of an answer's weight. As OLMoTrace
+keeps only long *and* rare spans, `longest_spans(..., max_row_share=...)` marks a span found in too many
+distinct rows as not counted: it is still reported (a receipt can say why it earned nothing) but earns no
+weight.
+
 This is a plain library: it must not import Django (workers and scripts use it without settings).
 """
 
@@ -28,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import unicodedata
@@ -39,7 +47,17 @@ from pathlib import Path
 import numpy as np
 from pydivsufsort import divsufsort
 
-__all__ = ["IndexCorrupt", "SpanIndex", "SpanMatch", "Token", "normalize", "tokenize"]
+__all__ = [
+    "DEFAULT_MAX_ROW_SHARE",
+    "MIN_RARE_ROWS",
+    "IndexCorrupt",
+    "SpanIndex",
+    "SpanMatch",
+    "Token",
+    "normalize",
+    "rare_row_limit",
+    "tokenize",
+]
 
 FORMAT = "span-index/1"
 MANIFEST = "manifest.json"
@@ -52,6 +70,22 @@ UNKNOWN = -1  # an answer word that no row contains; it matches nothing and brea
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
+DEFAULT_MAX_ROW_SHARE = 0.05
+"""A span found in more than this share of a dataset version's rows is too common to credit.
+
+Five percent: a fact is stated by one row or a handful (paraphrases, a few contributors who know it),
+while template phrases, product names in a stock sentence and greetings recur across a large part of a
+dataset. At 5% a 1,000-row version still credits a span found in up to 50 rows, far more than a fact is
+repeated, while a stock phrase that a large part of the rows share earns nothing.
+"""
+
+MIN_RARE_ROWS = 3
+"""However small the dataset, a span in at most this many rows is rare enough to credit.
+
+Without a floor a 20-row version (5% = 1 row) could never credit a fact two contributors both wrote, and
+a span shared by two or three rows is still specific evidence: the rows split its credit between them.
+"""
+
 
 class IndexCorrupt(ValueError):
     """A saved index is missing files or its files do not agree: rebuild it rather than match against it."""
@@ -59,7 +93,13 @@ class IndexCorrupt(ValueError):
 
 @dataclass(frozen=True)
 class SpanMatch:
-    """A stretch of the answer found verbatim in the index; offsets point into the original answer text."""
+    """A stretch of the answer found verbatim in the index; offsets point into the original answer text.
+
+    `occurrences` counts positions (a row quoting the phrase twice counts twice), `rows` counts the
+    distinct rows containing it (k of the index's `row_count` M: what rarity is judged on), and
+    `row_ids` names at most `max_rows_per_span` of them. A span that is not `counted` was too common to
+    credit; `reason` says so in words ("" for counted spans).
+    """
 
     start: int
     end: int
@@ -67,6 +107,9 @@ class SpanMatch:
     words: int
     row_ids: tuple[int, ...]
     occurrences: int
+    rows: int
+    counted: bool = True
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +119,17 @@ class Token:
     text: str
     start: int
     end: int
+
+
+def rare_row_limit(row_count: int, max_row_share: float = DEFAULT_MAX_ROW_SHARE) -> int:
+    """The most distinct rows a span may occur in and still earn credit: max(MIN_RARE_ROWS, ⌈share · M⌉).
+
+    The product is rounded to nine decimals before the ceiling so that a share given in percent (0.07 of
+    100 rows is 7.000000000000001 in floating point) gives the limit a person would compute (7, not 8).
+    """
+    if not max_row_share >= 0:  # also rejects NaN
+        raise ValueError(f"max_row_share must not be negative, not {max_row_share}")
+    return max(MIN_RARE_ROWS, math.ceil(round(max_row_share * row_count, 9)))
 
 
 def normalize(text: str) -> tuple[str, list[tuple[int, int]] | None]:
@@ -216,7 +270,11 @@ class SpanIndex:
     # -- matching -----------------------------------------------------------------------------------------
 
     def longest_spans(
-        self, answer_text: str, min_words: int = 6, max_rows_per_span: int = 16
+        self,
+        answer_text: str,
+        min_words: int = 6,
+        max_rows_per_span: int = 16,
+        max_row_share: float | None = None,
     ) -> list[SpanMatch]:
         """The longest non-overlapping stretches of the answer that some row contains, in answer order.
 
@@ -224,13 +282,20 @@ class SpanIndex:
         dropped. Candidates are maximal matches (they extend neither left nor right); overlapping ones are
         resolved longest first (ties: the earlier one), because a long quote is better evidence than the
         shorter ones it overlaps, and a losing candidate is dropped whole rather than trimmed. Each span
-        names at most `max_rows_per_span` rows (lowest ids first), while `occurrences` counts them all: a
-        phrase in thousands of rows is boilerplate and credits no one in particular.
+        names at most `max_rows_per_span` rows (lowest ids first); `occurrences` and `rows` count them all.
+
+        Rarity (`max_row_share`, None: every span counts, as before the rule existed): a candidate found in
+        more than `rare_row_limit(row_count, max_row_share)` distinct rows is too common to credit. Rare
+        candidates are chosen first, as above; common ones then fill only what no rare span covers and
+        come back with `counted=False`. So boilerplate never blocks a rare quote that overlaps it (the rare
+        quote must reach past the boilerplate, or it would be at least as common), and the receipt still
+        shows the boilerplate and why it earned nothing.
         """
         if min_words < 1:
             raise ValueError(f"min_words must be at least 1, not {min_words}")
         if max_rows_per_span < 0:
             raise ValueError(f"max_rows_per_span must not be negative, not {max_rows_per_span}")
+        limit = None if max_row_share is None else rare_row_limit(self.row_count, max_row_share)
         tokens = tokenize(answer_text)
         matches = self._matching_statistics([self._word_ids.get(token.text, UNKNOWN) for token in tokens])
 
@@ -238,29 +303,43 @@ class SpanIndex:
         # A match at i that the match at i - 1 contains (one word longer, same end) is not a candidate:
         # spans are maximal quotes, never pieces of one.
         maximal = [i for i in range(len(lengths)) if i == 0 or lengths[i - 1] <= lengths[i]]
-        by_preference = sorted(
-            (i for i in maximal if lengths[i] >= min_words), key=lambda i: (-lengths[i], i)
-        )
+        candidates = [i for i in maximal if lengths[i] >= min_words]
+        rows_of: dict[int, np.ndarray] = {}
+
+        def too_common(i: int) -> bool:
+            _, lo, hi = matches[i]
+            if limit is None or hi - lo <= limit:  # no more positions than the limit: no more rows either
+                return False
+            rows_of[i] = self._distinct_rows(lo, hi)
+            return len(rows_of[i]) > limit
+
+        common = {i for i in candidates if too_common(i)}
         covered = bytearray(len(tokens))
         chosen: list[int] = []
-        for i in by_preference:
-            length = lengths[i]
-            if not any(covered[i : i + length]):
-                covered[i : i + length] = b"\x01" * length
-                chosen.append(i)
+        for pool in ([i for i in candidates if i not in common], [i for i in candidates if i in common]):
+            for i in sorted(pool, key=lambda i: (-lengths[i], i)):
+                length = lengths[i]
+                if not any(covered[i : i + length]):
+                    covered[i : i + length] = b"\x01" * length
+                    chosen.append(i)
 
         spans = []
         for i in sorted(chosen):
             length, lo, hi = matches[i]
             start, end = tokens[i].start, tokens[i + length - 1].end
+            rows = rows_of[i] if i in rows_of else self._distinct_rows(lo, hi)
+            counted = i not in common
             spans.append(
                 SpanMatch(
                     start=start,
                     end=end,
                     text=answer_text[start:end],
                     words=length,
-                    row_ids=self._rows_of(lo, hi, max_rows_per_span),
+                    row_ids=tuple(int(row_id) for row_id in rows[:max_rows_per_span]),
                     occurrences=hi - lo,
+                    rows=len(rows),
+                    counted=counted,
+                    reason="" if counted else _too_common(len(rows), self.row_count, limit),
                 )
             )
         return spans
@@ -314,10 +393,11 @@ class SpanIndex:
         new_hi = bisect_right(self._suffix_view, word, new_lo, hi, key=word_at_depth)
         return (new_lo, new_hi) if new_lo < new_hi else None
 
-    def _rows_of(self, lo: int, hi: int, limit: int) -> tuple[int, ...]:
+    def _distinct_rows(self, lo: int, hi: int) -> np.ndarray:
+        """The sorted distinct ids of the rows holding the suffixes of SA range [lo, hi)."""
         positions = self._suffix_array[lo:hi]
         rows = np.searchsorted(self._row_starts, positions, side="right") - 1
-        return tuple(int(row_id) for row_id in np.unique(self._row_ids[rows])[:limit])
+        return np.unique(self._row_ids[rows])
 
     # -- persistence --------------------------------------------------------------------------------------
 
@@ -366,6 +446,10 @@ class SpanIndex:
         vocabulary = text.split("\n") if text else []
         _check_consistency(directory, manifest, vocabulary, arrays)
         return cls(vocabulary=vocabulary, **arrays)
+
+
+def _too_common(rows: int, row_count: int, limit: int) -> str:
+    return f"too common to credit: in {rows} of {row_count} rows, more than the {limit} a rare span may be in"
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

@@ -71,6 +71,7 @@ class Attributor:
     def attribute(self, adapter: str, prompt: list[int], answer: list[int]) -> dict:
         """One answer: its adapter loaded, gradient projected and scored, text span-matched; seconds each."""
         from inference.attribution.gradient_sketch import LoraGradientProjector
+        from inference.attribution.span_index import DEFAULT_MAX_ROW_SHARE  # the setting's default, as prod
 
         began = time.perf_counter()
         model = self.models.get(adapter, self.workload.adapters[adapter])
@@ -84,7 +85,9 @@ class Attributor:
         projected = time.perf_counter()
         rows = self.sketches.top_rows(vector, k=GRADIENT_CANDIDATES)
         scored = time.perf_counter()
-        spans = self.span_index.longest_spans(answer_text(answer), min_words=MIN_SPAN_WORDS)
+        spans = self.span_index.longest_spans(
+            answer_text(answer), min_words=MIN_SPAN_WORDS, max_row_share=DEFAULT_MAX_ROW_SHARE
+        )
         matched = time.perf_counter()
         return {
             "load_s": loaded - began,

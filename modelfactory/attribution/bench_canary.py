@@ -237,15 +237,29 @@ def attribute(model, tokenizer, sketches, spans, owners, lineage, ids, answer_id
     with sketches.projector(model) as projector:
         vector = projector.project([ids + answer_ids], [[-100] * len(ids) + answer_ids])[0]
     top = sketches.top_rows(vector, k=32)
-    matches = spans.longest_spans(text, min_words=min_words)
-    from inference.attribution.span_index import tokenize
+    from inference.attribution.span_index import DEFAULT_MAX_ROW_SHARE, tokenize
+
+    # The rarity rule at the setting's default, as the attribution worker applies it.
+    matches = spans.longest_spans(text, min_words=min_words, max_row_share=DEFAULT_MAX_ROW_SHARE)
 
     result = combine(
         lineage_contributors=lineage,
         lineage_datanets={"canary": 1.0},
         gradient=[GradientEvidence("canary", 1.0, top)],
         gradient_ran=True,
-        spans=[SpanEvidence(m.text, m.words, m.row_ids, m.occurrences) for m in matches],
+        spans=[
+            SpanEvidence(
+                m.text,
+                m.words,
+                m.row_ids,
+                m.occurrences,
+                rows=m.rows,
+                indexed_rows=spans.row_count,
+                counted=m.counted,
+                reason=m.reason,
+            )
+            for m in matches
+        ],
         span_ran=True,
         answer_words=len(tokenize(text)),
         owners={row: RowOwner(wallet, "canary") for row, wallet in owners.items()},

@@ -10,13 +10,15 @@ Three methods can speak about an answer:
   of weak ones, which the canary benchmark showed matters for top-1).
 * **span matching**: verbatim spans of the answer found in training answers
   (`inference.attribution.span_index`); each span's length in words is shared by the rows that
-  contain it.
+  contain it. Only rare spans count: one found in more than max(3, 5%) of its datanet version's rows is
+  boilerplate that names no row in particular, so it is kept on the receipt (with k of M rows, to say
+  why) but earns nothing and covers nothing.
 
 The mixture, documented on every receipt:
 
     floor      = LINEAGE_FLOOR (0.2) of the weight always follows lineage;
-    coverage c = share of the answer's words inside matched spans (0..1);
-    span       = (1 - floor) · c                 when a span was found;
+    coverage c = share of the answer's words inside counted (rare) spans (0..1);
+    span       = (1 - floor) · c                 when a counted span was found;
     gradient   = (1 - floor) · (1 - c)           when the gradient method ran and found a positive row;
     what a method that could not run or found nothing would have had goes back to lineage.
 
@@ -55,12 +57,51 @@ class GradientEvidence:
 
 @dataclass(frozen=True)
 class SpanEvidence:
-    """A verbatim span of the answer, the rows that contain it and its length in words."""
+    """A verbatim span of the answer, the rows that contain it and its length in words.
+
+    `rows` (k) is how many distinct rows of the datanet version contain the span and `indexed_rows` (M)
+    how many rows that version's index holds: "found in k of M rows" is why a span counted or, when
+    `counted` is false, why it was too common to credit (`reason`). Evidence stored before the rarity rule
+    has neither: it reads as counted with k and M unknown (None), which is how it was paid.
+    """
 
     text: str
     words: int
     row_ids: Sequence[int]
     occurrences: int
+    rows: int | None = None
+    indexed_rows: int | None = None
+    counted: bool = True
+    reason: str = ""
+    datanet: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text,
+            "words": self.words,
+            "row_ids": list(self.row_ids),
+            "occurrences": self.occurrences,
+            "rows": self.rows,
+            "indexed_rows": self.indexed_rows,
+            "counted": self.counted,
+            "reason": self.reason,
+            "datanet": self.datanet,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> SpanEvidence:
+        """Read stored evidence, old or new: a missing key means what the code meant before it existed."""
+        return cls(
+            text=data.get("text", ""),
+            words=int(data.get("words", 0)),
+            row_ids=tuple(data.get("row_ids", ())),
+            occurrences=int(data.get("occurrences", len(data.get("row_ids", ())))),
+            rows=data.get("rows"),
+            indexed_rows=data.get("indexed_rows"),
+            counted=bool(data.get("counted", True)),
+            reason=data.get("reason", ""),
+            datanet=data.get("datanet"),
+        )
 
 
 @dataclass
@@ -73,6 +114,8 @@ class Attribution:
     combination: str
     by_method: dict[str, dict[str, float]] = field(default_factory=dict)
     """Each method's own contributor weights before mixing (what the canary benchmark scores)."""
+    spans: list[dict] = field(default_factory=list)
+    """Every span found, counted or not (`SpanEvidence.to_json`), in answer order."""
 
     def to_json(self) -> dict:
         return {
@@ -83,6 +126,7 @@ class Attribution:
             "datanets": self.datanets,
             "rows": self.rows,
             "by_method": self.by_method,
+            "spans": self.spans,
         }
 
 
@@ -109,10 +153,13 @@ def gradient_row_weights(
 
 
 def span_row_weights(spans: Sequence[SpanEvidence]) -> dict[int, float]:
-    """Row → share of the span method's mass: each span's words shared by the rows containing it."""
+    """Row → share of the span method's mass: each counted span's words shared by the rows containing it.
+
+    A span that is not counted (too common in its datanet version) earns nothing, however long.
+    """
     rows: dict[int, float] = defaultdict(float)
     for span in spans:
-        if not span.row_ids:
+        if not span.counted or not span.row_ids:
             continue
         for row in span.row_ids:
             rows[row] += span.words / len(span.row_ids)
@@ -151,7 +198,7 @@ def combine(
     gradient_contributors, gradient_datanets = _roll_up(gradient_rows, owners)
     span_contributors, span_datanets = _roll_up(span_rows, owners)
 
-    covered = sum(span.words for span in spans)
+    covered = sum(span.words for span in spans if span.counted)
     coverage = min(1.0, covered / answer_words) if answer_words and span_contributors else 0.0
     evidence = 1.0 - lineage_floor
     method_weights = {"lineage": lineage_floor, "gradient": 0.0, "span": 0.0}
@@ -199,6 +246,7 @@ def combine(
             "gradient": gradient_contributors,
             "span": span_contributors,
         },
+        spans=[span.to_json() for span in spans],
     )
 
 
@@ -212,7 +260,7 @@ def _top_rows(
     """The rows to show: span matches first (they are verbatim), then gradient rows by weight."""
     scores = {row: score for adapter in gradient for row, score in adapter.rows}
     span_of: dict[int, SpanEvidence] = {}
-    for span in sorted(spans, key=lambda s: -s.words):
+    for span in sorted((s for s in spans if s.counted), key=lambda s: -s.words):
         for row in span.row_ids:
             span_of.setdefault(row, span)
     shown: list[dict] = []
@@ -225,6 +273,8 @@ def _top_rows(
                 "score": span_of[row].words,
                 "weight": round(weight, 6),
                 "span": span_of[row].text,
+                "span_rows": span_of[row].rows,
+                "indexed_rows": span_of[row].indexed_rows,
                 "datanet": owner.datanet if owner else None,
                 "contributor": owner.wallet if owner else None,
             }

@@ -8,6 +8,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
 from datanets.models import Datanet, Row
+from modelfactory.attribution.combination import SpanEvidence
 from modelfactory.attribution.models import (
     AdapterSketch,
     DatanetCredit,
@@ -18,6 +19,18 @@ from modelfactory.ledger.models import InferenceReceipt
 
 EXCERPT_CHARS = 160
 METHOD_LABELS = {"lineage": "Lineage", "gradient": "Gradient influence", "span": "Span matching"}
+
+
+def span_detail(words: int, rows: int | None, indexed_rows: int | None, *, counted: bool = True) -> str:
+    """Why a span counted, or why it did not: "9 words, found in 1 of 240 rows".
+
+    Evidence stored before the rarity rule has no row counts; it says only its length, as it did then.
+    """
+    if rows is None or indexed_rows is None:
+        return f"{words} words"
+    if not counted:
+        return f"{words} words, too common to credit (in {rows} of {indexed_rows} rows)"
+    return f"{words} words, found in {rows} of {indexed_rows} rows"
 
 
 def evidence_rows(receipt: InferenceReceipt, viewer=None) -> list[dict]:
@@ -49,9 +62,44 @@ def evidence_rows(receipt: InferenceReceipt, viewer=None) -> list[dict]:
                 "excerpt": text[:EXCERPT_CHARS] + ("…" if len(text) > EXCERPT_CHARS else ""),
                 "weight_percent": round(100 * float(row.get("weight", 0)), 1),
                 "method_label": METHOD_LABELS.get(row.get("method"), row.get("method")),
+                "span_detail": (
+                    span_detail(row.get("score", 0), row.get("span_rows"), row.get("indexed_rows"))
+                    if row.get("method") == "span"
+                    else ""
+                ),
             }
         )
     return shown
+
+
+def evidence_spans(receipt: InferenceReceipt, viewer=None) -> list[dict]:
+    """Every verbatim span of the answer, credited or too common to credit, with "k of M rows".
+
+    Span text is row text, so as for rows it is shown only for datanets the viewer may read (a span
+    whose datanet is not recorded is not shown). Receipts attributed before spans were stored have none.
+    """
+    from datanets.selectors import datanets_usable_by
+
+    spans = [SpanEvidence.from_json(span) for span in (receipt.attribution or {}).get("spans", [])]
+    named = {span.datanet for span in spans if span.datanet}
+    readable = (
+        set(datanets_usable_by(viewer).filter(slug__in=named).values_list("slug", flat=True))
+        if named
+        else set()
+    )
+    return [
+        {
+            "text": span.text if span.datanet in readable else "",
+            "datanet": span.datanet,
+            "words": span.words,
+            "rows": span.rows,
+            "indexed_rows": span.indexed_rows,
+            "counted": span.counted,
+            "reason": span.reason,
+            "detail": span_detail(span.words, span.rows, span.indexed_rows, counted=span.counted),
+        }
+        for span in spans
+    ]
 
 
 def receipt_evidence(receipt: InferenceReceipt, viewer=None) -> dict:
@@ -69,6 +117,7 @@ def receipt_evidence(receipt: InferenceReceipt, viewer=None) -> dict:
         ],
         "combination": attribution.get("combination", ""),
         "rows": evidence_rows(receipt, viewer),
+        "spans": evidence_spans(receipt, viewer),
         "notes": attribution.get("notes", []),
         "error": attribution.get("error", ""),
         "settled_on": attribution.get("settled_on", ""),

@@ -197,7 +197,9 @@ def _span_evidence(
         ran = True
         for answer in query.answers:
             for match in words.longest_spans(
-                answer.get("text", ""), min_words=settings.MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS
+                answer.get("text", ""),
+                min_words=settings.MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS,
+                max_row_share=settings.MODELFACTORY_ATTRIBUTION_MAX_SPAN_ROW_SHARE,
             ):
                 evidence.append(
                     SpanEvidence(
@@ -205,6 +207,11 @@ def _span_evidence(
                         words=match.words,
                         row_ids=match.row_ids,
                         occurrences=match.occurrences,
+                        rows=match.rows,
+                        indexed_rows=words.row_count,
+                        counted=match.counted,
+                        reason=match.reason,
+                        datanet=ref["datanet"],
                     )
                 )
     return evidence, ran
@@ -250,7 +257,9 @@ def receipt_attribute(*, receipt_id: int) -> InferenceReceipt | None:
                 status=AttributionQuery.Status.PENDING, started=None, error=reason[:2000]
             )
         return None
-    row_ids = {row for e in gradient for row, _ in e.rows} | {row for s in spans for row in s.row_ids}
+    row_ids = {row for e in gradient for row, _ in e.rows} | {
+        row for s in spans if s.counted for row in s.row_ids
+    }
     owners = {
         pk: RowOwner(wallet=wallet, datanet=slug)
         for pk, wallet, slug in Row.objects.filter(pk__in=row_ids).values_list(

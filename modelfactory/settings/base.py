@@ -219,6 +219,11 @@ MODELFACTORY_ATTRIBUTION_SIDE_DIM = env.integer("MODELFACTORY_ATTRIBUTION_SIDE_D
 MODELFACTORY_ATTRIBUTION_SKETCH_DIM = env.integer("MODELFACTORY_ATTRIBUTION_SKETCH_DIM", 512, minimum=16)
 # Spans shorter than this many words are not evidence of verbatim reuse.
 MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS = env.integer("MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS", 6, minimum=2)
+# A span found in more than this share of its datanet version's rows (and in more than 3 rows) is
+# boilerplate: shown on the receipt, never credited (0..1, in percent here; 100 turns the rule off).
+MODELFACTORY_ATTRIBUTION_MAX_SPAN_ROW_SHARE = (
+    env.integer("MODELFACTORY_ATTRIBUTION_MAX_SPAN_ROW_SHARE_PERCENT", 5, minimum=0) / 100
+)
 # Share of every answer's contributor weight that always follows lineage (0..1, in percent here).
 MODELFACTORY_ATTRIBUTION_LINEAGE_FLOOR = (
     env.integer("MODELFACTORY_ATTRIBUTION_LINEAGE_FLOOR_PERCENT", 20, minimum=0) / 100

@@ -32,7 +32,7 @@ def test_a_sentence_copied_from_a_row_is_found_with_that_row_and_its_offsets(ind
     quoted = "the quick brown fox jumps over the lazy dog"
     start = answer.index(quoted)
     assert span == SpanMatch(
-        start=start, end=start + len(quoted), text=quoted, words=9, row_ids=(10,), occurrences=1
+        start=start, end=start + len(quoted), text=quoted, words=9, row_ids=(10,), occurrences=1, rows=1
     )
 
 
