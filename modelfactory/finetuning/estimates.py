@@ -1,17 +1,32 @@
 """Rough, honest estimates for the review step: memory, time and tokens, with the warnings people need.
 
 They are estimates (and labelled so on the page): memory from parameter counts and the usual
-bytes-per-parameter of each method, time from a FLOP count (6 × parameters per trained token) at a
-throughput typical of the hardware. Good enough to tell minutes from hours and to warn about
-a run that will not fit.
+bytes-per-parameter of each method. Time is the whole job as its owner waits for it: the training steps,
+the periodic evaluations, and the base-versus-adapter evaluation at the end (two passes over the eval
+split and greedy answers to a few held-out prompts, twice), plus loading and saving. The training speed is
+the one this machine measured on earlier jobs with the same base model when there are some (the median
+of their tokens per second: `selectors.observed_training_speed`), else a FLOP count (6 × parameters per
+trained token) at a throughput measured for the hardware class. Calibrated on SmolLM2-135M with the Quick
+preset on the 2-core development machine (see the training README for the figures).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Sustained training throughput, FLOP/s: a 2-core CPU in fp32, and a modern data-centre GPU in bf16.
-THROUGHPUT = {"cpu": 2.0e10, "gpu": 2.0e14}
+# Sustained training throughput, FLOP/s at 6 × parameters per token: measured on a 2-core AVX-512 CPU in
+# fp32 (SmolLM2-135M, LoRA, completion-only head: ~200 tokens/s), and typical of a data-centre GPU in bf16.
+THROUGHPUT = {"cpu": 1.6e11, "gpu": 2.0e14}
+FORWARD_SHARE = 1 / 3
+"""An evaluation pass is a forward only: about a third of a training step's work per token."""
+EVAL_MAX_NEW_TOKENS = 64
+"""Held-out prompts are answered greedily by the base and by the adapter at the end (`services`'
+``JOB_HELD_OUT_PROMPTS``, one batch), up to this many tokens each."""
+DECODE_SECONDS_PER_PARAMETER = {"cpu": 1.0e-9, "gpu": 5.0e-12}
+"""One batched greedy decoding step (HF generate, batch 8) costs about this much per base-model parameter:
+0.13 s for 135M parameters on the CPU measured."""
+FIXED_SECONDS = {"cpu": 15.0, "gpu": 60.0}
+"""Loading the base model and tokenizer, attaching LoRA, saving checkpoints and the adapter."""
 BYTES_PER_BASE_PARAMETER = {"lora": 4.0, "dora": 4.0, "qlora": 0.55}  # fp32 on CPU; 4-bit NF4 + scales
 TINY_DATASET_ROWS = 100
 
@@ -26,6 +41,10 @@ class Estimate:
     minutes: float
     lora_parameters: int
     warnings: list[str] = field(default_factory=list)
+    tokens_per_second: float = 0.0
+    """The training speed the time assumes."""
+    speed_measured: bool = False
+    """True when that speed was measured on earlier jobs here, False when computed from FLOPs."""
 
 
 def estimate(
@@ -38,7 +57,10 @@ def estimate(
     rows_over_length: int,
     spec: dict,
     hardware: str,
+    observed_tokens_per_second: float | None = None,
 ) -> Estimate:
+    """The review step's estimate; ``observed_tokens_per_second`` is this machine's measured training speed
+    on the same base model (None: computed from the FLOP count)."""
     eval_rows = int(rows * spec.get("eval_fraction", 0.1))
     train_rows = max(0, rows - eval_rows)
     average = tokens / rows if rows else 0
@@ -54,7 +76,18 @@ def estimate(
     adapter_bytes = lora_parameters * 16  # weights, grads and two Adam moments in fp32
     activation_bytes = spec.get("batch_size", 8) * seq * hidden_size * num_layers * 34
     memory_gb = (base_bytes + adapter_bytes + activation_bytes) / 2**30
-    minutes = 6 * parameter_count * train_tokens / THROUGHPUT.get(hardware, THROUGHPUT["cpu"]) / 60
+    minutes = (
+        _seconds(
+            parameter_count=parameter_count,
+            train_tokens=train_tokens,
+            eval_tokens=int(eval_rows * per_row),
+            steps=steps,
+            spec=spec,
+            hardware=hardware if hardware in THROUGHPUT else "cpu",
+            observed_tokens_per_second=observed_tokens_per_second,
+        )
+        / 60
+    )
     warnings = []
     if rows_over_length:
         warnings.append(
@@ -76,4 +109,31 @@ def estimate(
         round(minutes, 1),
         lora_parameters,
         warnings,
+        tokens_per_second=round(_tokens_per_second(parameter_count, hardware, observed_tokens_per_second), 1),
+        speed_measured=bool(observed_tokens_per_second and observed_tokens_per_second > 0),
     )
+
+
+def _seconds(
+    *,
+    parameter_count: int,
+    train_tokens: int,
+    eval_tokens: int,
+    steps: int,
+    spec: dict,
+    hardware: str,
+    observed_tokens_per_second: float | None,
+) -> float:
+    """Wall time of the whole job: training, periodic and final evaluation, generation, fixed costs."""
+    tokens_per_second = _tokens_per_second(parameter_count, hardware, observed_tokens_per_second)
+    periodic_evals = steps // max(1, spec.get("eval_every_steps", 50)) if eval_tokens else 0
+    forward_passes = periodic_evals + (2 if eval_tokens else 0)  # the final report runs base and adapter
+    evaluation = forward_passes * eval_tokens * FORWARD_SHARE / tokens_per_second
+    generation = 2 * EVAL_MAX_NEW_TOKENS * DECODE_SECONDS_PER_PARAMETER[hardware] * parameter_count
+    return FIXED_SECONDS[hardware] + train_tokens / tokens_per_second + evaluation + generation
+
+
+def _tokens_per_second(parameter_count: int, hardware: str, observed: float | None) -> float:
+    if observed and observed > 0:
+        return observed
+    return THROUGHPUT.get(hardware, THROUGHPUT["cpu"]) / (6 * max(1, parameter_count))

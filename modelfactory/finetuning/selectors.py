@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -51,6 +52,23 @@ def job_curves(job: FineTuneJob, *, after_step: int = -1) -> dict:
         for key in series:
             series[key].append(getattr(metric, key))
     return series
+
+
+SPEED_HISTORY_JOBS = 3
+
+
+def observed_training_speed(base_model: BaseModel, queue: str) -> float | None:
+    """Median training tokens per second over the steps of the last few succeeded jobs on ``base_model``
+    and ``queue`` on this installation, or None before there are any.
+
+    The median of steps, not of jobs: a step slowed by an evaluation or another process counts once.
+    """
+    recent = FineTuneJob.objects.filter(
+        base_model=base_model, queue=queue, status=FineTuneJob.Status.SUCCEEDED
+    ).order_by("-finished")[:SPEED_HISTORY_JOBS]
+    steps = JobMetric.objects.filter(job__in=recent, tokens_per_second__gt=0)
+    speeds = list(steps.values_list("tokens_per_second", flat=True))
+    return statistics.median(speeds) if speeds else None
 
 
 def trainable_datanets(user) -> list[tuple[Datanet, list[Version]]]:

@@ -35,6 +35,11 @@ LOG_TAIL_LINES = 60
 
 
 # --- Creating and steering jobs (web side) -------------------------------------------------------------
+JOB_HELD_OUT_PROMPTS = 8
+"""Held-out rows a finished job answers with the base and with the adapter (ROUGE-L on the job page):
+one batch of the Quick preset, so it costs one round of greedy decoding per side."""
+
+
 def job_create(
     *,
     owner: User,
@@ -218,7 +223,12 @@ def job_run(*, job_id: int, worker: str) -> None:
             )
         else:
             result = run_training(
-                spec, training_rows(job), job.output_dir, callbacks=callbacks, datanets=refs
+                spec,
+                training_rows(job),
+                job.output_dir,
+                callbacks=callbacks,
+                datanets=refs,
+                held_out_prompts=JOB_HELD_OUT_PROMPTS,
             ).to_json()
     except Exception as error:
         logger.exception("job %s failed", job.pk)

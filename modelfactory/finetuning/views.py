@@ -140,6 +140,7 @@ def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
     rows = Row.objects.filter(versions__in=versions).distinct()
     tokens = rows.aggregate(n=Sum("token_count"))["n"] or 0
     facts = selectors.architecture_facts(base)
+    hardware = detect_capabilities().hardware
     guess = estimate(
         parameter_count=base.parameter_count or 0,
         hidden_size=facts["hidden_size"],
@@ -148,7 +149,8 @@ def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
         tokens=tokens,
         rows_over_length=rows.filter(token_count__gt=spec["max_seq_length"]).count(),
         spec=spec,
-        hardware=detect_capabilities().hardware,
+        hardware=hardware,
+        observed_tokens_per_second=selectors.observed_training_speed(base, queue=hardware),
     )
     form = LaunchForm(request.POST or None, initial={"name": state.name, "gpus": 0})
     if request.method == "POST" and form.is_valid():

@@ -60,9 +60,13 @@ class AdapterSet:
 
 
 def save_peft_adapters(
-    base: torch.nn.Module, specs: list[AdapterSpec], directory: Path, seed: int = 1
+    base: torch.nn.Module, specs: list[AdapterSpec], directory: Path, seed: int = 1, b_std: float = 0.2
 ) -> AdapterSet:
-    """Random (non-zero B) LoRA adapters made and saved by PEFT itself, on a copy of `base`."""
+    """Random (non-zero B) LoRA adapters made and saved by PEFT itself, on a copy of `base`.
+
+    ``b_std`` sizes the deltas: large enough to change every logit, small enough that a deep real model's
+    activations stay in the range it was trained for.
+    """
     model = None
     paths = {}
     for index, spec in enumerate(specs):
@@ -82,7 +86,7 @@ def save_peft_adapters(
         with torch.no_grad():  # PEFT's non-init A/B are tiny; make the deltas matter for the comparison
             for module in model.modules():
                 if hasattr(module, "lora_B") and spec.name in module.lora_B:
-                    module.lora_B[spec.name].weight.normal_(0, 0.2)
+                    module.lora_B[spec.name].weight.normal_(0, b_std)
         path = directory / spec.name
         model.save_pretrained(str(path), selected_adapters=[spec.name])
         nested = path / spec.name

@@ -127,39 +127,45 @@ class TrainingSpec:
 
 # --- Presets ---------------------------------------------------------------------------------------
 _PRESET_TABLE: dict[tuple[str, str], dict[str, Any]] = {
-    # CPU: small demo-sized models, minutes not hours; short sequences keep a step cheap.
+    # CPU: models of a few hundred million parameters at most, minutes not hours; short sequences keep a
+    # step cheap.
     ("quick", "cpu"): dict(
-        rank=8,
-        alpha=16,
-        target_modules="attention",
+        # Sized on SmolLM2-135M on a 2-core CPU: about 9 minutes on a 640-row datanet, eval loss 3.5 -> 1.5
+        # and ROUGE-L 0.11 -> 0.37 on held-out rows. Attention-only rank 8 learnt the tone but not the
+        # facts (eval loss 2.6); the MLP holds facts, and its LoRA costs little next to the frozen model.
+        rank=16,
+        alpha=32,
+        target_modules="auto",
         learning_rate=1e-3,
         max_steps=60,
         batch_size=8,
         max_seq_length=256,
-        save_every_steps=20,
-        eval_every_steps=20,
+        save_every_steps=30,
+        eval_every_steps=30,
         warmup_ratio=0.05,
     ),
+    # Balanced and Thorough see every row, twice and four times: about 20 and 45 minutes on the demo
+    # datanets with SmolLM2-135M here (the review step's estimate says how long for the data chosen).
     ("balanced", "cpu"): dict(
-        rank=16,
-        alpha=32,
+        rank=32,
+        alpha=64,
         target_modules="auto",
-        learning_rate=5e-4,
-        epochs=1.0,
+        learning_rate=1e-3,
+        epochs=2.0,
         batch_size=8,
         max_seq_length=512,
         save_every_steps=50,
         eval_every_steps=50,
     ),
     ("thorough", "cpu"): dict(
-        rank=32,
-        alpha=64,
+        rank=64,
+        alpha=128,
         target_modules="auto",
-        learning_rate=3e-4,
-        epochs=3.0,
+        learning_rate=5e-4,
+        epochs=4.0,
         batch_size=8,
         grad_accumulation=2,
-        max_seq_length=512,
+        max_seq_length=1024,
         save_every_steps=100,
         eval_every_steps=100,
     ),

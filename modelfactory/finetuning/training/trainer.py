@@ -43,11 +43,12 @@ import torch
 from peft import set_peft_model_state_dict
 from safetensors.torch import load_file as load_safetensors
 from transformers import PrinterCallback
-from trl import SFTConfig, SFTTrainer
+from trl import SFTConfig
 
 from .atomic_output import publish_directory, write_json_atomically
 from .capabilities import MachineCapabilities, detect_capabilities
 from .checkpoints import CHECKPOINTS_DIRNAME, last_complete_checkpoint, remove_incomplete_checkpoints
+from .completion_loss import CompletionHeadSFTTrainer
 from .data import PreparedData, prepare_data
 from .evaluation import compare_base_and_adapter
 from .manifest import (
@@ -126,6 +127,7 @@ def sft_config_for(spec: TrainingSpec, plan: LoadPlan, *, checkpoints_dir: Path,
         save_total_limit=2,
         eval_strategy="steps" if has_eval else "no",
         eval_steps=spec.eval_every_steps if has_eval else None,
+        prediction_loss_only=True,  # nothing reads eval logits; asking for them costs TRL another forward
         seed=spec.seed,
         data_seed=spec.seed,
         train_sampling_strategy="sequential",
@@ -201,7 +203,7 @@ def run_training(
     reporter = ProgressReporter(
         callbacks, MetricsJournal(output_dir) if is_main else None, has_eval=data.eval is not None
     )
-    trainer = SFTTrainer(
+    trainer = CompletionHeadSFTTrainer(
         model=model,
         args=sft_config_for(spec, plan, checkpoints_dir=checkpoints_dir, has_eval=data.eval is not None),
         train_dataset=data.train,

@@ -82,12 +82,14 @@ def test_presets_grow_from_quick_to_thorough_and_gpu_presets_use_longer_sequence
     assert quick.max_steps is not None
     assert balanced.max_steps is None
     assert thorough.epochs > balanced.epochs
-    assert quick.target_modules == "attention"
-    assert thorough.target_modules == "auto"
+    assert quick.max_seq_length <= balanced.max_seq_length <= thorough.max_seq_length
+    # On CPU every preset trains the MLP too: that is where a small model keeps the facts it learns.
+    assert {p.target_modules for p in (quick, balanced, thorough)} == {"auto"}
+    assert preset("quick", "/m", hardware="gpu").target_modules == "attention"
     for name in PRESETS:
         assert (
             preset(name, "/m", hardware="gpu").max_seq_length
-            > preset(name, "/m", hardware="cpu").max_seq_length
+            >= preset(name, "/m", hardware="cpu").max_seq_length
         )
 
 
