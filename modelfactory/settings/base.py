@@ -1,11 +1,13 @@
 """Settings for every environment; production differs only through environment variables.
 
 Defaults are the embedded ones `make run` needs on a fresh machine (SQLite, a SQLite-backed
-Celery broker, a local anvil node, the demo base model under `var/`). `env.py` reads the
+Celery broker, a local anvil node, SmolLM2-135M-Instruct under `var/models/`). `env.py` reads the
 environment and fails with one clear line on anything missing or malformed.
 """
 
 from __future__ import annotations
+
+import os
 
 from modelfactory.settings import env
 
@@ -173,6 +175,10 @@ LEDGER_SERVER_CLAIMS = env.boolean("LEDGER_SERVER_CLAIMS", not env.is_production
 MODELFACTORY_DEFAULT_MODEL_DIR = VAR_DIR / "models" / "smollm2-135m-instruct"
 # Any Hugging Face causal LM: a local directory or a hub id already in the local cache.
 MODELFACTORY_BASE_MODEL = env.env.str("MODELFACTORY_BASE_MODEL", default=str(MODELFACTORY_DEFAULT_MODEL_DIR))
+# Nothing is downloaded at run time: a hub id resolves from the local cache or fails at once with
+# transformers' "not found locally" error, instead of hanging on a hub these machines cannot reach.
+# HF_HUB_OFFLINE=0 in the environment lets a machine that can reach the hub download.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # --- Health ---------------------------------------------------------------------------------------
 # A worker that has not written a heartbeat for this long is reported down.

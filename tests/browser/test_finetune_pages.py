@@ -34,7 +34,7 @@ def test_a_person_walks_the_wizard_launches_a_job_and_sees_its_curves(page, live
     page.get_by_role("radio", name=re.compile("^Quick")).check()
     page.get_by_text("Advanced settings").click()
     # Choosing the Quick preset filled the advanced panel with its values.
-    assert page.get_by_role("spinbutton", name="Rank", exact=True).input_value() == "8"
+    assert page.get_by_role("spinbutton", name="Rank", exact=True).input_value() == "16"
     page.get_by_label("Max steps").fill("6")
     page.get_by_label("Max sequence length").fill("64")
     page.get_by_test_id("qlora-reason").wait_for()

@@ -54,10 +54,10 @@ def test_a_mixed_batch_on_the_default_model_matches_peft_logits_and_greedy_token
             engine.register_adapter(spec.name, adapters.paths[spec.name])
         submitted = []
         for index, question in enumerate(QUESTIONS):
-            prompt = tokenizer.apply_chat_template(
-                [{"role": "user", "content": question}], add_generation_prompt=True, tokenize=True
+            encoded = tokenizer.apply_chat_template(
+                [{"role": "user", "content": question}], add_generation_prompt=True, return_dict=True
             )
-            prompt = list(prompt["input_ids"] if isinstance(prompt, dict) else prompt)
+            prompt = list(encoded["input_ids"])
             adapter = names[index % len(names)]
             request = Request(
                 prompt_token_ids=prompt,
