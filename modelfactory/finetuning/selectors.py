@@ -103,7 +103,27 @@ def architecture_facts(base_model: BaseModel) -> dict:
         "hidden_size": config.get("hidden_size") or config.get("n_embd") or 0,
         "num_layers": config.get("num_hidden_layers") or config.get("n_layer") or 0,
         "targets": _targets(base_model.source),
+        "chat_template_tokens": _chat_template_tokens(base_model.source),
     }
+
+
+@cache
+def _chat_template_tokens(source: str) -> int:
+    """Tokens the chat template adds to a one-question, one-answer row (role markers, a default system
+    prompt): row token counts are of the content alone, training sees the rendered row. 0 without one."""
+    from transformers import AutoTokenizer
+
+    from inference.base_model import locate_base_model
+    from modelfactory.finetuning.training.data import chat_template_of
+
+    tokenizer = AutoTokenizer.from_pretrained(locate_base_model(source).path)
+    template, _ = chat_template_of(tokenizer)
+    empty_turns = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
+    try:
+        rendered = tokenizer.apply_chat_template(empty_turns, chat_template=template, tokenize=False)
+    except Exception:  # a template that refuses empty turns: count nothing rather than fail the page
+        return 0
+    return len(tokenizer(rendered, add_special_tokens=False)["input_ids"])
 
 
 @cache

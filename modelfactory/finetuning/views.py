@@ -147,6 +147,7 @@ def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
         num_layers=facts["num_layers"],
         rows=rows.count(),
         tokens=tokens,
+        template_tokens_per_row=facts["chat_template_tokens"],
         rows_over_length=rows.filter(token_count__gt=spec["max_seq_length"]).count(),
         spec=spec,
         hardware=hardware,

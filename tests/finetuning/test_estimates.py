@@ -83,3 +83,18 @@ def test_the_observed_speed_is_the_median_step_of_recent_succeeded_jobs_on_that_
     job(base, FineTuneJob.Status.SUCCEEDED, [900, 900], queue="gpu")
 
     assert observed_training_speed(base, queue="cpu") == 200
+
+
+def test_rows_are_counted_as_training_sees_them_with_the_chat_templates_tokens():
+    bare = smollm2_estimate()
+    rendered = smollm2_estimate(template_tokens_per_row=25)
+
+    assert rendered.train_tokens == pytest.approx(bare.train_tokens * (148 + 25) / 148, rel=1e-3)
+    assert rendered.minutes > bare.minutes
+
+
+def test_the_default_models_template_adds_its_role_markers_and_default_system_prompt(default_base_model):
+    from modelfactory.finetuning.selectors import _chat_template_tokens
+
+    # "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, ...<|im_end|>" and two empty turns.
+    assert 20 <= _chat_template_tokens(str(default_base_model)) <= 40
