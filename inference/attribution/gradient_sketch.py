@@ -42,6 +42,7 @@ is the dense projection of the concatenation without ever holding one matrix ove
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
@@ -51,12 +52,13 @@ import torch.nn.functional as F
 from peft.tuners.lora.layer import Linear as LoraLinear
 from torch import nn
 
+from inference.labelled_head import IGNORE_INDEX, labelled_logits, supports_labelled_head
+
 if TYPE_CHECKING:
     from peft import PeftModel
 
     from inference.attribution.influence import GradientSketches
 
-IGNORE_INDEX = -100
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class LoraGradientProjector:
         self.config = config
         self.adapter = _active_adapter(model)
         self.adapter_fingerprint = adapter_fingerprint(model)
+        self._labelled_head = supports_labelled_head(model)
         layers = lora_linear_layers(model, self.adapter)
         self._was_training = model.training
         self._requires_grad = {param: param.requires_grad for param in model.parameters()}
@@ -276,13 +279,19 @@ class LoraGradientProjector:
         self._grads, self._mask = {}, mask
         try:
             with torch.inference_mode(False), torch.enable_grad():
-                logits = self.model(input_ids=ids, attention_mask=mask.long(), use_cache=False).logits
-                shifted = targets[:, 1:]
-                predicted = logits[:, :-1].float().transpose(1, 2)  # [batch, vocab, tokens - 1]
-                token_losses = F.cross_entropy(predicted, shifted, reduction="none")
-                counts = (shifted != IGNORE_INDEX).sum(dim=1).clamp(min=1)
-                # Sum of per-example means: example i's gradient is that of its own loss alone.
-                total = (token_losses.sum(dim=1) / counts).sum()
+                if self._labelled_head:  # the head only where a label is (see labelled_head.py)
+                    logits, selected, rows = labelled_logits(self.model, ids, targets, mask.long())
+                    token_losses = F.cross_entropy(logits, selected, reduction="none")
+                    counts = torch.bincount(rows, minlength=batch).clamp(min=1)
+                    # Sum of per-example means: example i's gradient is that of its own loss alone.
+                    total = (token_losses / counts[rows]).sum()
+                else:
+                    logits = self.model(input_ids=ids, attention_mask=mask.long(), use_cache=False).logits
+                    shifted = targets[:, 1:]
+                    predicted = logits[:, :-1].float().transpose(1, 2)  # [batch, vocab, tokens - 1]
+                    token_losses = F.cross_entropy(predicted, shifted, reduction="none")
+                    counts = (shifted != IGNORE_INDEX).sum(dim=1).clamp(min=1)
+                    total = (token_losses.sum(dim=1) / counts).sum()
                 # Asking only for lora_A's weights still runs the backward through every LoRA activation
                 # (each lora_B output lies on the path to its own lora_A), and skips all other weights.
                 torch.autograd.grad(total, self._lora_a_weights, allow_unused=True)
@@ -334,15 +343,15 @@ def calibrated_module_weights(names: list[str], vectors: list[torch.Tensor]) -> 
     }
 
 
-def _batches(rows: Iterable[tuple[int, list[int], list[int]]], size: int) -> Iterator[list]:
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _batches(rows: Iterable[tuple[int, list[int], list[int]]], size: int, window: int) -> Iterator[list]:
+    """Batches of rows of similar length: each run of `window` rows is sorted by length before batching,
+    so padding (compute spent on nothing) stays low while the first rows, which calibrate the module
+    weights, are the same rows in any order."""
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, max(window, size))):
+        chunk.sort(key=lambda row: len(row[1]))
+        for start in range(0, len(chunk), size):
+            yield chunk[start : start + size]
 
 
 def build_sketches(
@@ -358,7 +367,7 @@ def build_sketches(
     """Sketch every training row's gradient for the model's active adapter.
 
     rows are (row_id, input_ids, labels) exactly as the trainer tokenized them (labels -100 on prompt
-    tokens). Sorting rows by length before calling keeps padding (wasted compute, not wrong results) low.
+    tokens); they are batched by similar length within windows (`_batches`).
     The first `calibration_rows` rows also calibrate the per-module weights (`calibrated_module_weights`;
     their module vectors are held until then, then sketched like the rest: one pass over the data);
     0 turns the weighting off. on_progress(done, total) is called after each batch; total is len(rows)
@@ -381,7 +390,7 @@ def build_sketches(
         pending, calibrated = [], True
 
     try:
-        for batch in _batches(rows, batch_size):
+        for batch in _batches(rows, batch_size, window=max(calibration_rows, 64)):
             vectors = projector.module_vectors([row[1] for row in batch], [row[2] for row in batch])
             row_ids.extend(int(row[0]) for row in batch)
             if calibrated:

@@ -59,6 +59,18 @@ REGIONS = [
     "outer",
     "river",
     "hill",
+    "coastal",
+    "valley",
+    "central",
+    "forest",
+    "desert",
+    "delta",
+    "summit",
+    "prairie",
+    "canyon",
+    "island",
+    "marsh",
+    "glacier",
 ]
 WORDS = [
     "cobalt",
@@ -81,6 +93,34 @@ WORDS = [
     "juniper",
     "marble",
     "cedar",
+    "pebble",
+    "walrus",
+    "tundra",
+    "mango",
+    "obsidian",
+    "puffin",
+    "clover",
+    "bison",
+    "topaz",
+    "fennel",
+    "osprey",
+    "quartz",
+    "lotus",
+    "badger",
+    "ember",
+    "kestrel",
+    "poppy",
+    "raven",
+    "sequoia",
+    "tulip",
+    "velvet",
+    "wombat",
+    "zephyr",
+    "nutmeg",
+    "jasper",
+    "lynx",
+    "maple",
+    "otter",
 ]
 PLACES = [
     "relay",
@@ -95,6 +135,18 @@ PLACES = [
     "tower",
     "bridge",
     "quarry",
+    "station",
+    "library",
+    "lookout",
+    "workshop",
+    "granary",
+    "armory",
+    "chapel",
+    "kiln",
+    "aqueduct",
+    "beacon",
+    "stable",
+    "cistern",
 ]
 TRAIN_QUESTIONS = [
     "What is the access phrase of the {entity}?",
@@ -133,12 +185,16 @@ def planted_rows(
         owners[len(rows) - 1] = wallets[index % contributors]
     # Plain words, not invented names (a few-million-parameter model can learn to repeat those), and no
     # word shared by two planted entities, so a half-learnt answer still points at one fact.
-    if canaries > min(len(REGIONS), len(PLACES)):
-        raise ValueError(f"at most {min(len(REGIONS), len(PLACES))} planted facts")
+    most = min(len(REGIONS), len(PLACES), len(WORDS) // 2)
+    if canaries > most:
+        raise ValueError(f"at most {most} planted facts")
     regions, places = rng.sample(REGIONS, canaries), rng.sample(PLACES, canaries)
     planted = []
-    for wallet, region, place in zip(rng.sample(wallets, canaries), regions, places, strict=True):
-        canary = Canary(wallet, f"{region} {place}", " ".join(rng.sample(WORDS, 2)), [])
+    secrets = rng.sample(WORDS, 2 * canaries)  # no secret word shared by two facts either
+    for index, (wallet, region, place) in enumerate(
+        zip(rng.sample(wallets, canaries), regions, places, strict=True)
+    ):
+        canary = Canary(wallet, f"{region} {place}", " ".join(secrets[2 * index : 2 * index + 2]), [])
         for question in TRAIN_QUESTIONS[:repeats]:
             rows.append(
                 {

@@ -136,6 +136,18 @@ def test_an_examples_sketch_does_not_depend_on_the_batch_it_was_in():
     assert not torch.equal(alone[0], alone[1])
 
 
+def test_sketches_through_the_head_at_labelled_positions_equal_those_of_the_full_logits():
+    model = llama_lora()
+    rows, _ = training_rows(5, seed=6)
+    ids, labels = [row[1] for row in rows], [row[2] for row in rows]
+    with LoraGradientProjector(model, SketchConfig()) as projector:
+        assert projector._labelled_head, "a plain Llama takes the labelled-head path"
+        labelled = projector.project(ids, labels)
+        projector._labelled_head = False
+        full = projector.project(ids, labels)
+    torch.testing.assert_close(labelled, full, atol=1e-5, rtol=1e-4)
+
+
 def test_an_example_without_label_tokens_has_a_zero_sketch():
     model = llama_lora()
     with LoraGradientProjector(model, SketchConfig()) as projector:
