@@ -11,6 +11,7 @@ import io
 import logging
 import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from modelfactory.finetuning.models import FineTuneJob
@@ -36,6 +37,51 @@ def adapter_zip(job: FineTuneJob) -> bytes:
         if manifest.is_file():
             archive.write(manifest, arcname="manifest.json")
     return buffer.getvalue()
+
+
+MERGED_ZIP_BLOCK = 1 << 20
+"""Bytes read from a weights file at a time while streaming the merged zip: memory stays at about this."""
+
+
+class _Pending(io.RawIOBase):
+    """A write-only sink that hands its bytes over when drained: zipfile writes, the response reads.
+
+    It cannot seek, so zipfile writes each entry's sizes after its data (a data descriptor), which
+    every unzip tool reads; nothing has to be held back to patch a header.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def drain(self) -> bytes:
+        data, self._chunks = b"".join(self._chunks), []
+        return data
+
+
+def merged_zip_chunks(job: FineTuneJob) -> Iterator[bytes]:
+    """The merged model's folder as a zip, produced block by block: a full model is gigabytes, so it is
+    never built in memory or on disk. Weights are stored, not deflated (they hardly compress)."""
+    directory = merged_directory(job)
+    sink = _Pending()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            arcname = path.relative_to(directory).as_posix()
+            with path.open("rb") as source, archive.open(arcname, "w", force_zip64=True) as entry:
+                while block := source.read(MERGED_ZIP_BLOCK):
+                    entry.write(block)
+                    yield sink.drain()
+        manifest = Path(job.output_dir) / "manifest.json"
+        if manifest.is_file():
+            archive.write(manifest, arcname="manifest.json")
+    yield sink.drain()
 
 
 def merged_export_request(*, job: FineTuneJob) -> bool:

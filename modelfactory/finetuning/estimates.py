@@ -34,6 +34,15 @@ TINY_DATASET_ROWS = 100
 
 
 @dataclass(frozen=True)
+class RowsOverLength:
+    """Rows training will cut at the maximum sequence length (`selectors.rows_over_length`)."""
+
+    count: int
+    exact: bool = True
+    """False when too many rows were near the limit to encode them all: ``count`` is then an estimate."""
+
+
+@dataclass(frozen=True)
 class Estimate:
     train_rows: int
     eval_rows: int
@@ -56,7 +65,7 @@ def estimate(
     num_layers: int,
     rows: int,
     tokens: int,
-    rows_over_length: int,
+    rows_over_length: RowsOverLength | int,
     spec: dict,
     hardware: str,
     observed_tokens_per_second: float | None = None,
@@ -93,10 +102,13 @@ def estimate(
         / 60
     )
     warnings = []
-    if rows_over_length:
+    if isinstance(rows_over_length, int):
+        rows_over_length = RowsOverLength(rows_over_length)
+    if rows_over_length.count:
         warnings.append(
-            f"{rows_over_length} row(s) are longer than the maximum sequence length ({seq} tokens) and "
-            "will be cut; raise the length or accept that their endings are not learned"
+            f"{'' if rows_over_length.exact else 'about '}{rows_over_length.count} row(s) are longer than "
+            f"the maximum sequence length ({seq} tokens) and will be cut; raise the length or accept that "
+            "their endings are not learned"
         )
     if rows < TINY_DATASET_ROWS:
         warnings.append(
@@ -115,6 +127,31 @@ def estimate(
         warnings,
         tokens_per_second=round(_tokens_per_second(parameter_count, hardware, observed_tokens_per_second), 1),
         speed_measured=bool(observed_tokens_per_second and observed_tokens_per_second > 0),
+    )
+
+
+@dataclass(frozen=True)
+class EffectiveBatch:
+    """Rows per optimizer step: what the learning rate acts on, which ``batch_size`` alone does not say.
+
+    Gradients are accumulated over ``grad_accumulation`` batches, and with N GPUs (DDP, see
+    `training.distributed`) each GPU trains its own batches before the gradients are averaged.
+    """
+
+    batch_size: int
+    grad_accumulation: int
+    on_one_device: int
+    on_more_gpus: list[tuple[int, int]]
+    """(GPUs, effective batch) for every multi-GPU choice this machine offers."""
+
+
+def effective_batches(spec: dict, *, gpu_count: int) -> EffectiveBatch:
+    batch, accumulation = spec.get("batch_size", 8), spec.get("grad_accumulation", 1)
+    return EffectiveBatch(
+        batch_size=batch,
+        grad_accumulation=accumulation,
+        on_one_device=batch * accumulation,
+        on_more_gpus=[(gpus, batch * accumulation * gpus) for gpus in range(2, gpu_count + 1)],
     )
 
 

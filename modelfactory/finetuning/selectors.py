@@ -11,9 +11,10 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from datanets.models import Datanet, Version
+from datanets.models import Datanet, Row, Version
 from datanets.selectors import datanets_usable_by
 from modelfactory.catalog.models import BaseModel
+from modelfactory.finetuning.estimates import RowsOverLength
 from modelfactory.finetuning.models import FineTuneJob, JobMetric
 
 
@@ -54,6 +55,33 @@ def job_curves(job: FineTuneJob, *, after_step: int = -1) -> dict:
     return series
 
 
+def job_data_report(job: FineTuneJob) -> dict[str, Any]:
+    """What training did to the data (rows kept, cut at the length limit, dropped), as the manifest says.
+
+    The manifest is the record that travels with the adapter, so the page reads the counts from it; the
+    job's own copy (`data_report`) is the fallback for a job that stopped before writing one.
+    """
+    return dict((job.manifest or {}).get("data") or job.data_report or {})
+
+
+def job_resume_step(job: FineTuneJob) -> int | None:
+    """The step a stopped (cancelled or failed) job would resume from: its last complete checkpoint.
+
+    None when it is not stopped, or when no checkpoint was written before it stopped: queueing it again
+    then starts from step 0, and the page must not call that resuming.
+    """
+    from modelfactory.finetuning.training.checkpoints import (
+        CHECKPOINTS_DIRNAME,
+        checkpoint_step,
+        last_complete_checkpoint,
+    )
+
+    if job.status not in (FineTuneJob.Status.CANCELLED, FineTuneJob.Status.FAILED) or not job.output_dir:
+        return None
+    checkpoint = last_complete_checkpoint(Path(job.output_dir) / CHECKPOINTS_DIRNAME)
+    return checkpoint_step(checkpoint) if checkpoint is not None else None
+
+
 SPEED_HISTORY_JOBS = 3
 
 
@@ -79,6 +107,41 @@ def trainable_datanets(user) -> list[tuple[Datanet, list[Version]]]:
         if versions:
             result.append((datanet, versions))
     return result
+
+
+LENGTH_CHECK_MARGIN = 32
+"""Tokens under the limit (content and one turn's template) below which a row is taken to fit without
+encoding it: only a row with about six more turns than one question and answer carries that many more
+role markers."""
+LENGTH_CHECK_MAX_ROWS = 2000
+"""Rows near the limit encoded exactly for the review step (about a second with SmolLM2's tokenizer
+on a 2-core machine); past that, the count is the estimate from stored token counts."""
+
+
+def rows_over_length(
+    rows: QuerySet[Row], *, base_model: BaseModel, max_seq_length: int, template_tokens: int
+) -> RowsOverLength:
+    """Rows that training will cut at ``max_seq_length``, counted the way training counts them.
+
+    A row's stored ``token_count`` is of its content alone; training sees it rendered with the chat
+    template. Rows near the limit are encoded with the training library's own `encode_row`, so the
+    review step warns about the same rows the manifest's ``truncated_rows`` will list.
+    """
+    from modelfactory.finetuning.training.data import RowInvalid, chat_template_of, encode_row
+
+    near = rows.filter(token_count__gt=max_seq_length - template_tokens - LENGTH_CHECK_MARGIN)
+    if near.count() > LENGTH_CHECK_MAX_ROWS:
+        return RowsOverLength(near.filter(token_count__gt=max_seq_length - template_tokens).count(), False)
+    tokenizer = _tokenizer(base_model.source)
+    template, _ = chat_template_of(tokenizer)
+    cut = 0
+    for content in near.values_list("content", flat=True):
+        try:
+            encoded = encode_row(content, tokenizer, max_seq_length=max_seq_length, chat_template=template)
+        except RowInvalid:  # a row training would refuse is reported by training, not counted here
+            continue
+        cut += encoded.truncated
+    return RowsOverLength(cut, True)
 
 
 def versions_usable_by(user, version_ids: list[int]) -> list[Version]:
@@ -108,15 +171,22 @@ def architecture_facts(base_model: BaseModel) -> dict:
 
 
 @cache
-def _chat_template_tokens(source: str) -> int:
-    """Tokens the chat template adds to a one-question, one-answer row (role markers, a default system
-    prompt): row token counts are of the content alone, training sees the rendered row. 0 without one."""
+def _tokenizer(source: str):
+    """The base model's tokenizer, loaded once per process (the review step counts with it)."""
     from transformers import AutoTokenizer
 
     from inference.base_model import locate_base_model
+
+    return AutoTokenizer.from_pretrained(locate_base_model(source).path)
+
+
+@cache
+def _chat_template_tokens(source: str) -> int:
+    """Tokens the chat template adds to a one-question, one-answer row (role markers, a default system
+    prompt): row token counts are of the content alone, training sees the rendered row. 0 without one."""
     from modelfactory.finetuning.training.data import chat_template_of
 
-    tokenizer = AutoTokenizer.from_pretrained(locate_base_model(source).path)
+    tokenizer = _tokenizer(source)
     template, _ = chat_template_of(tokenizer)
     empty_turns = [{"role": "user", "content": ""}, {"role": "assistant", "content": ""}]
     try:

@@ -53,6 +53,8 @@ def job_create(
 ) -> FineTuneJob:
     """Validate what the wizard collected and queue the job (after the transaction commits).
 
+    ``gpus`` is how many GPUs train it (0: the worker's own process); it is also kept in the spec's
+    ``extra`` so that the manifest records it, since the effective batch is batch × accumulation × GPUs.
     ``publish_as`` names the API model the adapter goes live under as soon as the job succeeds.
     """
     from modelfactory.finetuning.training.spec import SpecInvalid, TrainingSpec
@@ -63,10 +65,13 @@ def job_create(
     for version in versions:
         if version.datanet_id not in usable:
             raise JobRefused(f"you may not train on {version.datanet.title}: ask its owner for access")
+    if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
+        raise JobRefused(f"the number of GPUs must be 0 or more, not {gpus!r}")
     try:
         checked = TrainingSpec.from_json({**spec, "base_model": base_model.source})
     except SpecInvalid as error:
         raise JobRefused(str(error)) from None
+    checked = checked.replace(extra={**checked.extra, "gpus": gpus})
     needs_gpu = checked.method == "qlora" or checked.attention == "flash_attention_2" or gpus > 0
     with transaction.atomic():
         job = FineTuneJob.objects.create(
@@ -111,7 +116,8 @@ def job_cancel(*, job: FineTuneJob, user: User) -> FineTuneJob:
 
 
 def job_resume(*, job: FineTuneJob, user: User) -> FineTuneJob:
-    """Queue a cancelled or failed job again; training continues from its last checkpoint."""
+    """Queue a cancelled or failed job again; training continues from its last complete checkpoint, or
+    starts over when it stopped before writing one (`selectors.job_resume_step` tells which)."""
     _require_owner(job, user)
     with transaction.atomic():
         changed = FineTuneJob.objects.filter(

@@ -14,5 +14,6 @@ urlpatterns = [
     path("jobs/<int:job_id>/cancel/", views.job_cancel, name="job_cancel"),
     path("jobs/<int:job_id>/resume/", views.job_resume, name="job_resume"),
     path("jobs/<int:job_id>/adapter.zip", views.job_adapter_zip, name="job_adapter_zip"),
+    path("jobs/<int:job_id>/merged.zip", views.job_merged_zip, name="job_merged_zip"),
     path("jobs/<int:job_id>/export-merged/", views.job_export_merged, name="job_export_merged"),
 ]

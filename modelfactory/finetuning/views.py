@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -14,7 +14,7 @@ from modelfactory.catalog.models import BaseModel
 from modelfactory.catalog.selectors import base_models
 from modelfactory.finetuning import artifacts, selectors, services
 from modelfactory.finetuning.errors import JobRefused
-from modelfactory.finetuning.estimates import estimate
+from modelfactory.finetuning.estimates import effective_batches, estimate
 from modelfactory.finetuning.forms import BaseModelForm, DataForm, LaunchForm, MethodForm
 from modelfactory.finetuning.models import FineTuneJob
 from modelfactory.finetuning.training.capabilities import detect_capabilities
@@ -140,7 +140,8 @@ def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
     rows = Row.objects.filter(versions__in=versions).distinct()
     tokens = rows.aggregate(n=Sum("token_count"))["n"] or 0
     facts = selectors.architecture_facts(base)
-    hardware = detect_capabilities().hardware
+    capabilities = detect_capabilities()
+    hardware = capabilities.hardware
     guess = estimate(
         parameter_count=base.parameter_count or 0,
         hidden_size=facts["hidden_size"],
@@ -148,12 +149,22 @@ def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
         rows=rows.count(),
         tokens=tokens,
         template_tokens_per_row=facts["chat_template_tokens"],
-        rows_over_length=rows.filter(token_count__gt=spec["max_seq_length"]).count(),
+        rows_over_length=selectors.rows_over_length(
+            rows,
+            base_model=base,
+            max_seq_length=spec["max_seq_length"],
+            template_tokens=facts["chat_template_tokens"],
+        ),
         spec=spec,
         hardware=hardware,
         observed_tokens_per_second=selectors.observed_training_speed(base, queue=hardware),
     )
-    form = LaunchForm(request.POST or None, initial={"name": state.name, "gpus": 0})
+    form = LaunchForm(
+        request.POST or None,
+        initial={"name": state.name, "gpus": 1 if capabilities.gpu_count else 0},
+        gpu_count=capabilities.gpu_count,
+        gpu_names=capabilities.gpu_names,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             job = services.job_create(
@@ -163,6 +174,7 @@ def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
                 versions=versions,
                 spec=spec,
                 preset=state.preset,
+                gpus=form.cleaned_data["gpus"],
             )
         except JobRefused as error:
             form.add_error(None, str(error))
@@ -180,6 +192,7 @@ def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
         spec=spec,
         estimate=guess,
         tokens=tokens,
+        batches=effective_batches(spec, gpu_count=capabilities.gpu_count),
     )
 
 
@@ -206,6 +219,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "job": job,
         "queue_position": selectors.queue_position(job),
         "active": job.status in FineTuneJob.ACTIVE,
+        "resume_step": selectors.job_resume_step(job),
     }
     if request.htmx:
         response = render(request, "finetuning/_job_progress.html", context)
@@ -220,6 +234,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
             "versions": job.datanet_versions.select_related("datanet"),
             "curves": selectors.job_curves(job),
             "evaluation": selectors.job_evaluation(job),
+            "data_report": selectors.job_data_report(job),
         },
     )
 
@@ -247,12 +262,19 @@ def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_resume(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = _job_or_404(request, job_id)
+    resume_step = selectors.job_resume_step(job)
     try:
-        services.job_resume(job=_job_or_404(request, job_id), user=request.user)
+        services.job_resume(job=job, user=request.user)
     except JobRefused as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Queued again; training continues from the last checkpoint.")
+        messages.success(
+            request,
+            f"Queued again; training continues from the checkpoint at step {resume_step}."
+            if resume_step is not None
+            else "Queued again; no checkpoint was saved, so training starts from the beginning.",
+        )
     return redirect("finetuning:job", job_id=job_id)
 
 
@@ -272,6 +294,17 @@ def job_adapter_zip(request: HttpRequest, job_id: int) -> HttpResponse:
         raise Http404("the adapter is ready when the job has succeeded")
     response = HttpResponse(artifacts.adapter_zip(job), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="adapter-job-{job.pk}.zip"'
+    return response
+
+
+@login_required
+def job_merged_zip(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
+    """The merged full model as a zip, streamed as it is written: it is as large as the base model."""
+    job = _job_or_404(request, job_id)  # another person's job is not found, as everywhere
+    if job.merged_status != "ready" or not artifacts.merged_directory(job).is_dir():
+        raise Http404("the merged model is ready once its export has finished")
+    response = StreamingHttpResponse(artifacts.merged_zip_chunks(job), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="merged-job-{job.pk}.zip"'
     return response
 
 

@@ -52,21 +52,35 @@ def register_tiny(tiny_base_model):
     return base_model_register(name="tiny-base", source=str(tiny_base_model), make_default=True)
 
 
-def walk_wizard(client, *, base_model, version, max_steps: int, save_every: int, name: str = "tiny job"):
-    """POST every step of the wizard as a browser would; returns the launch response."""
+def walk_wizard(
+    client,
+    *,
+    base_model,
+    version,
+    max_steps: int,
+    save_every: int,
+    name: str = "tiny job",
+    gpus: int = 0,
+    **overrides,
+):
+    """POST every step of the wizard as a browser would; returns the launch response.
+
+    ``overrides`` change method fields (``max_seq_length=24``) as the advanced panel would."""
     assert client.post("/finetune/new/base/", {"base_model": base_model.pk}).status_code == 302
     data = {"eval_percent": 15, f"version_{version.datanet_id}": version.pk}
     assert client.post("/finetune/new/data/", data).status_code == 302
-    method = {"preset": "quick", "shown_preset": "quick", **FAST, "max_steps": max_steps}
+    method = {"preset": "quick", "shown_preset": "quick", **FAST, "max_steps": max_steps, **overrides}
     response = client.post("/finetune/new/method/", method)
     assert response.status_code == 302, response.content.decode()[-2000:]
     session = client.session
     session["finetune_wizard"]["overrides"].update(save_every_steps=save_every, eval_every_steps=save_every)
     session.save()
-    return client.post("/finetune/new/review/", {"name": name, "gpus": 0})
+    return client.post("/finetune/new/review/", {"name": name, "gpus": gpus})
 
 
-def train_tiny_job(client, owner, tiny_base_model, *, max_steps: int = 2):
+def train_tiny_job(
+    client, owner, tiny_base_model, *, max_steps: int = 2, name: str = "tiny job", **overrides
+):
     """A finished job of `owner` on a fresh sums datanet, trained in-process as a worker would."""
     from modelfactory.finetuning.models import FineTuneJob
     from modelfactory.finetuning.services import job_run
@@ -74,7 +88,13 @@ def train_tiny_job(client, owner, tiny_base_model, *, max_steps: int = 2):
     client.force_login(owner)
     _, version = sums_datanet(owner)
     walk_wizard(
-        client, base_model=register_tiny(tiny_base_model), version=version, max_steps=max_steps, save_every=2
+        client,
+        base_model=register_tiny(tiny_base_model),
+        version=version,
+        max_steps=max_steps,
+        save_every=2,
+        name=name,
+        **overrides,
     )
     job = FineTuneJob.objects.filter(owner=owner).latest("created")
     job_run(job_id=job.pk, worker="w@host")
