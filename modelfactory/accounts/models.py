@@ -20,3 +20,19 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+
+class SignUpAttempt(models.Model):
+    """One sign-up form sent from an address: the rows of the last hour form its throttle window.
+
+    Kept in the database, like the API's request log, so that every web process sees the same count.
+    """
+
+    ip = models.CharField(max_length=64, help_text="The client's address as the web server saw it.")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["ip", "at"]), models.Index(fields=["at"])]
+
+    def __str__(self) -> str:
+        return f"{self.ip} at {self.at:%H:%M:%S}"

@@ -1,10 +1,22 @@
-"""Writes on users: creating accounts and giving them wallets."""
+"""Writes on users: signing up, profiles, creating accounts for seeding, and giving them wallets."""
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 from eth_utils import keccak, to_checksum_address
 
-from modelfactory.accounts.models import User
+from modelfactory.accounts.errors import SignUpThrottled
+from modelfactory.accounts.models import SignUpAttempt, User
+from modelfactory.sliding_window import retry_after_s
+
+SIGN_UP_WINDOW = timedelta(hours=1)
 
 
 def development_wallet_for(username: str) -> str:
@@ -18,17 +30,86 @@ def user_upsert(
     display_name: str = "",
     wallet_address: str = "",
     password: str | None = None,
+    initial_password_hash: str | None = None,
     is_staff: bool = False,
 ) -> User:
-    """Create the user or bring an existing one up to date; seeding calls this repeatedly."""
+    """Create the user or bring an existing one up to date; seeding calls this repeatedly.
+
+    `password` is enforced on every call (the demo login must always work). `initial_password_hash`
+    (from `make_password`) is set only while the account has no usable password, so a password its owner
+    changed survives re-seeding; it is a hash so that seeding forty accounts hashes once, not forty times.
+    """
     user, _created = User.objects.get_or_create(username=username)
     user.display_name = display_name or user.display_name
     user.wallet_address = wallet_address or user.wallet_address or development_wallet_for(username)
     user.is_staff = user.is_staff or is_staff
     if password is not None and not user.check_password(password):
         user.set_password(password)
+    elif initial_password_hash is not None and (not user.password or not user.has_usable_password()):
+        user.password = initial_password_hash  # a new user's empty password counts as "usable" to Django
     elif password is None and not user.password:
         user.set_unusable_password()
     user.full_clean()
     user.save()
+    return user
+
+
+@transaction.atomic
+def sign_up_attempt_admit(*, ip: str) -> None:
+    """Count one sign-up form from `ip`, or refuse it when the address used up its hourly allowance.
+
+    Every form counts, accepted or not: guessing which usernames and emails exist costs attempts too.
+    A refused attempt is not counted, so the window frees on schedule. Expired rows of every address are
+    pruned as we go, so the table stays one window deep. Two forms racing from one address may both slip
+    in; a throttle against scripts can afford that, unlike the API's per-key limit, which locks its key.
+    """
+    limit = settings.MODELFACTORY_SIGNUP_ATTEMPTS_PER_HOUR
+    now = timezone.now()
+    SignUpAttempt.objects.filter(at__lte=now - SIGN_UP_WINDOW).delete()
+    recent = list(SignUpAttempt.objects.filter(ip=ip).values_list("at", flat=True))
+    retry = retry_after_s(recent=recent, limit=limit, window=SIGN_UP_WINDOW, now=now)
+    if retry is not None:
+        minutes = math.ceil(retry / 60)
+        raise SignUpThrottled(
+            f"Too many sign-up attempts from your network ({limit} an hour). "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}, or log in if you have an account.",
+            retry_after_s=retry,
+        )
+    SignUpAttempt.objects.create(ip=ip, at=now)
+
+
+@transaction.atomic
+def user_sign_up(*, username: str, email: str, password: str) -> User:
+    """Create a person's account, or raise ValidationError naming every field that is wrong at once.
+
+    Usernames and emails are unique regardless of case, so "Ada" cannot impersonate "ada" and a reset
+    mail has one recipient. The password goes through AUTH_PASSWORD_VALIDATORS with the new user, so
+    "too similar to the username" is caught too. Like every account, it starts with a development wallet
+    (rows and receipts always have an address to credit) until its owner proves a real one.
+    """
+    username = username.strip()
+    email = User.objects.normalize_email(email.strip())
+    errors: dict[str, list[str]] = {}
+    if User.objects.filter(username__iexact=username).exists():
+        errors["username"] = ["That username is taken: choose another, or log in if it is yours."]
+    if email and User.objects.filter(email__iexact=email).exists():
+        errors["email"] = ["An account with this email exists: log in, or reset its password."]
+    user = User(username=username, email=email, wallet_address=development_wallet_for(username))
+    try:
+        validate_password(password, user=user)
+    except ValidationError as error:
+        errors["password"] = error.messages
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+def user_profile_update(*, user: User, display_name: str) -> User:
+    """Save what the person chose to be called; blank means "show my username"."""
+    user.display_name = display_name.strip()
+    user.full_clean()
+    user.save(update_fields=["display_name"])
     return user

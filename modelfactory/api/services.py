@@ -15,6 +15,7 @@ from modelfactory.api.models import DEFAULT_RATE_LIMIT_PER_MINUTE, ApiKey, ApiRe
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt
 from modelfactory.ledger.receipts import receipt_record
+from modelfactory.sliding_window import retry_after_s
 
 KEY_PREFIX = "mf-"
 PREFIX_SHOWN = 10
@@ -79,9 +80,8 @@ def api_request_admit(*, secret: str | None) -> ApiKey:
         now = timezone.now()
         ApiRequest.objects.filter(key=key, at__lte=now - WINDOW).delete()
         recent = list(ApiRequest.objects.filter(key=key).order_by("at").values_list("at", flat=True))
-        if len(recent) >= key.rate_limit_per_minute:
-            frees_at = recent[len(recent) - key.rate_limit_per_minute] + WINDOW
-            retry = max(1, int((frees_at - now).total_seconds()) + 1)
+        retry = retry_after_s(recent=recent, limit=key.rate_limit_per_minute, window=WINDOW, now=now)
+        if retry is not None:
             raise RateLimited(
                 f"rate limit of {key.rate_limit_per_minute} requests per minute reached for this key; "
                 f"retry in {retry} s",

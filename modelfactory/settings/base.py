@@ -106,6 +106,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Sign-up forms accepted from one client address per hour: enough for a household or a classroom behind
+# one NAT retrying typos, too few to script thousands of accounts.
+MODELFACTORY_SIGNUP_ATTEMPTS_PER_HOUR = env.integer("MODELFACTORY_SIGNUP_ATTEMPTS_PER_HOUR", 20, minimum=1)
+
+# --- Email (password resets) ----------------------------------------------------------------------
+# Development prints mails on the web process's console; production sends them through SMTP. Tests get
+# Django's in-memory outbox whatever is set here.
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env.is_production()
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = env.env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.integer("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env.env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env.boolean("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise env.ConfigurationError(
+        "EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set one (587: TLS, 465: SSL)"
+    )
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env.env.str("DEFAULT_FROM_EMAIL", default="ModelFactory <noreply@localhost>")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -251,6 +275,9 @@ MODELFACTORY_ATTRIBUTION_MAX_ATTEMPTS = env.integer("MODELFACTORY_ATTRIBUTION_MA
 MODELFACTORY_FEE_RATE_IN = env.integer("MODELFACTORY_FEE_RATE_IN", 10**15)
 MODELFACTORY_FEE_RATE_OUT = env.integer("MODELFACTORY_FEE_RATE_OUT", 2 * 10**15)
 MODELFACTORY_FEE_PLATFORM = env.integer("MODELFACTORY_FEE_PLATFORM", 10**14)
+# The most a model's owner may charge per 1,000 tokens (in or out) and per request: 1,000 OPEN, a million
+# times the defaults. No real price is refused; a slip (base units typed as OPEN) or a trap for callers is.
+MODELFACTORY_FEE_MAX = env.integer("MODELFACTORY_FEE_MAX", 1_000 * 10**18, minimum=0)
 MODELFACTORY_FEE_SHARES = {
     "developer": 3000,
     "contributors": 4000,
