@@ -1,25 +1,81 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
 
 from modelfactory.catalog.models import BaseModel, PublishedModel
+from modelfactory.ledger.open_amounts import DECIMALS, base_units, open_text, open_units
 
 API_NAME_HELP = "Lowercase letters, digits and dashes: what API clients send as `model`."
 
 
-class PublishForm(forms.Form):
+class OpenAmountField(forms.DecimalField):
+    """An amount typed in OPEN, with up to the token's 18 decimals, cleaned to whole base units (what is
+    stored and summed). Empty stays None: the platform's default applies."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(min_value=0, decimal_places=DECIMALS, **kwargs)
+
+    def clean(self, value) -> int | None:
+        amount = super().clean(value)
+        return None if amount is None else base_units(amount)
+
+
+FEE_FIELDS = {
+    "fee_rate_in": ("Fee per 1,000 prompt tokens (OPEN)", "MODELFACTORY_FEE_RATE_IN"),
+    "fee_rate_out": ("Fee per 1,000 generated tokens (OPEN)", "MODELFACTORY_FEE_RATE_OUT"),
+    "fee_platform": ("Fee per request (OPEN)", "MODELFACTORY_FEE_PLATFORM"),
+}
+
+
+class FeesForm(forms.Form):
+    """A model's own fees in OPEN, each at most ``MODELFACTORY_FEE_MAX`` (checked again by the services)."""
+
+    fee_rate_in = OpenAmountField(required=False)
+    fee_rate_out = OpenAmountField(required=False)
+    fee_platform = OpenAmountField(required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        most = open_units(settings.MODELFACTORY_FEE_MAX)
+        for name, (label, default_setting) in FEE_FIELDS.items():
+            field = self.fields[name]
+            field.label = label
+            field.help_text = (
+                f"Empty: the platform default, {open_text(getattr(settings, default_setting))} OPEN. "
+                f"At most {most:,f} OPEN."
+            )
+            field.validators.append(
+                MaxValueValidator(
+                    most, message=f"Ensure this is at most {most:,f} OPEN, the highest fee allowed."
+                )
+            )
+            field.widget.attrs["max"] = format(most, "f")
+
+    @staticmethod
+    def initial_from(published: PublishedModel) -> dict[str, str | None]:
+        """The model's stored fees (base units) as the OPEN amounts the fields show."""
+        return {
+            name: None if getattr(published, name) is None else open_text(getattr(published, name))
+            for name in FEE_FIELDS
+        }
+
+
+class PublishForm(FeesForm):
     api_name = forms.SlugField(max_length=100, help_text=API_NAME_HELP, label="API name")
     title = forms.CharField(max_length=200)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     access = forms.ChoiceField(choices=PublishedModel.Access.choices)
-    fee_rate_in = forms.IntegerField(
-        required=False,
-        min_value=0,
-        label="Fee per 1,000 prompt tokens (OPEN units)",
-        help_text="Empty: the platform default.",
-    )
-    fee_rate_out = forms.IntegerField(required=False, min_value=0, label="Fee per 1,000 generated tokens")
-    fee_platform = forms.IntegerField(required=False, min_value=0, label="Platform fee per request")
+    field_order = ("api_name", "title", "description", "access", *FEE_FIELDS)
+
+
+class ModelSettingsForm(FeesForm):
+    """What the owner may change once a model is published; its API name and weights stay as they are."""
+
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    access = forms.ChoiceField(choices=PublishedModel.Access.choices)
+    field_order = ("description", "access", *FEE_FIELDS)
 
 
 class ImportForm(PublishForm):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
+from django.utils.text import slugify
 
 from modelfactory.catalog.models import BaseModel, PublishedModel
 from modelfactory.finetuning.selectors import evaluation_summary
@@ -39,6 +42,52 @@ def model_for(user, api_name: str) -> PublishedModel:
     if not models_usable_by(user).filter(pk=model.pk).exists():
         raise ModelAccessDenied(f"you do not have access to the model {api_name!r}; ask its owner")
     return model
+
+
+API_NAME_MAX_LENGTH = PublishedModel._meta.get_field("api_name").max_length
+
+
+def api_name_proposal(job) -> str:
+    """The API name the publish form proposes for ``job``: its name, slugified, and free to take.
+
+    A job its owner published before proposes that name again (publishing it bumps the version). A
+    name that slugifies to nothing (only symbols, or a script slugify drops) falls back to the base
+    model and job number; a taken name gets ``-2``, ``-3``... so the proposal never fails on submit.
+    """
+    previous = (
+        PublishedModel.objects.filter(job=job, owner_id=job.owner_id, kind=PublishedModel.Kind.ADAPTER)
+        .order_by("-updated")
+        .first()
+    )
+    if previous is not None:
+        return previous.api_name
+    stem = slugify(job.name)[: API_NAME_MAX_LENGTH - 4].strip("-") or f"{job.base_model.name}-{job.pk}"
+    taken = set(PublishedModel.objects.filter(api_name__startswith=stem).values_list("api_name", flat=True))
+    name, suffix = stem, 2
+    while name in taken:
+        name, suffix = f"{stem}-{suffix}", suffix + 1
+    return name
+
+
+@dataclass(frozen=True)
+class Fee:
+    label: str
+    amount: int
+    """In OPEN base units: what a request is charged now, the model's own or the platform default."""
+    is_default: bool
+
+
+def fees_of(model: PublishedModel) -> list[Fee]:
+    """What calling the model costs, each part the owner's own rate or the platform default it falls
+    back to (`ledger.receipts.fee_rates`, the very rates receipts are charged at)."""
+    from modelfactory.ledger.receipts import fee_rates
+
+    rates = fee_rates(model)
+    return [
+        Fee("per 1,000 prompt tokens", rates.rate_in, model.fee_rate_in is None),
+        Fee("per 1,000 generated tokens", rates.rate_out, model.fee_rate_out is None),
+        Fee("per request", rates.platform_fee, model.fee_platform is None),
+    ]
 
 
 def catalog(user, *, search: str = "") -> QuerySet[PublishedModel]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 
 from inference.base_model import locate_base_model
 from modelfactory.catalog.models import BaseModel, PublishedModel
+from modelfactory.ledger.open_amounts import open_units
 
 
 def _parameter_count(directory: Path) -> int | None:
@@ -58,6 +60,33 @@ class PublishRefused(Exception):
     """A model cannot be published or changed as asked; the message says why."""
 
 
+FEE_NAMES = {
+    "fee_rate_in": "the fee per 1,000 prompt tokens",
+    "fee_rate_out": "the fee per 1,000 generated tokens",
+    "fee_platform": "the fee per request",
+}
+
+
+def _checked_fees(**fees: int | None) -> dict[str, int | None]:
+    """Fees in base units, each None (the platform default) or from 0 up to ``MODELFACTORY_FEE_MAX``.
+
+    Checked here, not only in forms: every way of setting a fee (publishing, composing, importing,
+    editing, a script) must meet the same bound, or a caller could be charged any amount.
+    """
+    most = settings.MODELFACTORY_FEE_MAX
+    for name, value in fees.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or int(value) != value:
+            raise PublishRefused(f"{FEE_NAMES[name]} must be a whole number of base units, not {value!r}")
+        if value < 0:
+            raise PublishRefused(f"{FEE_NAMES[name]} cannot be negative")
+        if value > most:
+            asked, allowed = open_units(value), open_units(most)
+            raise PublishRefused(f"{FEE_NAMES[name]} can be at most {allowed:,f} OPEN, not {asked:,f} OPEN")
+    return {name: None if value is None else int(value) for name, value in fees.items()}
+
+
 def base_model_publish(*, base_model: BaseModel) -> PublishedModel:
     """Every registered base model is also servable as itself, under its own name."""
     published, _ = PublishedModel.objects.update_or_create(
@@ -100,6 +129,7 @@ def model_publish_from_job(
         raise PublishRefused("only a job that succeeded has an adapter to publish")
     if access not in PublishedModel.Access.values:
         raise PublishRefused(f"unknown access policy {access!r}")
+    fees = _checked_fees(fee_rate_in=fee_rate_in, fee_rate_out=fee_rate_out, fee_platform=fee_platform)
     existing = PublishedModel.objects.select_for_update().filter(api_name=api_name).first()
     if existing and (existing.owner_id != user.pk or existing.kind != PublishedModel.Kind.ADAPTER):
         raise PublishRefused(f"the API name {api_name!r} is taken; choose another")
@@ -108,11 +138,8 @@ def model_publish_from_job(
     published.base_model, published.job = job.base_model, job
     published.adapter_path = str(adapter_directory(job))
     published.is_live = True
-    published.fee_rate_in, published.fee_rate_out, published.fee_platform = (
-        fee_rate_in,
-        fee_rate_out,
-        fee_platform,
-    )
+    for name, value in fees.items():
+        setattr(published, name, value)
     published.version = (existing.version + 1) if existing else 1
     published.full_clean()
     published.save()
@@ -232,10 +259,36 @@ def model_set_fees(
     *, published: PublishedModel, fee_rate_in: int | None, fee_rate_out: int | None, fee_platform: int | None
 ) -> PublishedModel:
     """The owner's own rates (OPEN base units); None keeps the platform default for that part."""
-    published.fee_rate_in, published.fee_rate_out, published.fee_platform = (
-        fee_rate_in,
-        fee_rate_out,
-        fee_platform,
-    )
-    published.save(update_fields=["fee_rate_in", "fee_rate_out", "fee_platform", "updated"])
+    fees = _checked_fees(fee_rate_in=fee_rate_in, fee_rate_out=fee_rate_out, fee_platform=fee_platform)
+    for name, value in fees.items():
+        setattr(published, name, value)
+    published.save(update_fields=[*fees, "updated"])
+    return published
+
+
+def model_settings_update(
+    *,
+    published: PublishedModel,
+    user,
+    description: str,
+    access: str,
+    fee_rate_in: int | None,
+    fee_rate_out: int | None,
+    fee_platform: int | None,
+) -> PublishedModel:
+    """What the owner may change after publishing: description, access and fees (base units).
+
+    The API name, weights and version stay: callers keep their model name, and the engine serves the
+    same adapter. Only the owner may change them; fees meet the same bound as at publishing.
+    """
+    if published.owner_id is None or published.owner_id != user.pk:
+        raise PublishRefused("only the model's owner can change its description, access or fees")
+    if access not in PublishedModel.Access.values:
+        raise PublishRefused(f"unknown access policy {access!r}")
+    fees = _checked_fees(fee_rate_in=fee_rate_in, fee_rate_out=fee_rate_out, fee_platform=fee_platform)
+    published.description, published.access = description.strip(), access
+    for name, value in fees.items():
+        setattr(published, name, value)
+    published.full_clean()
+    published.save(update_fields=["description", "access", *fees, "updated"])
     return published

@@ -11,6 +11,7 @@ urlpatterns = [
     path("import/", views.import_adapter, name="import"),
     path("publish/job/<int:job_id>/", views.publish, name="publish"),
     path("<slug:api_name>/", views.detail, name="detail"),
+    path("<slug:api_name>/settings/", views.model_settings, name="settings"),
     path("<slug:api_name>/unpublish/", views.unpublish, name="unpublish"),
     path("<slug:api_name>/access/", views.grant, name="grant"),
 ]

@@ -12,7 +12,14 @@ from modelfactory.accounts.models import User
 from modelfactory.attribution.selectors import current_sketch
 from modelfactory.catalog import selectors, services
 from modelfactory.catalog.adapter_import import AdapterImportRefused
-from modelfactory.catalog.forms import CompositeForm, GrantForm, ImportForm, PublishForm
+from modelfactory.catalog.forms import (
+    CompositeForm,
+    FeesForm,
+    GrantForm,
+    ImportForm,
+    ModelSettingsForm,
+    PublishForm,
+)
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.finetuning.models import FineTuneJob
 
@@ -44,6 +51,7 @@ def detail(request: HttpRequest, api_name: str) -> HttpResponse:
             "sketch": current_sketch(model),
             "grant_form": GrantForm(),
             "api_base": request.build_absolute_uri("/v1"),
+            "fees": selectors.fees_of(model),
         },
     )
 
@@ -51,7 +59,7 @@ def detail(request: HttpRequest, api_name: str) -> HttpResponse:
 @login_required
 def publish(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(FineTuneJob, pk=job_id, owner=request.user)
-    initial = {"api_name": f"{job.base_model.name}-{job.pk}", "title": job.name}
+    initial = {"api_name": selectors.api_name_proposal(job), "title": job.name}
     form = PublishForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -64,6 +72,33 @@ def publish(request: HttpRequest, job_id: int) -> HttpResponse:
             )
             return redirect("catalog:detail", api_name=model.api_name)
     return render(request, "catalog/publish.html", {"form": form, "job": job})
+
+
+def _owned_model_or_404(request: HttpRequest, api_name: str) -> PublishedModel:
+    """The model if the signed-in user owns it; anyone else is told it does not exist."""
+    model = _model_or_404(request, api_name)
+    if model.owner_id is None or model.owner_id != request.user.pk:
+        raise Http404(f"no model {api_name!r} of yours")
+    return model
+
+
+@login_required
+def model_settings(request: HttpRequest, api_name: str) -> HttpResponse:
+    """The owner changes description, access and fees after publishing."""
+    model = _owned_model_or_404(request, api_name)
+    form = ModelSettingsForm(
+        request.POST or None,
+        initial={"description": model.description, "access": model.access, **FeesForm.initial_from(model)},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.model_settings_update(published=model, user=request.user, **form.cleaned_data)
+        except services.PublishRefused as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"Saved: {model.api_name}'s new settings apply to the next request.")
+            return redirect("catalog:detail", api_name=model.api_name)
+    return render(request, "catalog/settings.html", {"form": form, "model": model})
 
 
 @login_required

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
@@ -18,13 +17,7 @@ from contracts.chain_client import ChainClient
 from contracts.errors import ChainError
 from modelfactory.ledger.chain import reader_client
 from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout
-
-OPEN = Decimal(10) ** 18
-
-
-def open_units(amount: int | Decimal) -> Decimal:
-    """Base units as OPEN, for display only (sums are always done in base units)."""
-    return (Decimal(int(amount)) / OPEN).normalize() if amount else Decimal(0)
+from modelfactory.ledger.open_amounts import open_units
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from modelfactory.ledger.selectors import open_units
+from modelfactory.ledger.open_amounts import open_units
 
 register = template.Library()
 
