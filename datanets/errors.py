@@ -17,3 +17,15 @@ class NotDatanetOwner(Exception):
 
 class UploadRefused(Exception):
     """An upload over a limit (file size, daily quota) or in a state that cannot take the action."""
+
+
+class NotDatanetReviewer(NotDatanetOwner):
+    """Only the owner and the reviewers they listed may approve and reject pending rows."""
+
+
+class DatanetInvalid(Exception):
+    """A datanet's details or settings that cannot be saved; the message says what to change."""
+
+
+class DatanetArchived(UploadRefused):
+    """An archived datanet takes no new rows; its versions stay usable by the jobs that use them."""

@@ -3,9 +3,23 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from datanets import row_formats
+
+RESERVED_SLUGS = frozenset({"new", "contributions"})
+"""Paths under /datanets/ that are pages, so no datanet may take them as its slug."""
+
+
+class RowFormat(models.TextChoices):
+    MESSAGES = row_formats.MESSAGES, row_formats.LABELS[row_formats.MESSAGES]
+    PROMPT_COMPLETION = row_formats.PROMPT_COMPLETION, row_formats.LABELS[row_formats.PROMPT_COMPLETION]
+    TEXT = row_formats.TEXT, row_formats.LABELS[row_formats.TEXT]
+
 
 class Datanet(models.Model):
-    """A community dataset; every row keeps who contributed it, so payouts can reach them."""
+    """A community dataset; every row keeps who contributed it, so payouts can reach them.
+
+    The slug never changes once created: receipts and on-chain registrations name datanets by it.
+    """
 
     class Visibility(models.TextChoices):
         PUBLIC = "public", "Public"
@@ -20,6 +34,29 @@ class Datanet(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_datanets"
     )
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    expected_format = models.CharField(
+        max_length=24,
+        choices=RowFormat.choices,
+        blank=True,
+        help_text="The row format contributions must have; blank takes any (datanets made before formats).",
+    )
+    archived = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the owner archived it: hidden from browsing, no new rows; its versions stay usable.",
+    )
+    reviewers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="reviewing_datanets",
+        help_text="Besides the owner, who may approve and reject pending rows.",
+    )
+    auto_approved_contributors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="auto_approved_datanets",
+        help_text="Contributors whose rows are approved on arrival, like the owner's.",
+    )
     chain_id = models.CharField(max_length=80, blank=True, help_text="Registry id once registered on chain.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -61,6 +98,9 @@ class Upload(models.Model):
     progress = models.FloatField(default=0.0, help_text="0..1 while importing.")
     accepted_count = models.PositiveIntegerField(default=0)
     rejected_count = models.PositiveIntegerField(default=0)
+    approved_on_arrival = models.BooleanField(
+        default=False, help_text="Its rows were approved at import (owner or auto-approved contributor)."
+    )
     rejections_path = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
@@ -103,10 +143,7 @@ class AccessRequest(models.Model):
 class Row(models.Model):
     """One normalized training example and its contributor, as it was when contributed."""
 
-    class Format(models.TextChoices):
-        MESSAGES = "messages", "Chat messages"
-        PROMPT_COMPLETION = "prompt_completion", "Prompt / completion"
-        TEXT = "text", "Plain text"
+    Format = RowFormat
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

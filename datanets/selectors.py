@@ -1,21 +1,28 @@
 """Reads on datanets. Visibility is decided here, once, for every view, API and task.
 
 A public datanet is usable by everyone. A permissioned one is usable (browsed, exported, trained
-on) only by its owner and users whose access request was approved; others can open its page by
-link and see its title and owner, so that they can ask for access, and nothing else.
+on) only by its owner, the reviewers the owner listed, and users whose access request was approved;
+others can open its page by link and see its title and owner, so that they can ask for access, and
+nothing else. An archived datanet stays usable (jobs trained on its versions keep working, links keep
+answering) but is no longer listed.
+
+Rows that are not approved (pending, rejected) and rejection reasons are seen by the people who
+review them and by their contributors only: a rejected row is not the datanet's content, and the
+reason is a note from the reviewer to its author.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
+from django.utils.text import slugify
 
 from datanets.errors import DatanetAccessDenied, DatanetNotFound
-from datanets.models import AccessRequest, Datanet, Row, Upload, Version
+from datanets.models import RESERVED_SLUGS, AccessRequest, Datanet, Row, Upload, Version
 
 ROWS_PER_PAGE = 25
 
@@ -25,17 +32,24 @@ def _usable_filter(user) -> Q:
     if user is None or not user.is_authenticated:
         return public
     approved = Q(access_requests__user=user, access_requests__status=AccessRequest.Status.APPROVED)
-    return public | Q(owner=user) | approved
+    return public | Q(owner=user) | Q(reviewers=user) | approved
 
 
 def datanets_usable_by(user) -> QuerySet[Datanet]:
-    """The datanets whose rows this user may read, export and fine-tune on."""
+    """The datanets whose rows this user may read, export and fine-tune on (archived ones included)."""
     return Datanet.objects.filter(_usable_filter(user)).distinct()
 
 
 def datanets_visible_to(user) -> QuerySet[Datanet]:
-    """What browsing lists: exactly the usable datanets (permissioned ones are shared by link)."""
-    return datanets_usable_by(user)
+    """What browsing lists: the usable datanets not archived (permissioned ones are shared by link)."""
+    return datanets_usable_by(user).filter(archived__isnull=True)
+
+
+def archived_datanets_of(user) -> QuerySet[Datanet]:
+    """The owner's archived datanets, which browsing no longer lists, so they can find and restore them."""
+    if user is None or not user.is_authenticated:
+        return Datanet.objects.none()
+    return Datanet.objects.filter(owner=user, archived__isnull=False).order_by("-archived")
 
 
 def datanet_by_slug(user, slug: str) -> Datanet:
@@ -52,6 +66,40 @@ def may_use(user, datanet: Datanet) -> bool:
 
 def is_owner(user, datanet: Datanet) -> bool:
     return user is not None and user.is_authenticated and datanet.owner_id == user.pk
+
+
+def may_review(user, datanet: Datanet) -> bool:
+    """The owner and the reviewers they listed approve and reject pending rows."""
+    if user is None or not user.is_authenticated:
+        return False
+    return is_owner(user, datanet) or datanet.reviewers.filter(pk=user.pk).exists()
+
+
+def approved_on_arrival(user, datanet: Datanet) -> bool:
+    """Whether this user's new rows skip the review queue: the owner's and auto-approved contributors' do."""
+    if user is None or not user.is_authenticated:
+        return False
+    return is_owner(user, datanet) or datanet.auto_approved_contributors.filter(pk=user.pk).exists()
+
+
+def reviewing_usernames(datanet: Datanet) -> dict[str, list[str]]:
+    """Who the owner listed as reviewers and as auto-approved contributors, for the settings form."""
+    return {
+        "reviewers": list(datanet.reviewers.order_by("username").values_list("username", flat=True)),
+        "auto_approved": list(
+            datanet.auto_approved_contributors.order_by("username").values_list("username", flat=True)
+        ),
+    }
+
+
+def slug_proposal(title: str) -> str:
+    """A free slug made from the title: "Tide tables" gives tide-tables, then tide-tables-2, ..."""
+    base = slugify(title)[:72].strip("-") or "datanet"
+    taken = set(Datanet.objects.filter(slug__startswith=base).values_list("slug", flat=True)) | RESERVED_SLUGS
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}-{number}", number + 1
+    return candidate
 
 
 def usable_datanet(user, slug: str) -> Datanet:
@@ -164,6 +212,30 @@ def datanet_rows(
     return Paginator(rows, per_page).get_page(page)
 
 
+def row_statuses_visible_to(user, datanet: Datanet) -> tuple[str, ...]:
+    """The row statuses the user may list: every one for reviewers, approved rows for everyone else."""
+    return tuple(Row.Status.values) if may_review(user, datanet) else (Row.Status.APPROVED,)
+
+
+@dataclass(frozen=True)
+class RowsTable:
+    page: Page
+    status: str
+    """The status listed: the one asked for when the user may list it, approved otherwise."""
+    statuses: tuple[str, ...]
+    """Every status this user may list, for the filter."""
+
+
+def rows_table(
+    user, datanet: Datanet, *, search: str = "", status: str = "", page: int | str = 1
+) -> RowsTable:
+    """The datanet's rows table for this user; a status they may not list falls back to approved rows."""
+    statuses = row_statuses_visible_to(user, datanet)
+    if status not in statuses:
+        status = Row.Status.APPROVED
+    return RowsTable(datanet_rows(datanet, search=search, status=status, page=page), status, statuses)
+
+
 def datanet_versions(datanet: Datanet) -> QuerySet[Version]:
     return datanet.versions.order_by("-number")
 
@@ -191,3 +263,85 @@ def all_tags(user) -> list[str]:
 
 def uploads_of(user, datanet: Datanet) -> QuerySet[Upload]:
     return datanet.uploads.filter(uploader=user).order_by("-created")
+
+
+def access_requests_pending(datanet: Datanet) -> QuerySet[AccessRequest]:
+    return datanet.access_requests.filter(status=AccessRequest.Status.PENDING).select_related("user")
+
+
+@dataclass
+class OwnerDashboard:
+    """What the owner looks at to run a datanet: what waits for them, what was published, what it earned."""
+
+    pending_rows: int
+    rows_by_status: dict[str, int]
+    access_requests: list[AccessRequest]
+    versions: list[Version]
+    approved_since_last_version: int
+    reviewers: list
+    auto_approved_contributors: list
+    answers_credited: int
+    earned: int
+    """Base units credited to the datanet by answers' attribution (`datanet_attribution`)."""
+    recent_uploads: list[Upload] = field(default_factory=list)
+
+
+def owner_dashboard(datanet: Datanet) -> OwnerDashboard:
+    """Everything the owner's dashboard shows; earnings come from attribution's selector, not recomputed."""
+    from modelfactory.attribution.selectors import datanet_attribution
+
+    stats = dict(datanet.rows.order_by().values("status").annotate(n=Count("id")).values_list("status", "n"))
+    versions = list(datanet_versions(datanet))
+    latest_rows = set(versions[0].rows.values_list("pk", flat=True)) if versions else set()
+    approved = set(datanet.rows.filter(status=Row.Status.APPROVED).values_list("pk", flat=True))
+    attribution = datanet_attribution(datanet, top=0)
+    return OwnerDashboard(
+        pending_rows=stats.get(Row.Status.PENDING, 0),
+        rows_by_status={status: stats.get(status, 0) for status in Row.Status.values},
+        access_requests=list(access_requests_pending(datanet)),
+        versions=versions,
+        approved_since_last_version=len(approved - latest_rows),
+        reviewers=list(datanet.reviewers.order_by("username")),
+        auto_approved_contributors=list(datanet.auto_approved_contributors.order_by("username")),
+        answers_credited=attribution.answers,
+        earned=attribution.earned,
+        recent_uploads=list(datanet.uploads.select_related("uploader").order_by("-created")[:10]),
+    )
+
+
+@dataclass
+class Contributions:
+    """One person's rows across every datanet, and what their rows earned them per datanet."""
+
+    rows_page: Page
+    counts: dict[str, int]
+    """Rows by status, and "all"."""
+    earned_by_datanet: dict[str, int]
+    """Base units by datanet slug, split as the earnings page splits them (`earnings_for_wallet`)."""
+
+
+def contributions_of(
+    user, *, status: str = "", page: int | str = 1, per_page: int = ROWS_PER_PAGE
+) -> Contributions:
+    """The user's own rows in any datanet, newest first, with the versions each is in."""
+    from modelfactory.ledger.selectors import earnings_for_wallet
+
+    rows = Row.objects.filter(contributor=user)
+    by_status = dict(rows.order_by().values("status").annotate(n=Count("id")).values_list("status", "n"))
+    counts = {value: by_status.get(value, 0) for value in Row.Status.values}
+    counts["all"] = sum(by_status.values())
+    if status in Row.Status.values:
+        rows = rows.filter(status=status)
+    rows = (
+        rows.select_related("datanet")
+        .prefetch_related(Prefetch("versions", queryset=Version.objects.order_by("number")))
+        .order_by("-id")
+    )
+    earnings = earnings_for_wallet(account=user.wallet_address, verify=False)
+    return Contributions(
+        rows_page=Paginator(rows, per_page).get_page(page),
+        counts=counts,
+        earned_by_datanet={
+            slug: amount for slug, amount in earnings.by_datanet if slug != "no datanet" and amount
+        },
+    )

@@ -1,4 +1,8 @@
-"""Writes on datanets: creating them, adding rows, publishing versions, seeding the demo."""
+"""Writes on datanets: creating, editing and archiving them, adding and reviewing rows, publishing versions.
+
+Every write that only the owner may make checks it here (`_require_owner`), not in the view, so an
+API or a task calling the service cannot forget it.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,27 @@ import json
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from datanets.errors import DatanetAccessDenied, NotDatanetOwner
+from datanets.errors import (
+    DatanetAccessDenied,
+    DatanetArchived,
+    DatanetInvalid,
+    NotDatanetOwner,
+    NotDatanetReviewer,
+)
 from datanets.merkle import merkle_root
-from datanets.models import AccessRequest, Datanet, Row, Version
+from datanets.models import RESERVED_SLUGS, AccessRequest, Datanet, Row, Version
+from datanets.row_formats import row_format_of
 from datanets.row_hashing import content_hash
 from datanets.token_counting import counter_for_base_model, row_text
 from modelfactory.accounts.models import User
 
-
-def row_format_of(content: dict) -> str:
-    if "messages" in content:
-        return Row.Format.MESSAGES
-    if "prompt" in content:
-        return Row.Format.PROMPT_COMPLETION
-    return Row.Format.TEXT
+MAX_TAGS = 8
+MAX_TAG_LENGTH = 32
 
 
 def datanet_upsert(
@@ -47,6 +55,177 @@ def datanet_upsert(
         },
     )
     datanet.full_clean()
+    return datanet
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    """Lower-cased, stripped, without repeats, in order: tags are filters, so "NLP" and "nlp" are one."""
+    cleaned: list[str] = []
+    for tag in tags:
+        tag = " ".join(tag.split()).lower()
+        if tag and tag not in cleaned:
+            if len(tag) > MAX_TAG_LENGTH:
+                raise DatanetInvalid(f"the tag {tag[:40]!r} is longer than {MAX_TAG_LENGTH} characters")
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        raise DatanetInvalid(f"{len(cleaned)} tags given; a datanet has at most {MAX_TAGS}")
+    return cleaned
+
+
+def _full_clean(datanet: Datanet, *, exclude: list[str] | None = None) -> None:
+    try:
+        datanet.full_clean(exclude=exclude)
+    except ValidationError as error:
+        messages = [f"{name}: {' '.join(texts)}" for name, texts in error.message_dict.items()]
+        raise DatanetInvalid("; ".join(messages)) from None
+
+
+def datanet_create(
+    *,
+    owner: User,
+    title: str,
+    slug: str = "",
+    description: str = "",
+    tags: list[str],
+    license: str,
+    expected_format: str,
+    visibility: str = Datanet.Visibility.PUBLIC,
+) -> Datanet:
+    """A new, empty datanet owned by its creator; with no slug given, one is proposed from the title.
+
+    A slug chosen by the user that is taken (or is a page of the site, like "new") is refused with a
+    free one to use instead, rather than silently changed, because the slug is the datanet's address.
+    """
+    from datanets.selectors import slug_proposal
+
+    title = title.strip()
+    if not title:
+        raise DatanetInvalid("give the datanet a title")
+    if expected_format not in Row.Format.values:
+        raise DatanetInvalid(
+            "choose the row format contributions must have: chat messages, prompt/completion or text"
+        )
+    slug = slug.strip().lower() or slug_proposal(title)
+    if slug in RESERVED_SLUGS or Datanet.objects.filter(slug=slug).exists():
+        raise DatanetInvalid(f"the address {slug!r} is taken; {slug_proposal(slug)!r} is free")
+    datanet = Datanet(
+        slug=slug,
+        title=title,
+        description=description.strip(),
+        tags=_clean_tags(tags),
+        license=license.strip(),
+        owner=owner,
+        visibility=visibility,
+        expected_format=expected_format,
+    )
+    _full_clean(datanet)
+    try:
+        with transaction.atomic():
+            datanet.save()
+    except IntegrityError:  # created by someone else between the check and the insert
+        raise DatanetInvalid(
+            f"the address {slug!r} was just taken; {slug_proposal(slug)!r} is free"
+        ) from None
+    return datanet
+
+
+def _format_change_blocked(datanet: Datanet, expected_format: str) -> int:
+    """How many kept rows (pending or approved) are of another format than the one the owner wants now."""
+    if not expected_format:
+        return 0
+    kept = datanet.rows.exclude(status=Row.Status.REJECTED)
+    return kept.exclude(format=expected_format).count()
+
+
+@transaction.atomic
+def datanet_update(
+    *,
+    datanet: Datanet,
+    user: User,
+    title: str,
+    description: str,
+    tags: list[str],
+    license: str,
+    expected_format: str,
+    visibility: str,
+) -> Datanet:
+    """Change what the owner may change; not the slug, which receipts and the chain name the datanet by.
+
+    The expected format can change only to the format every kept row already has: a datanet whose
+    rows disagree with its own format would train on the wrong shape without anyone noticing.
+    """
+    _require_owner(user=user, datanet=datanet)
+    title = title.strip()
+    if not title:
+        raise DatanetInvalid("give the datanet a title")
+    if expected_format != datanet.expected_format:
+        if expected_format not in Row.Format.values:
+            raise DatanetInvalid("choose the row format contributions must have")
+        others = _format_change_blocked(datanet, expected_format)
+        if others:
+            raise DatanetInvalid(
+                f"{others} pending or approved row{'s are' if others != 1 else ' is'} in another format; "
+                f"a datanet expecting {Row.Format(expected_format).label.lower()} rows cannot hold them. "
+                "Reject them first, or keep the current format."
+            )
+    datanet.title = title
+    datanet.description = description.strip()
+    datanet.tags = _clean_tags(tags)
+    datanet.license = license.strip()
+    datanet.expected_format = expected_format
+    datanet.visibility = visibility
+    _full_clean(datanet, exclude=["slug"])
+    datanet.save()
+    return datanet
+
+
+def datanet_archive(*, datanet: Datanet, user: User) -> Datanet:
+    """Hide the datanet from browsing and close it to new rows; its versions stay usable by existing jobs."""
+    _require_owner(user=user, datanet=datanet)
+    if datanet.archived is None:
+        datanet.archived = timezone.now()
+        datanet.save(update_fields=["archived", "updated"])
+    return datanet
+
+
+def datanet_restore(*, datanet: Datanet, user: User) -> Datanet:
+    """Undo `datanet_archive`: listed again and open to contributions."""
+    _require_owner(user=user, datanet=datanet)
+    if datanet.archived is not None:
+        datanet.archived = None
+        datanet.save(update_fields=["archived", "updated"])
+    return datanet
+
+
+def _users_named(usernames: list[str], *, role: str) -> list[User]:
+    wanted = list(dict.fromkeys(name.strip() for name in usernames if name.strip()))
+    matches = Q()
+    for name in wanted:
+        matches |= Q(username__iexact=name)
+    found = {user.username.lower(): user for user in User.objects.filter(matches)} if wanted else {}
+    missing = [name for name in wanted if name.lower() not in found]
+    if missing:
+        raise DatanetInvalid(f"no user named {', '.join(map(repr, missing))} (in {role}); check the spelling")
+    return list(found.values())
+
+
+@transaction.atomic
+def datanet_reviewing_configure(
+    *, datanet: Datanet, user: User, reviewers: list[str], auto_approved: list[str]
+) -> Datanet:
+    """Who besides the owner reviews rows, and whose rows skip review; both by username.
+
+    The owner always reviews and is always approved on arrival, so listing them changes nothing and
+    they are left out of both lists. Auto-approval applies to rows that arrive from now on; rows
+    already waiting stay in the queue.
+    """
+    _require_owner(user=user, datanet=datanet)
+    chosen_reviewers = [u for u in _users_named(reviewers, role="reviewers") if u.pk != datanet.owner_id]
+    chosen_auto = [
+        u for u in _users_named(auto_approved, role="auto-approved contributors") if u.pk != datanet.owner_id
+    ]
+    datanet.reviewers.set(chosen_reviewers)
+    datanet.auto_approved_contributors.set(chosen_auto)
     return datanet
 
 
@@ -112,8 +291,16 @@ def version_publish(*, datanet: Datanet, notes: str = "") -> Version:
 
 
 def _require_owner(*, user: User, datanet: Datanet) -> None:
-    if datanet.owner_id != user.pk:
+    if user is None or datanet.owner_id != user.pk:
         raise NotDatanetOwner(f"only the owner of {datanet.title} can do this")
+
+
+def datanet_require_open(datanet: Datanet) -> None:
+    """Raise `DatanetArchived` for an archived datanet: every way rows arrive (form, upload) asks this."""
+    if datanet.archived is not None:
+        raise DatanetArchived(
+            f"{datanet.title} is archived and takes no new rows; its published versions stay usable"
+        )
 
 
 @transaction.atomic
@@ -121,7 +308,12 @@ def rows_review(
     *, datanet: Datanet, reviewer: User, row_ids: list[int], approve: bool, reason: str = ""
 ) -> int:
     """Approve or reject pending rows in bulk; a rejection carries the reason the contributor sees."""
-    _require_owner(user=reviewer, datanet=datanet)
+    from datanets.selectors import may_review
+
+    if not may_review(reviewer, datanet):
+        raise NotDatanetReviewer(
+            f"only the owner of {datanet.title} and the reviewers they chose can review rows"
+        )
     if not approve and not reason.strip():
         raise ValueError("say why the rows are rejected: the contributors will read it")
     rows = datanet.rows.filter(pk__in=row_ids, status=Row.Status.PENDING)
@@ -179,14 +371,17 @@ def version_export_lines(*, version: Version) -> Iterator[bytes]:
 def row_contribute(*, datanet: Datanet, contributor: User, content: dict) -> Row:
     """One row typed into the form: the same rules as an upload, a clear `RowInvalid` when broken.
 
-    The owner's own rows are approved at once; everyone else's wait in the review queue.
+    The owner's rows and the auto-approved contributors' are approved at once; everyone else's wait
+    in the review queue. An archived datanet refuses the row (`DatanetArchived`).
     """
-    from datanets.ingest import RowInvalid, check_content
-    from datanets.selectors import is_owner, may_use
+    from datanets.ingest import RowInvalid, check_content, check_format
+    from datanets.selectors import approved_on_arrival, may_use
 
     if not may_use(contributor, datanet):
         raise DatanetAccessDenied(f"{datanet.title} is permissioned: ask its owner for access")
+    datanet_require_open(datanet)
     check_content(content)
+    check_format(content, datanet.expected_format)
     digest = content_hash(content)
     if datanet.rows.filter(content_hash=digest).exists():
         raise RowInvalid("this exact row is already in the datanet")
@@ -194,6 +389,6 @@ def row_contribute(*, datanet: Datanet, contributor: User, content: dict) -> Row
     limit = settings.MODELFACTORY_ROW_MAX_TOKENS
     if tokens > limit:
         raise RowInvalid(f"the row is {tokens} tokens long; the limit is {limit}")
-    status = Row.Status.APPROVED if is_owner(contributor, datanet) else Row.Status.PENDING
+    status = Row.Status.APPROVED if approved_on_arrival(contributor, datanet) else Row.Status.PENDING
     added = rows_add(datanet=datanet, contributions=[(contributor, content)], status=status, source="form")
     return added[0]

@@ -33,7 +33,9 @@ from datanets.ingest import (
     iter_validated,
 )
 from datanets.models import Datanet, Row, Upload
-from datanets.selectors import is_owner, may_use
+from datanets.row_formats import row_format_of
+from datanets.selectors import approved_on_arrival, may_use
+from datanets.services import datanet_require_open
 from datanets.token_counting import counter_for_base_model
 from modelfactory.accounts.models import User
 
@@ -54,6 +56,7 @@ def upload_receive(*, datanet: Datanet, uploader: User, file: UploadedFile) -> U
     """Store an uploaded file after the size and quota checks; nothing is parsed yet."""
     if not may_use(uploader, datanet):
         raise DatanetAccessDenied(f"{datanet.title} is permissioned: ask its owner for access")
+    datanet_require_open(datanet)
     limit = settings.MODELFACTORY_UPLOAD_MAX_BYTES
     if file.size > limit:
         raise UploadRefused(
@@ -97,6 +100,7 @@ def upload_preview(*, upload: Upload, mapping: ColumnMapping | None = None) -> U
         count_tokens=counter.count,
         max_tokens=settings.MODELFACTORY_ROW_MAX_TOKENS,
         max_bytes=settings.MODELFACTORY_UPLOAD_MAX_BYTES,
+        expected_format=upload.datanet.expected_format,
     )
     if preview.detected_format and not upload.detected_format:
         upload.detected_format = str(preview.detected_format)
@@ -112,6 +116,7 @@ def upload_start_import(*, upload: Upload, user: User, mode: str, mapping: Colum
         return upload  # a second click, or a reload of the confirmation: the first one counts
     if mode not in Upload.Mode.values:
         raise UploadRefused(f"unknown import mode {mode!r}")
+    datanet_require_open(upload.datanet)
     upload.mode, upload.mapping = mode, mapping.columns
     upload.status, upload.progress = Upload.Status.IMPORTING, 0.0
     upload.save(update_fields=["mode", "mapping", "status", "progress"])
@@ -130,14 +135,23 @@ class _RollBack(Exception):
 
 
 def upload_run_import(*, upload_id: int) -> None:
-    """Import every valid row in one transaction; safe to run twice (the second run does nothing)."""
+    """Import every valid row in one transaction; safe to run twice (the second run does nothing).
+
+    Rows of the owner and of auto-approved contributors arrive approved, everyone else's pending;
+    the upload remembers which, so its page can say "added" or "waiting for the owner's review".
+    """
     upload = Upload.objects.select_related("datanet", "uploader").get(pk=upload_id)
     if upload.status != Upload.Status.IMPORTING:
         return
     datanet, uploader = upload.datanet, upload.uploader
-    status = Row.Status.APPROVED if is_owner(uploader, datanet) else Row.Status.PENDING
-    counter = counter_for_base_model(settings.MODELFACTORY_BASE_MODEL)
     rejections_path = upload_directory(upload) / "rejections.jsonl"
+    if datanet.archived is not None:  # archived after the user chose to import, before a worker ran it
+        error = f"{datanet.title} was archived before the import ran, and takes no new rows"
+        _finish(upload, Upload.Status.FAILED, 0, 0, rejections_path, error=error)
+        return
+    upload.approved_on_arrival = approved_on_arrival(uploader, datanet)
+    status = Row.Status.APPROVED if upload.approved_on_arrival else Row.Status.PENDING
+    counter = counter_for_base_model(settings.MODELFACTORY_BASE_MODEL)
     reporter = _ProgressFile(_progress_path(upload))
     accepted = rejected = 0
     try:
@@ -152,6 +166,7 @@ def upload_run_import(*, upload_id: int) -> None:
                 max_tokens=settings.MODELFACTORY_ROW_MAX_TOKENS,
                 on_progress=reporter.report,
                 max_bytes=settings.MODELFACTORY_UPLOAD_MAX_BYTES,
+                expected_format=datanet.expected_format,
             ):
                 if isinstance(verdict, RowRejection):
                     rejected += 1
@@ -193,7 +208,6 @@ def upload_run_import(*, upload_id: int) -> None:
 
 
 def _row_from(verdict, *, datanet: Datanet, uploader: User, status: str, upload: Upload) -> Row:
-    from datanets.services import row_format_of
     from datanets.token_counting import row_text
 
     return Row(

@@ -9,8 +9,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from datanets import selectors, services, uploads
-from datanets.errors import DatanetNotFound, NotDatanetOwner, UploadRefused
-from datanets.forms import ContributionForm, ImportChoiceForm, UploadFileForm
+from datanets.errors import (
+    DatanetInvalid,
+    DatanetNotFound,
+    NotDatanetOwner,
+    NotDatanetReviewer,
+    UploadRefused,
+)
+from datanets.forms import ContributionForm, DatanetForm, ImportChoiceForm, ReviewingForm, UploadFileForm
 from datanets.ingest import RowInvalid, UploadUnreadable
 from datanets.models import AccessRequest, Datanet, Row, Upload
 from modelfactory.attribution.selectors import datanet_attribution
@@ -42,22 +48,89 @@ def _owned_or_403(request: HttpRequest, slug: str) -> Datanet:
     return datanet
 
 
+def _reviewer_or_403(request: HttpRequest, slug: str) -> Datanet:
+    datanet = _datanet_or_404(request, slug)
+    if not selectors.may_review(request.user, datanet):
+        raise NotDatanetReviewer(f"only the owner of {datanet.title} and their reviewers can do this")
+    return datanet
+
+
+def _roles(request: HttpRequest, datanet: Datanet) -> dict:
+    """What the datanet's tabs and pages offer this user."""
+    return {
+        "is_owner": selectors.is_owner(request.user, datanet),
+        "can_review": selectors.may_review(request.user, datanet),
+    }
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    """An htmx swap gets the fragment; a normal load, or htmx restoring history it lost, the whole page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 def browse(request: HttpRequest) -> HttpResponse:
     search, tag = request.GET.get("q", "").strip(), request.GET.get("tag", "").strip()
     context = {
         "datanets": selectors.datanet_cards(request.user, search=search, tag=tag),
         "tags": selectors.all_tags(request.user),
+        "archived": selectors.archived_datanets_of(request.user),
         "q": search,
         "tag": tag,
     }
-    template = "datanets/_cards.html" if request.htmx else "datanets/browse.html"
+    template = "datanets/_cards.html" if _wants_fragment(request) else "datanets/browse.html"
     return render(request, template, context)
+
+
+@login_required
+def create(request: HttpRequest) -> HttpResponse:
+    form = DatanetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            datanet = services.datanet_create(owner=request.user, **form.values())
+        except DatanetInvalid as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{datanet.title} is ready. Add its first rows.")
+            return redirect("datanets:detail", slug=datanet.slug)
+    return render(request, "datanets/create.html", {"form": form})
+
+
+@login_required
+def propose_slug(request: HttpRequest) -> HttpResponse:
+    """The address a title would get, shown under the title field as the user types it."""
+    title = request.GET.get("title", "").strip()
+    return render(
+        request,
+        "datanets/_slug_proposal.html",
+        {"proposal": selectors.slug_proposal(title) if title else ""},
+    )
+
+
+def _rows_context(request: HttpRequest, datanet: Datanet) -> dict:
+    """The rows table's state from the URL (?q=, ?page=, ?status=), so Back and bookmarks restore it."""
+    search = request.GET.get("q", "").strip()
+    table = selectors.rows_table(
+        request.user,
+        datanet,
+        search=search,
+        status=request.GET.get("status", ""),
+        page=request.GET.get("page", 1),
+    )
+    return {
+        "rows_page": table.page,
+        "q": search,
+        "status_filter": table.status,
+        "row_statuses": table.statuses,
+    }
 
 
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
     datanet = _usable_or_locked(request, slug)
     if isinstance(datanet, HttpResponse):
         return datanet
+    rows_context = _rows_context(request, datanet)
+    if _wants_fragment(request):
+        return render(request, "datanets/_rows_results.html", {"datanet": datanet, **rows_context})
     stats = selectors.datanet_stats(datanet)
     return render(
         request,
@@ -65,33 +138,103 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "datanet": datanet,
             "stats": stats,
+            "has_rows": any(stats.rows_by_status.values()),
             "charts": {"lengths": stats.length_histogram, "timeline": stats.contributions_over_time},
             "versions": selectors.datanet_versions(datanet)[:5],
-            "is_owner": selectors.is_owner(request.user, datanet),
-            "rows_page": selectors.datanet_rows(datanet, status=Row.Status.APPROVED),
-            "status_filter": Row.Status.APPROVED,
-            "q": "",
+            **_roles(request, datanet),
+            **rows_context,
             "attribution": datanet_attribution(datanet),
         },
     )
 
 
 def rows(request: HttpRequest, slug: str) -> HttpResponse:
+    """The rows table alone (older links and scripts); the page itself serves it to htmx at its own URL."""
     datanet = _usable_or_locked(request, slug)
     if isinstance(datanet, HttpResponse):
         return datanet
-    search, status = request.GET.get("q", "").strip(), request.GET.get("status", Row.Status.APPROVED)
-    page = selectors.datanet_rows(datanet, search=search, status=status, page=request.GET.get("page", 1))
     return render(
-        request,
-        "datanets/_rows_results.html",
-        {"datanet": datanet, "rows_page": page, "q": search, "status_filter": status},
+        request, "datanets/_rows_results.html", {"datanet": datanet, **_rows_context(request, datanet)}
     )
 
 
 @login_required
-def review(request: HttpRequest, slug: str) -> HttpResponse:
+def my_contributions(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    status = status if status in Row.Status.values else ""
+    contributions = selectors.contributions_of(request.user, status=status, page=request.GET.get("page", 1))
+    return render(
+        request,
+        "datanets/contributions.html",
+        {
+            "contributions": contributions,
+            "status_filter": status,
+            "statuses": [(value, label, contributions.counts[value]) for value, label in Row.Status.choices],
+        },
+    )
+
+
+@login_required
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     datanet = _owned_or_403(request, slug)
+    return render(
+        request,
+        "datanets/dashboard.html",
+        {"datanet": datanet, "board": selectors.owner_dashboard(datanet), **_roles(request, datanet)},
+    )
+
+
+@login_required
+def owner_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """The owner's settings: the datanet's details, and who reviews and who is approved on arrival."""
+    datanet = _owned_or_403(request, slug)
+    which = request.POST.get("form") if request.method == "POST" else None
+    details = DatanetForm(request.POST if which == "details" else None, datanet=datanet)
+    reviewing = ReviewingForm(
+        request.POST if which == "reviewing" else None,
+        initial={role: ", ".join(names) for role, names in selectors.reviewing_usernames(datanet).items()},
+    )
+    bound = {"details": details, "reviewing": reviewing}.get(which or "")
+    if bound is not None and bound.is_valid():
+        try:
+            if bound is details:
+                services.datanet_update(datanet=datanet, user=request.user, **details.values())
+            else:
+                services.datanet_reviewing_configure(
+                    datanet=datanet, user=request.user, **reviewing.usernames()
+                )
+        except DatanetInvalid as error:
+            bound.add_error(None, str(error))
+        else:
+            messages.success(request, "Saved.")
+            return redirect("datanets:settings", slug=slug)
+    return render(
+        request,
+        "datanets/settings.html",
+        {"datanet": datanet, "details": details, "reviewing": reviewing, **_roles(request, datanet)},
+    )
+
+
+@login_required
+@require_POST
+def archive(request: HttpRequest, slug: str) -> HttpResponse:
+    datanet = _owned_or_403(request, slug)
+    if request.POST.get("action") == "restore":
+        services.datanet_restore(datanet=datanet, user=request.user)
+        messages.success(request, f"{datanet.title} is listed again and takes new rows.")
+    else:
+        services.datanet_archive(datanet=datanet, user=request.user)
+        messages.success(
+            request,
+            f"{datanet.title} is archived: hidden from browsing, closed to new rows; "
+            "its versions stay usable by the jobs that train on them.",
+        )
+    return redirect("datanets:settings", slug=slug)
+
+
+@login_required
+def review(request: HttpRequest, slug: str) -> HttpResponse:
+    datanet = _reviewer_or_403(request, slug)
     if request.method == "POST":
         ids = [int(pk) for pk in request.POST.getlist("row") if pk.isdigit()]
         approve = request.POST.get("decision") == "approve"
@@ -112,7 +255,11 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
     page = selectors.datanet_rows(
         datanet, search=search, status=Row.Status.PENDING, page=request.GET.get("page", 1)
     )
-    return render(request, "datanets/review.html", {"datanet": datanet, "rows_page": page, "q": search})
+    return render(
+        request,
+        "datanets/review.html",
+        {"datanet": datanet, "rows_page": page, "q": search, **_roles(request, datanet)},
+    )
 
 
 def versions(request: HttpRequest, slug: str) -> HttpResponse:
@@ -125,7 +272,7 @@ def versions(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "datanet": datanet,
             "versions": selectors.datanet_versions(datanet),
-            "is_owner": selectors.is_owner(request.user, datanet),
+            **_roles(request, datanet),
             "approved_now": datanet.rows.filter(status=Row.Status.APPROVED).count(),
         },
     )
@@ -194,11 +341,11 @@ def contribute(request: HttpRequest, slug: str) -> HttpResponse:
     datanet = _usable_or_locked(request, slug)
     if isinstance(datanet, HttpResponse):
         return datanet
-    form = ContributionForm(request.POST or None)
+    form = ContributionForm(request.POST or None, initial={"kind": datanet.expected_format or "messages"})
     if request.method == "POST" and form.is_valid():
         try:
             row = services.row_contribute(datanet=datanet, contributor=request.user, content=form.content())
-        except RowInvalid as error:
+        except (RowInvalid, UploadRefused) as error:
             form.add_error(None, str(error))
         else:
             waiting = row.status == Row.Status.PENDING
@@ -209,7 +356,12 @@ def contribute(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "datanets/contribute.html",
-        {"datanet": datanet, "form": form, "is_owner": selectors.is_owner(request.user, datanet)},
+        {
+            "datanet": datanet,
+            "form": form,
+            "approved_on_arrival": selectors.approved_on_arrival(request.user, datanet),
+            **_roles(request, datanet),
+        },
     )
 
 
@@ -234,7 +386,8 @@ def upload_start(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "datanet": datanet,
             "form": form,
-            "is_owner": selectors.is_owner(request.user, datanet),
+            "approved_on_arrival": selectors.approved_on_arrival(request.user, datanet),
+            **_roles(request, datanet),
             "recent": selectors.uploads_of(request.user, datanet)[:10],
         },
     )

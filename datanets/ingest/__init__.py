@@ -22,7 +22,7 @@ from datanets.ingest.outcomes import NormalizedRow, RowInvalid, RowRejection, Up
 from datanets.ingest.pipeline import UploadPreview, inspect_upload, iter_validated, rejections_file
 from datanets.ingest.readers import FILE_TYPES
 from datanets.ingest.upload_source import DEFAULT_MAX_BYTES
-from datanets.ingest.validation import RowValidator, check_content
+from datanets.ingest.validation import RowValidator, check_content, check_format
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -38,6 +38,7 @@ __all__ = [
     "UploadPreview",
     "UploadUnreadable",
     "check_content",
+    "check_format",
     "detect_format",
     "inspect_upload",
     "iter_validated",

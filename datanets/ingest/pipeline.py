@@ -76,11 +76,13 @@ def inspect_upload(
     count_tokens: TokenCountFn | None = None,
     max_tokens: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    expected_format: str = "",
 ) -> UploadPreview:
     """Detect the format and normalize the first ``sample`` rows, reading no further than that needs.
 
     Raises `UploadUnreadable` for problems with the whole file. Without ``count_tokens`` token counts
     are the one-per-four-bytes estimate; without ``max_tokens`` no limit applies in the preview.
+    ``expected_format`` (a `row_formats` name, "" for any) rejects rows of another format.
     """
     with open_upload(source, max_bytes=max_bytes) as upload:
         opened = open_records(upload, filename=filename)
@@ -99,6 +101,7 @@ def inspect_upload(
                     count_tokens=count_tokens,
                     max_tokens=max_tokens,
                     position_name=opened.position_name,
+                    expected_format=expected_format,
                 )
                 read = 0
                 for record in chain(head, records):
@@ -138,6 +141,7 @@ def iter_validated(
     max_tokens: int | None,
     on_progress: ProgressCallback | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    expected_format: str = "",
 ) -> Iterator[NormalizedRow | RowRejection]:
     """Yield one verdict per record of the file, in file order, holding only the current record in memory.
 
@@ -145,6 +149,7 @@ def iter_validated(
     `UploadUnreadable` at any point while iterating (for example a JSON document broken half way), so
     the caller must write the accepted rows in one transaction and roll back on it.
     ``on_progress(bytes_read, total_bytes)`` is called as the file is read, for a progress bar.
+    ``expected_format`` (a `row_formats` name, "" for any) turns rows of another format into rejections.
     """
     with open_upload(source, max_bytes=max_bytes, on_progress=on_progress) as upload:
         opened = open_records(upload, filename=filename)
@@ -163,6 +168,7 @@ def iter_validated(
                 count_tokens=count_tokens,
                 max_tokens=max_tokens,
                 position_name=opened.position_name,
+                expected_format=expected_format,
             )
             for record in stream:
                 yield validator.judge(record)

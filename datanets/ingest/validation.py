@@ -1,9 +1,10 @@
 """Judging rows one at a time: the rules normalized content must follow, the token limit, duplicates.
 
-`check_content` holds the rules for content however it arrived (an upload, the single-row form);
-`RowValidator` adds what only an import knows: the token limit, the hashes the datanet already
-holds, and the rows accepted earlier in the same file. Each verdict is a `NormalizedRow` or a
-`RowRejection` whose reason is written for the person who made the file.
+`check_content` holds the rules for content however it arrived (an upload, the single-row form), and
+`check_format` the datanet's expected row format; `RowValidator` adds what only an import knows: the
+token limit, the hashes the datanet already holds, and the rows accepted earlier in the same file.
+Each verdict is a `NormalizedRow` or a `RowRejection` whose reason is written for the person who
+made the file.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from datanets.ingest.formats import ColumnMapping, normalize_record
 from datanets.ingest.outcomes import NormalizedRow, RowInvalid, RowRejection
 from datanets.ingest.readers.records import ReadRecord, UnreadableRecord
+from datanets.row_formats import format_mismatch
 from datanets.row_hashing import content_hash
 from datanets.token_counting import TokenCounter, row_text
 
@@ -44,6 +46,13 @@ def check_content(content: Any) -> None:
             f"has the fields {', '.join(sorted(map(repr, keys))) or 'none'}; a row has either 'messages', "
             "or 'prompt' and 'completion', or 'text'"
         )
+
+
+def check_format(content: dict, expected: str) -> None:
+    """Raise `RowInvalid` when ``content`` is not of the datanet's ``expected`` format ("" takes any)."""
+    reason = format_mismatch(content, expected)
+    if reason is not None:
+        raise RowInvalid(reason)
 
 
 def _check_text(label: str, value: Any) -> None:
@@ -106,8 +115,10 @@ class RowValidator:
         count_tokens: TokenCountFn | None = None,
         max_tokens: int | None = None,
         position_name: str = "line",
+        expected_format: str = "",
     ) -> None:
         self.mapping = mapping
+        self._expected_format = expected_format
         self._existing = existing_hashes
         self._count_tokens = count_tokens or TokenCounter(None).count
         self._max_tokens = max_tokens
@@ -120,6 +131,7 @@ class RowValidator:
         try:
             content = normalize_record(record.fields, self.mapping)
             check_content(content)
+            check_format(content, self._expected_format)
         except RowInvalid as invalid:
             return RowRejection(record.line, invalid.reason, record.raw)
         digest = content_hash(content)

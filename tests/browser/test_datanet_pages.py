@@ -88,7 +88,7 @@ def test_contributor_walks_the_upload_wizard_and_downloads_the_rejected_rows(pag
     page.get_by_label("Import the valid rows").check()
     page.get_by_role("button", name="Import").click()
 
-    page.get_by_text("Imported 1 row; 1 rejected.").wait_for()
+    page.get_by_text("1 row received, waiting for the owner's review; 1 rejected.").wait_for()
     page.console_log.expect("rejected.jsonl")  # a download ends its navigation as "aborted"
     with page.expect_download() as download:
         page.get_by_test_id("rejections-link").click()
