@@ -25,8 +25,10 @@ from django.db import transaction
 from modelfactory.attribution.services import answer_of
 from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound, model_for
 from modelfactory.ledger.receipts import receipt_record
+from modelfactory.playground.answer_markdown import render_markdown
 from modelfactory.playground.chat_settings import ChatSettings
-from modelfactory.playground.errors import InvalidSettings
+from modelfactory.playground.context_window import fit_chat
+from modelfactory.playground.errors import ConversationTooLong, InvalidSettings
 from modelfactory.playground.models import Message
 from modelfactory.playground.selectors import answer_for, history_for
 from modelfactory.serving import engine_runtime
@@ -67,10 +69,13 @@ def finished_events(answer: Message) -> list[bytes]:
 
 
 def _done_data(answer: Message) -> dict:
+    """The end of an answer: its status, its receipt, and its text as the page shows it (Markdown
+    rendered by the server, as it is when the page is loaded again)."""
     return {
         "message_id": answer.pk,
         "status": answer.status,
         "receipt_id": str(answer.receipt.receipt_id) if answer.receipt_id else None,
+        "html": render_markdown(answer.content),
     }
 
 
@@ -78,8 +83,8 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
     """Claim a pending answer and submit it; a finished answer is returned as is (for a replay).
 
     Raises `AnswerNotStartable` (and marks the answer failed) when it cannot run: the model was
-    unpublished or the user lost access since sending, the prompt does not fit, or it is already
-    streaming in another connection.
+    unpublished or the user lost access since sending, the prompt does not fit even with the oldest
+    turns left out (`context_window`), or it is already streaming in another connection.
     """
     answer = answer_for(user, answer_id)
     if answer.finished:
@@ -93,10 +98,15 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
         published = model_for(user, answer.model_name)
         settings = ChatSettings.parse(answer.conversation.settings)
         running_engine = engine_runtime.engine()
-        prompt, tokens_in = _prompt_that_fits(history_for(answer), running_engine)
-        request = engine_runtime.request_for(published, prompt=prompt, sampling=settings.sampling())
+        fit = fit_chat(history_for(answer), running_engine)
+        if not fit.fits:
+            raise ConversationTooLong(
+                tokens=fit.tokens, largest_prompt=fit.largest_prompt, context_length=fit.context_length
+            )
+        request = engine_runtime.request_for(published, prompt=fit.prompt, sampling=settings.sampling())
         handle = running_engine.submit(request)
-    except (ModelNotFound, ModelAccessDenied, InvalidSettings) as error:
+        tokens_in = fit.tokens
+    except (ModelNotFound, ModelAccessDenied, InvalidSettings, ConversationTooLong) as error:
         _fail(answer, str(error))
         raise AnswerNotStartable(str(error)) from error
     except Exception as error:  # an engine that cannot start must fail this answer, not hang the page
@@ -105,23 +115,6 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
     with _in_flight_lock:
         _in_flight[answer.pk] = handle
     return RunningAnswer(answer=answer, published=published, handle=handle, tokens_in=tokens_in)
-
-
-def _prompt_that_fits(chat: list[dict[str, str]], running_engine) -> tuple[str, int]:
-    """The chat rendered for the model, oldest turns dropped until it leaves room to answer.
-
-    Small models have small contexts (the demo model's is a few hundred tokens): a long conversation
-    would otherwise fail every new answer. The system prompt and the newest prompt are always kept;
-    if even they do not fit, the engine's own "prompt too long" error reaches the user.
-    """
-    system = chat[:1] if chat and chat[0]["role"] == "system" else []
-    turns = chat[len(system) :]
-    while True:
-        prompt = engine_runtime.chat_prompt(system + turns)
-        tokens = len(running_engine.tokenizer(prompt)["input_ids"])
-        if tokens < running_engine.max_model_len - 8 or len(turns) <= 1:
-            return prompt, tokens
-        turns = turns[2:] if len(turns) > 2 and turns[1]["role"] == "assistant" else turns[1:]
 
 
 def _fail(answer: Message, reason: str) -> None:

@@ -14,3 +14,18 @@ class InvalidSettings(Exception):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class ConversationTooLong(Exception):
+    """Even the system prompt and the newest message alone leave the model no room to answer.
+
+    Older turns are left out on their own (`context_window`), so only these two can be shortened.
+    """
+
+    def __init__(self, *, tokens: int, largest_prompt: int, context_length: int) -> None:
+        super().__init__(
+            f"Your message and system prompt are {tokens} tokens; this model takes at most {largest_prompt} "
+            f"before its answer (its context is {context_length} tokens). Shorten one of them: older turns "
+            "are already left out."
+        )
+        self.tokens, self.largest_prompt, self.context_length = tokens, largest_prompt, context_length

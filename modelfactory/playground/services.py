@@ -11,8 +11,11 @@ from django.utils import timezone
 
 from modelfactory.catalog.selectors import model_for
 from modelfactory.playground.chat_settings import ChatSettings
-from modelfactory.playground.errors import InvalidSettings
+from modelfactory.playground.context_window import fit_chat
+from modelfactory.playground.errors import ConversationTooLong, InvalidSettings
 from modelfactory.playground.models import Conversation, Message
+from modelfactory.playground.selectors import next_turn_chat
+from modelfactory.serving import engine_runtime
 
 MAX_PROMPT_CHARS = 20_000
 TITLE_CHARS = 60
@@ -29,6 +32,21 @@ def _checked_model_names(user, model_names: list[str]) -> list[str]:
     for name in names:
         model_for(user, name)  # raises ModelNotFound / ModelAccessDenied
     return names
+
+
+def _require_room(conversation: Conversation, content: str) -> None:
+    """Refuse, before anything is saved, a prompt no answering model has room for (400, not an answer
+    that fails): older turns would be left out, so only the message and system prompt count."""
+    running_engine = engine_runtime.engine()
+    for name in conversation.model_names:
+        chat = next_turn_chat(
+            conversation, model_name=name, system_prompt=conversation.system_prompt, draft=content
+        )
+        fit = fit_chat(chat, running_engine)
+        if not fit.fits:
+            raise ConversationTooLong(
+                tokens=fit.tokens, largest_prompt=fit.largest_prompt, context_length=fit.context_length
+            )
 
 
 @transaction.atomic
@@ -75,6 +93,7 @@ def prompt_send(
         _checked_model_names(user, conversation.model_names)
     if system_prompt is not None:
         conversation.system_prompt = system_prompt.strip()
+    _require_room(conversation, content)
     if settings is not None:
         conversation.settings = settings.as_json()
     if not conversation.title:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("c/<int:conversation_id>/", views.conversation, name="conversation"),
     path("conversations/", views.sidebar, name="sidebar"),
     path("send/", views.send, name="send"),
+    path("context/", views.context, name="context"),
     path("stream/<int:message_id>/", views.stream, name="stream"),
     path("stop/<int:message_id>/", views.stop, name="stop"),
     path("receipts/<uuid:receipt_id>/attribution/", views.attribution, name="attribution"),

@@ -7,6 +7,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -16,7 +17,7 @@ from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound
 from modelfactory.playground import selectors, services
 from modelfactory.playground.answer_streaming import answer_events, answer_events_async, answer_stop
 from modelfactory.playground.chat_settings import MAX_TOKENS_LIMIT, ChatSettings
-from modelfactory.playground.errors import InvalidSettings, PlaygroundItemNotFound
+from modelfactory.playground.errors import ConversationTooLong, InvalidSettings, PlaygroundItemNotFound
 from modelfactory.playground.models import Message
 
 STATUS_FOR: dict[type[Exception], int] = {
@@ -24,6 +25,7 @@ STATUS_FOR: dict[type[Exception], int] = {
     ModelNotFound: 404,
     ModelAccessDenied: 403,
     InvalidSettings: 400,
+    ConversationTooLong: 400,
 }
 
 
@@ -44,12 +46,14 @@ def _errors_as_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 
 def _preselected(request: HttpRequest, models: list) -> list[str]:
-    """`?model=a&compare=b` (from a catalog page's "Try it") picks the models, if the user may use them."""
+    """`?model=a&compare=b` (from a catalog page's "Try it") picks the models, if the user may use them;
+    without one, the user's own default (`selectors.default_model_name`)."""
     usable = {model.api_name for model in models}
     wanted = [request.GET.get("model", ""), request.GET.get("compare", "")]
     chosen = [name for name in wanted if name in usable]
     if not chosen or chosen[0] != wanted[0]:
-        chosen = [models[0].api_name, *chosen] if models else []
+        default = selectors.default_model_name(request.user, models)
+        chosen = [default, *[name for name in chosen if name != default]] if default else []
     return chosen[:2]
 
 
@@ -67,6 +71,7 @@ def _page(request: HttpRequest, conversation=None) -> HttpResponse:
             "chosen": conversation.model_names if conversation else _preselected(request, models),
             "settings": settings,
             "max_tokens_limit": MAX_TOKENS_LIMIT,
+            "thread": selectors.conversation_thread(conversation),
         },
     )
 
@@ -107,10 +112,30 @@ def _answer_json(answer: Message) -> dict:
 
 
 @login_required
+@require_GET
+@_errors_as_http
+def context(request: HttpRequest) -> HttpResponse:
+    """The context meter under the message box: the form as it stands (models, system prompt, draft)."""
+    data = request.GET
+    conversation_id = data.get("conversation", "").strip()
+    meter = selectors.context_meter(
+        request.user,
+        conversation_id=int(conversation_id) if conversation_id.isdigit() else None,
+        model_names=[data.get("model", ""), data.get("compare_model", "")],
+        system_prompt=data.get("system_prompt", ""),
+        draft=data.get("message", ""),
+    )
+    return render(request, "playground/_context_meter.html", {"meter": meter})
+
+
+@login_required
 @require_POST
 @_errors_as_http
+@transaction.atomic
 def send(request: HttpRequest) -> JsonResponse:
-    """Start or continue a conversation with the form's prompt; the page then opens each answer's stream."""
+    """Start or continue a conversation with the form's prompt; the page then opens each answer's stream.
+
+    One transaction: a prompt refused (too long, empty) leaves no empty conversation behind."""
     data = request.POST
     model_names = [data.get("model", ""), data.get("compare_model", "")]
     settings = ChatSettings.parse(data)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from playwright.sync_api import expect
 
+from modelfactory.playground.answer_markdown import render_markdown
 from modelfactory.playground.models import Message
 from modelfactory.serving import engine_runtime
 from tests.playground.playground_support import private_model, publish_tiny_base, slow_talkative_engine
@@ -14,6 +16,9 @@ from tests.support.factories import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+NORMALISED_HTML = (
+    "(html) => { const box = document.createElement('div'); box.innerHTML = html; return box.innerHTML; }"
+)
 STREAMING_WITH_TEXT = """(index) => {
   const answer = document.querySelectorAll('[data-testid=answer]')[index];
   const text = answer && answer.querySelector('[data-role=text]').textContent;
@@ -62,13 +67,21 @@ def test_a_chat_streams_its_answer_token_by_token_then_shows_its_attribution(pag
     expect(page).to_have_url(re.compile(r"/playground/c/\d+/$"))
     expect(page.get_by_test_id("conversations")).to_contain_text("What is 2 plus 3?")
 
+    expect(page.get_by_test_id("context-meter")).to_contain_text("/ 128 tokens of context")
+
     page.get_by_role("button", name="Copy as curl").click()
     snippet = page.get_by_test_id("snippet")
     expect(snippet).to_contain_text("/v1/chat/completions")
     expect(snippet).to_contain_text("Authorization: Bearer $MODELFACTORY_API_KEY")
     expect(snippet).to_contain_text('"max_tokens": 40')
+    expect(snippet).to_contain_text('"content": "What is 2 plus 3?"')
+    page.get_by_label("Message").fill("And 3 plus 4?")
     page.get_by_role("button", name="Copy as Python").click()
     expect(snippet).to_contain_text('os.environ["MODELFACTORY_API_KEY"]')
+    answer_text = Message.objects.get(role="assistant").content
+    for part in ('"role": "system"', "What is 2 plus 3?", '"role": "assistant"', "And 3 plus 4?"):
+        expect(snippet).to_contain_text(part)  # the whole conversation, then the draft
+    assert json.dumps(answer_text, ensure_ascii=False)[1:-1][:20] in snippet.inner_text()
 
     page.reload()  # the conversation is kept, its answer and receipt with it
     expect(page.get_by_test_id("answer-status")).to_have_text("Done")
@@ -108,7 +121,10 @@ def test_stop_ends_the_answer_early_and_keeps_the_partial_text(page, live_server
     assert kept
     answer = Message.objects.get(role="assistant")
     assert answer.status == "stopped"
-    assert answer.content == kept
+    shown = page.get_by_test_id("answer-text").evaluate("element => element.innerHTML")
+    assert shown == page.evaluate(
+        NORMALISED_HTML, render_markdown(answer.content)
+    )  # the kept text, as Markdown
     assert answer.receipt.tokens_out < 100  # the context holds ~100: it did not run to the end
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
     page.reload()

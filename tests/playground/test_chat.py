@@ -192,7 +192,7 @@ def test_stopping_a_pending_answer_keeps_it_from_generating(client, alice, chat_
     events = streamed(client.get(answer["stream_url"]))
     assert events[-1] == (
         "done",
-        {"message_id": answer["message_id"], "status": "stopped", "receipt_id": None},
+        {"message_id": answer["message_id"], "status": "stopped", "receipt_id": None, "html": ""},
     )
 
 

@@ -12,6 +12,8 @@
   const stopButton = form.querySelector("[data-action=stop]");
   const csrfToken = form.querySelector("[name=csrfmiddlewaretoken]").value;
   const live = new Map(); // message id → {source, article}
+  // Every prompt with each model's answer text, as the server keeps them: what "Copy as" sends.
+  const thread = JSON.parse(document.getElementById("conversation-thread").textContent);
   const STATUS_LABEL = { streaming: "Streaming…", done: "Done", stopped: "Stopped", failed: "Failed" };
 
   function setBusy() {
@@ -44,20 +46,33 @@
     setBusy();
   }
 
-  function streamAnswer(article) {
+  function contextChanged() {
+    htmx.trigger(document.body, "context-changed");
+  }
+
+  function streamAnswer(article, turn) {
     const id = article.dataset.messageId;
     const text = article.querySelector("[data-role=text]");
+    const model = article.querySelector("[data-role=model]").textContent;
     const source = new EventSource(article.dataset.streamUrl);
+    let raw = text.textContent;
     live.set(id, { source, article });
     setStatus(article, "streaming");
     setBusy();
     source.addEventListener("token", (event) => {
-      text.textContent += JSON.parse(event.data).text;
+      raw += JSON.parse(event.data).text;
+      text.textContent = raw; // plain text while it streams; Markdown once the server has all of it
     });
     source.addEventListener("done", (event) => {
       const data = JSON.parse(event.data);
+      if (raw) {
+        text.innerHTML = data.html; // rendered and escaped by the server (answer_markdown.py)
+        text.classList.add("pg-markdown");
+        if (turn) turn.answers[model] = raw;
+      }
       finish(id, data.status);
       if (data.receipt_id) loadAttribution(article, data.receipt_id);
+      contextChanged();
     });
     source.addEventListener("error", (event) => {
       // Our own `event: error` frames carry data; the browser's connection errors do not.
@@ -110,14 +125,17 @@
     if (conversationField.value !== String(payload.conversation_id)) {
       conversationField.value = payload.conversation_id;
       history.replaceState(null, "", payload.conversation_url);
-      refreshSidebar(payload.conversation_id);
     }
+    refreshSidebar(payload.conversation_id); // this conversation is now the newest: it moves to the top
     log.querySelector(".pg-hint")?.remove();
     const { turn, articles } = turnElement(payload);
     log.appendChild(turn);
     form.elements.message.value = "";
-    articles.forEach(streamAnswer);
+    const entry = { prompt: payload.prompt.content, answers: {} };
+    thread.push(entry);
+    articles.forEach((article) => streamAnswer(article, entry));
     turn.scrollIntoView({ block: "nearest" });
+    contextChanged();
   }
 
   async function stopAll() {
@@ -131,17 +149,25 @@
     setTimeout(() => [...live.keys()].forEach((id) => finish(id, "stopped")), 5000);
   }
 
-  // --- Copy as curl / Python, with the form's current settings -------------------------------------
+  // --- Copy as curl / Python: the whole conversation, with the form's current settings -------------
+  // The chosen model's own thread, as the server sends it (playground.selectors.history_for): every
+  // prompt with this model's answer. With a draft in the box, the draft comes last; without one, the
+  // request is the one that produced the last answer.
   function currentRequest() {
+    const model = form.elements.model.value;
     const messages = [];
     const system = form.elements.system_prompt.value.trim();
     if (system) messages.push({ role: "system", content: system });
-    const prompts = log.querySelectorAll("[data-role=prompt]");
     const draft = form.elements.message.value.trim();
-    const last = prompts.length ? prompts[prompts.length - 1].textContent : "";
-    messages.push({ role: "user", content: draft || last || "Hello!" });
+    thread.forEach((turn, index) => {
+      messages.push({ role: "user", content: turn.prompt });
+      const answer = turn.answers[model];
+      const last = index === thread.length - 1;
+      if (answer && (draft || !last)) messages.push({ role: "assistant", content: answer });
+    });
+    if (draft || !thread.length) messages.push({ role: "user", content: draft || "Hello!" });
     return {
-      model: form.elements.model.value,
+      model,
       messages,
       temperature: Number(form.elements.temperature.value),
       top_p: Number(form.elements.top_p.value),
@@ -208,5 +234,10 @@
     button.addEventListener("click", () => copy(button.dataset.copy)),
   );
   // Answers still pending when the page loads (sent from another tab, or a reload) stream now.
-  log.querySelectorAll("[data-testid=answer][data-status=pending]").forEach(streamAnswer);
+  const turns = log.querySelectorAll("[data-testid=turn]");
+  turns.forEach((element, index) => {
+    element.querySelectorAll("[data-testid=answer][data-status=pending]").forEach((article) =>
+      streamAnswer(article, thread[index]),
+    );
+  });
 })();
