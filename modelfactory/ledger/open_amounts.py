@@ -22,6 +22,13 @@ def open_units(amount: int | Decimal) -> Decimal:
     return (Decimal(int(amount)) / BASE_UNITS_PER_OPEN).normalize() if amount else Decimal(0)
 
 
+def open_display(amount: int | Decimal | None) -> str:
+    """Base units as "1,234.5678"-style OPEN for reading (rounded to 6 decimals: display only)."""
+    if amount in (None, ""):
+        return "0"
+    return f"{open_units(int(amount)):,.6f}".rstrip("0").rstrip(".")
+
+
 def open_text(amount: int | Decimal) -> str:
     """Base units as OPEN in plain digits (``"1000"``, ``"0.001"``, never ``"1E+3"``): what a form shows
     in a field, exact to the last of the 18 decimals."""

@@ -41,6 +41,15 @@ class Earnings:
     settlement_address: str = ""
 
     @property
+    def claimable_count(self) -> int:
+        """Payouts in committed epochs not claimed yet: what "Claim all" would send."""
+        return sum(
+            1
+            for line in self.lines
+            if line.payout.epoch.status == Epoch.Status.COMMITTED and not line.payout.claimed
+        )
+
+    @property
     def all_verified(self) -> bool:
         committed = [line for line in self.lines if line.payout.epoch.status == Epoch.Status.COMMITTED]
         return bool(committed) and all(line.verified for line in committed)
@@ -146,6 +155,76 @@ def earnings_for_wallet(*, account: str, client: ChainClient | None = None, veri
 
 def epoch_list(*, limit: int = 200) -> list[Epoch]:
     return list(Epoch.objects.order_by("-number")[:limit])
+
+
+def people_by_wallet(wallets: list[str]) -> dict[str, str]:
+    """Lowercased wallet → the display name of the person here who holds it (wallets of nobody here are
+    left out): pages name people, and show the address beside the name or alone."""
+    from modelfactory.accounts.models import User
+    from modelfactory.accounts.selectors import display_name_of
+
+    spellings = {
+        spelling for wallet in wallets if is_address(wallet) for spelling in (wallet, wallet.lower())
+    }
+    spellings |= {to_checksum_address(wallet) for wallet in wallets if is_address(wallet)}
+    if not spellings:
+        return {}
+    holders = User.objects.filter(wallet_address__in=spellings)
+    return {user.wallet_address.lower(): display_name_of(user) for user in holders}
+
+
+@dataclass
+class PayoutEntry:
+    payout: Payout
+    name: str
+    """The display name of the person holding the account, empty for a wallet of nobody here."""
+
+
+@dataclass
+class EpochDetail:
+    epoch: Epoch
+    payouts: list[PayoutEntry]
+    more_payouts: int
+    receipts: list[InferenceReceipt]
+    more_receipts: int
+
+
+EPOCH_PAGE_PAYOUTS = 500
+EPOCH_PAGE_RECEIPTS = 100
+
+
+def epoch_detail(*, number: int) -> EpochDetail | None:
+    """One epoch as its page shows it: every payout (largest first) with its proof, and its receipts.
+
+    Public, like the ledger: the roots are on chain for anyone, and a payout's proof is what anyone
+    needs to check it against them.
+    """
+    epoch = Epoch.objects.filter(number=number).first()
+    if epoch is None:
+        return None
+    payouts = list(epoch.payouts.order_by("-amount", "account")[:EPOCH_PAGE_PAYOUTS])
+    names = people_by_wallet([payout.account for payout in payouts])
+    receipts = list(
+        InferenceReceipt.objects.filter(epoch=number).order_by("created", "id")[:EPOCH_PAGE_RECEIPTS]
+    )
+    return EpochDetail(
+        epoch=epoch,
+        payouts=[PayoutEntry(payout, names.get(payout.account.lower(), "")) for payout in payouts],
+        more_payouts=max(0, epoch.payouts.count() - EPOCH_PAGE_PAYOUTS),
+        receipts=receipts,
+        more_receipts=max(0, epoch.receipt_count - len(receipts)),
+    )
+
+
+def claimable_payouts(*, account: str) -> list[Payout]:
+    """The account's payouts in committed epochs that are not claimed yet, oldest epoch first."""
+    if not account or not is_address(account):
+        return []
+    return list(
+        Payout.objects.filter(account__iexact=account, claimed=False, epoch__status=Epoch.Status.COMMITTED)
+        .select_related("epoch")
+        .order_by("epoch__number")
+    )
 
 
 @dataclass

@@ -30,6 +30,7 @@ from contracts.chain_client import ChainClient
 from contracts.errors import (
     AlreadyClaimed,
     ChainError,
+    ContractReverted,
     EpochAlreadyCommitted,
 )
 from contracts.merkle_tree import bytes32_root
@@ -290,6 +291,37 @@ def payout_claim(*, payout: Payout, client: ChainClient | None = None) -> Payout
     payout.claimed_at = timezone.now()
     payout.save(update_fields=["claimed", "claim_tx", "claimed_at"])
     return payout
+
+
+@dataclass
+class ClaimAllRun:
+    claimed: list[Payout] = field(default_factory=list)
+    refused: list[tuple[Payout, str]] = field(default_factory=list)
+    """Payouts that could not be claimed, each with why; the others were claimed all the same."""
+
+
+def payouts_claim_all(*, account: str, client: ChainClient | None = None) -> ClaimAllRun:
+    """Claim every committed, unclaimed payout of ``account``, one `payout_claim` each, oldest first.
+
+    A payout the contract refuses (a revert) does not stop the rest. A chain that cannot be reached or
+    used (down, not deployed, no operator key) does: every later claim would fail the same way, each
+    after the same timeout; they are all reported with that reason.
+    """
+    from modelfactory.ledger.selectors import claimable_payouts
+
+    run = ClaimAllRun()
+    payouts = claimable_payouts(account=account)
+    for index, payout in enumerate(payouts):
+        try:
+            client = client or settlement_client()
+            run.claimed.append(payout_claim(payout=payout, client=client))
+        except (ClaimRefused, ContractReverted) as error:
+            run.refused.append((payout, str(error)))
+        except (ChainError, OperatorKeyNotConfigured) as error:
+            reason = f"{type(error).__name__}: {error}"
+            run.refused.extend((later, reason) for later in payouts[index:])
+            break
+    return run
 
 
 # --- Sign-In with Ethereum (EIP-4361) -------------------------------------------------------------

@@ -13,8 +13,10 @@ from contracts.errors import ChainError
 from modelfactory.attribution.selectors import receipt_evidence
 from modelfactory.ledger.chain import server_claims_enabled
 from modelfactory.ledger.models import Payout
+from modelfactory.ledger.open_amounts import open_display
 from modelfactory.ledger.selectors import (
     earnings_for_wallet,
+    epoch_detail,
     epoch_list,
     ledger_totals,
     receipt_epoch,
@@ -24,6 +26,7 @@ from modelfactory.ledger.services import (
     ClaimRefused,
     WalletVerificationFailed,
     payout_claim,
+    payouts_claim_all,
     wallet_challenge_create,
     wallet_verify,
 )
@@ -63,8 +66,37 @@ def claim(request: HttpRequest, epoch: int) -> HttpResponse:
     return redirect("ledger:earnings")
 
 
+@login_required
+@require_POST
+def claim_all(request: HttpRequest) -> HttpResponse:
+    """Claim every committed payout of the signed-in user's wallet at once."""
+    if not server_claims_enabled():
+        messages.error(
+            request, "Claim from your wallet with the epoch, amount and proof shown for each payout."
+        )
+        return redirect("ledger:earnings")
+    run = payouts_claim_all(account=request.user.wallet_address or "")
+    if run.claimed:
+        total = sum(int(payout.amount) for payout in run.claimed)
+        epochs = ", ".join(f"#{payout.epoch.number}" for payout in run.claimed)
+        messages.success(request, f"Claimed {open_display(total)} OPEN (epochs {epochs}).")
+    for payout, reason in run.refused:
+        messages.error(request, f"Could not claim epoch {payout.epoch.number}: {reason}")
+    if not run.claimed and not run.refused:
+        messages.info(request, "Nothing to claim: every committed payout of your wallet is claimed already.")
+    return redirect("ledger:earnings")
+
+
 def ledger(request: HttpRequest) -> HttpResponse:
     return render(request, "ledger/ledger.html", {"epochs": epoch_list(), "totals": ledger_totals()})
+
+
+def epoch(request: HttpRequest, number: int) -> HttpResponse:
+    """One epoch: its roots and transaction, every payout with its proof, its receipts."""
+    detail = epoch_detail(number=number)
+    if detail is None:
+        raise Http404(f"no epoch {number}")
+    return render(request, "ledger/epoch.html", {"detail": detail, "epoch": detail.epoch})
 
 
 def receipt(request: HttpRequest, receipt_id) -> HttpResponse:

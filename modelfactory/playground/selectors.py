@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from modelfactory.accounts.models import User
-from modelfactory.accounts.selectors import display_name_of
 from modelfactory.catalog.models import BaseModel, PublishedModel
 from modelfactory.catalog.selectors import models_usable_by
 from modelfactory.ledger.models import InferenceReceipt
+from modelfactory.ledger.selectors import people_by_wallet
 from modelfactory.playground.errors import PlaygroundItemNotFound
 from modelfactory.playground.models import Conversation, Message
 
@@ -187,16 +186,6 @@ def context_meter(
     return ContextMeter(fit.tokens, fit.context_length, fit.largest_prompt, fit.left_out, fit.fits)
 
 
-def _names_of_wallets(wallets: list[str]) -> dict[str, str]:
-    """Lowercased wallet → the person's display name, for the wallets that belong to someone here."""
-    if not wallets:
-        return {}
-    match = Q()
-    for wallet in wallets:
-        match |= Q(wallet_address__iexact=wallet)
-    return {user.wallet_address.lower(): display_name_of(user) for user in User.objects.filter(match)}
-
-
 TOP_CONTRIBUTORS = 10
 
 
@@ -213,7 +202,7 @@ def attribution_panel(receipt: InferenceReceipt, viewer=None) -> dict:
     datanet_weights = attribution.get("datanets", {})
     contributors = sorted(attribution.get("contributors", {}).items(), key=lambda item: -item[1])
     top = contributors[:TOP_CONTRIBUTORS]
-    names = _names_of_wallets([wallet for wallet, _ in top])
+    names = people_by_wallet([wallet for wallet, _ in top])
     return {
         "receipt": receipt,
         "base_model": receipt.base_model,

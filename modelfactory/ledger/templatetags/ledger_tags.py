@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from modelfactory.ledger.open_amounts import open_units
+from modelfactory.ledger.open_amounts import open_display
 
 register = template.Library()
 
@@ -12,7 +12,4 @@ register = template.Library()
 @register.filter
 def open_amount(value) -> str:
     """Base units → "1.2345 OPEN"-style text (display only; up to 6 decimals)."""
-    if value in (None, ""):
-        return "0"
-    amount = open_units(int(value))
-    return f"{amount:,.6f}".rstrip("0").rstrip(".")
+    return open_display(value)
