@@ -50,8 +50,11 @@ def open_playground(page, live_server, *, max_tokens: int) -> None:
 
 def test_a_chat_streams_its_answer_token_by_token_then_shows_its_attribution(page, live_server, chatter):
     open_playground(page, live_server, max_tokens=40)
+    meter = page.get_by_test_id("context-meter")
+    expect(meter).to_have_attribute("data-tokens", "0")  # nothing written yet
     page.get_by_label("System prompt").fill("Answer with a number.")
     page.get_by_label("Message").fill("What is 2 plus 3?")
+    expect(meter).to_have_attribute("data-tokens", re.compile(r"^[1-9]\d*$"))  # follows the typing
     page.get_by_role("button", name="Send").click()
 
     page.wait_for_function(STREAMING_WITH_TEXT, arg=0)  # text is on the page while the model still writes
