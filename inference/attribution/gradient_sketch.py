@@ -343,13 +343,13 @@ def calibrated_module_weights(names: list[str], vectors: list[torch.Tensor]) -> 
     }
 
 
-def _batches(rows: Iterable[tuple[int, list[int], list[int]]], size: int, window: int) -> Iterator[list]:
+def _batches(rows: Iterable[tuple], size: int, window: int) -> Iterator[list]:
     """Batches of rows of similar length: each run of `window` rows is sorted by length before batching,
     so padding (compute spent on nothing) stays low while the first rows, which calibrate the module
     weights, are the same rows in any order."""
     rows = iter(rows)
     while chunk := list(itertools.islice(rows, max(window, size))):
-        chunk.sort(key=lambda row: len(row[1]))
+        chunk.sort(key=lambda row: len(row[-2]))  # (..., input_ids, labels)
         for start in range(0, len(chunk), size):
             yield chunk[start : start + size]
 
@@ -377,6 +377,7 @@ def build_sketches(
     if total is None and hasattr(rows, "__len__"):
         total = len(rows)
     row_ids: list[int] = []
+    order: list[int] = []  # each sketched row's position in `rows`
     sketches: list[torch.Tensor] = []
     pending: list[list[torch.Tensor]] = []  # module vectors of the first batches, until calibrated
     calibrated = calibration_rows <= 0
@@ -390,9 +391,11 @@ def build_sketches(
         pending, calibrated = [], True
 
     try:
-        for batch in _batches(rows, batch_size, window=max(calibration_rows, 64)):
-            vectors = projector.module_vectors([row[1] for row in batch], [row[2] for row in batch])
-            row_ids.extend(int(row[0]) for row in batch)
+        positioned = ((position, *row) for position, row in enumerate(rows))
+        for batch in _batches(positioned, batch_size, window=max(calibration_rows, 64)):
+            vectors = projector.module_vectors([row[2] for row in batch], [row[3] for row in batch])
+            order.extend(row[0] for row in batch)
+            row_ids.extend(int(row[1]) for row in batch)
             if calibrated:
                 sketches.append(projector.combine(vectors).cpu())
             else:
@@ -407,6 +410,9 @@ def build_sketches(
     finally:
         projector.close()
     matrix = torch.cat(sketches) if sketches else torch.zeros(0, config.sketch_dim)
+    if order:  # back to the callers' order, which batching by length changed
+        inverse = sorted(range(len(order)), key=order.__getitem__)
+        row_ids, matrix = [row_ids[i] for i in inverse], matrix[inverse]
     return GradientSketches.from_vectors(
         row_ids, matrix, config=config, adapter_fingerprint=fingerprint, module_weights=weights
     )

@@ -38,7 +38,7 @@ def test_a_contributor_sees_verified_earnings_and_claims_them(page, live_server,
     page.wait_for_url(live_server.url + "/earnings/")
 
     assert "Claimed epoch 1" in page.locator(".messages").inner_text()
-    assert page.get_by_role("button", name="Claim").count() == 1
+    assert page.get_by_role("button", name="Claim", exact=True).count() == 1
     claimed = int(Payout.objects.get(epoch__number=1, account=WALLET).amount)
     assert chain.balance_of(WALLET) == balance + claimed
 
