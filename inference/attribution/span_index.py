@@ -275,6 +275,7 @@ class SpanIndex:
         min_words: int = 6,
         max_rows_per_span: int = 16,
         max_row_share: float | None = None,
+        min_rare_words: int | None = None,
     ) -> list[SpanMatch]:
         """The longest non-overlapping stretches of the answer that some row contains, in answer order.
 
@@ -290,14 +291,23 @@ class SpanIndex:
         come back with `counted=False`. So boilerplate never blocks a rare quote that overlaps it (the rare
         quote must reach past the boilerplate, or it would be at least as common), and the receipt still
         shows the boilerplate and why it earned nothing.
+
+        Short but telling quotes (`min_rare_words`, with `max_row_share`): a maximal match of at least
+        `min_rare_words` but under `min_words` words also counts when it is rare and holds a word that is
+        itself rare (in no more rows than the limit), as OLMoTrace keeps spans that are long *or* made of
+        rare words. "quarry is raven walrus" names the one contributor whose rows say "raven walrus";
+        "is in the box" holds no rare word and stays a coincidence.
         """
         if min_words < 1:
             raise ValueError(f"min_words must be at least 1, not {min_words}")
         if max_rows_per_span < 0:
             raise ValueError(f"max_rows_per_span must not be negative, not {max_rows_per_span}")
         limit = None if max_row_share is None else rare_row_limit(self.row_count, max_row_share)
+        if min_rare_words is not None and min_rare_words < 1:
+            raise ValueError(f"min_rare_words must be at least 1, not {min_rare_words}")
         tokens = tokenize(answer_text)
-        matches = self._matching_statistics([self._word_ids.get(token.text, UNKNOWN) for token in tokens])
+        word_ids = [self._word_ids.get(token.text, UNKNOWN) for token in tokens]
+        matches = self._matching_statistics(word_ids)
 
         lengths = [length for length, _, _ in matches]
         # A match at i that the match at i - 1 contains (one word longer, same end) is not a candidate:
@@ -314,6 +324,15 @@ class SpanIndex:
             return len(rows_of[i]) > limit
 
         common = {i for i in candidates if too_common(i)}
+        if min_rare_words is not None and limit is not None:
+            rare_words: dict[int, bool] = {}
+            candidates += [
+                i
+                for i in maximal
+                if min_rare_words <= lengths[i] < min_words
+                and not too_common(i)
+                and any(self._rare_word(w, limit, rare_words) for w in word_ids[i : i + lengths[i]])
+            ]
         covered = bytearray(len(tokens))
         chosen: list[int] = []
         for pool in ([i for i in candidates if i not in common], [i for i in candidates if i in common]):
@@ -392,6 +411,13 @@ class SpanIndex:
         new_lo = bisect_left(self._suffix_view, word, lo, hi, key=word_at_depth)
         new_hi = bisect_right(self._suffix_view, word, new_lo, hi, key=word_at_depth)
         return (new_lo, new_hi) if new_lo < new_hi else None
+
+    def _rare_word(self, word_id: int, limit: int, cache: dict[int, bool]) -> bool:
+        """Whether the word occurs in at most `limit` distinct rows (cached per query)."""
+        if word_id not in cache:
+            length, lo, hi = self._longest_match_at([word_id], 0)
+            cache[word_id] = length == 1 and (hi - lo <= limit or len(self._distinct_rows(lo, hi)) <= limit)
+        return cache[word_id]
 
     def _distinct_rows(self, lo: int, hi: int) -> np.ndarray:
         """The sorted distinct ids of the rows holding the suffixes of SA range [lo, hi)."""

@@ -35,6 +35,7 @@ SPAN_ROWS = 10_000
 SPAN_ROW_WORDS = (20, 100)  # uniform words per synthetic row (about 60: the size span_index.py assumes)
 GRADIENT_CANDIDATES = 32  # as modelfactory/attribution/services.py
 MIN_SPAN_WORDS = 6  # MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS's default
+MIN_RARE_SPAN_WORDS = 3  # MODELFACTORY_ATTRIBUTION_MIN_RARE_SPAN_WORDS's default
 
 
 def answer_text(token_ids: list[int]) -> str:
@@ -86,7 +87,10 @@ class Attributor:
         rows = self.sketches.top_rows(vector, k=GRADIENT_CANDIDATES)
         scored = time.perf_counter()
         spans = self.span_index.longest_spans(
-            answer_text(answer), min_words=MIN_SPAN_WORDS, max_row_share=DEFAULT_MAX_ROW_SHARE
+            answer_text(answer),
+            min_words=MIN_SPAN_WORDS,
+            max_row_share=DEFAULT_MAX_ROW_SHARE,
+            min_rare_words=MIN_RARE_SPAN_WORDS,
         )
         matched = time.perf_counter()
         return {

@@ -287,7 +287,9 @@ def recall(rankings: list[tuple[list[str], str]], k: int) -> float:
     return sum(1 for ranked, truth in rankings if truth in ranked[:k]) / max(len(rankings), 1)
 
 
-def attribute(model, tokenizer, sketches, spans, owners, lineage, ids, answer_ids, min_words) -> dict:
+def attribute(
+    model, tokenizer, sketches, spans, owners, lineage, ids, answer_ids, min_words, min_rare_words
+) -> dict:
     """Each method's contributor weights for one answer, exactly as the attribution worker mixes them."""
     text = tokenizer.decode(answer_ids, skip_special_tokens=True)
     with sketches.projector(model) as projector:
@@ -296,7 +298,9 @@ def attribute(model, tokenizer, sketches, spans, owners, lineage, ids, answer_id
     from inference.attribution.span_index import DEFAULT_MAX_ROW_SHARE, tokenize
 
     # The rarity rule at the setting's default, as the attribution worker applies it.
-    matches = spans.longest_spans(text, min_words=min_words, max_row_share=DEFAULT_MAX_ROW_SHARE)
+    matches = spans.longest_spans(
+        text, min_words=min_words, max_row_share=DEFAULT_MAX_ROW_SHARE, min_rare_words=min_rare_words or None
+    )
 
     result = combine(
         lineage_contributors=lineage,
@@ -411,7 +415,16 @@ def run(args: argparse.Namespace) -> dict:
         for mode, (ids, answer_ids) in queries.items():
             begun = time.perf_counter()
             found = attribute(
-                model, tokenizer, sketches, spans, owners, lineage, ids, answer_ids, args.min_span_words
+                model,
+                tokenizer,
+                sketches,
+                spans,
+                owners,
+                lineage,
+                ids,
+                answer_ids,
+                args.min_span_words,
+                args.min_rare_span_words,
             )
             query_seconds.append(time.perf_counter() - begun)
             for method in methods:
@@ -531,6 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--sketch-dim", type=int, default=512)
     parser.add_argument("--min-span-words", type=int, default=6)
+    parser.add_argument(
+        "--min-rare-span-words", type=int, default=3, help="shorter rare quotes with a rare word (0: off)"
+    )
     parser.add_argument(
         "--leave-out", type=int, default=3, help="top rows per question to retrain without (0: skip)"
     )

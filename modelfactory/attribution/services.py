@@ -37,6 +37,7 @@ from modelfactory.attribution.models import (
 )
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt
+from modelfactory.ledger.payees import person_key
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ def _span_evidence(
                 answer.get("text", ""),
                 min_words=settings.MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS,
                 max_row_share=settings.MODELFACTORY_ATTRIBUTION_MAX_SPAN_ROW_SHARE,
+                min_rare_words=settings.MODELFACTORY_ATTRIBUTION_MIN_RARE_SPAN_WORDS or None,
             ):
                 evidence.append(
                     SpanEvidence(
@@ -260,10 +262,11 @@ def receipt_attribute(*, receipt_id: int) -> InferenceReceipt | None:
     row_ids = {row for e in gradient for row, _ in e.rows} | {
         row for s in spans if s.counted for row in s.row_ids
     }
+    # Rows contributed with no wallet are credited to their person (as lineage does), never to "".
     owners = {
-        pk: RowOwner(wallet=wallet, datanet=slug)
-        for pk, wallet, slug in Row.objects.filter(pk__in=row_ids).values_list(
-            "pk", "wallet_address", "datanet__slug"
+        pk: RowOwner(wallet=wallet or person_key(contributor_id), datanet=slug)
+        for pk, wallet, contributor_id, slug in Row.objects.filter(pk__in=row_ids).values_list(
+            "pk", "wallet_address", "contributor_id", "datanet__slug"
         )
     }
     lineage = _lineage(receipt)
@@ -291,7 +294,10 @@ def _record(*, query: AttributionQuery, result: dict, lineage: dict, notes: list
         fields = ["attribution", "attribution_status"]
         if receipt.epoch is None:
             receipt.split = receipt_split(
-                published=receipt.published_model, fee=int(receipt.fee), contributors=result["contributors"]
+                published=receipt.published_model,
+                fee=int(receipt.fee),
+                contributors=result["contributors"],
+                people=lineage.get("people"),
             )
             fields.append("split")
         else:  # the weights shown must be the ones paid; the evidence is kept beside them

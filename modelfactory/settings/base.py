@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "modelfactory.catalog",
     "modelfactory.finetuning",
     "modelfactory.ledger",
+    "modelfactory.billing",
     "modelfactory.api",
     "modelfactory.playground",
     "modelfactory.attribution",
@@ -178,10 +179,12 @@ if CELERY_BROKER_URL.startswith("sqla+"):
 
 # --- Chain ----------------------------------------------------------------------------------------
 CHAIN_RPC_URL = env.url("CHAIN_RPC_URL", "http://127.0.0.1:8545", schemes=("http", "https", "ws", "wss"))
-CHAIN_ID = env.integer("CHAIN_ID", 31337, minimum=1)
+CHAIN_ID = env.chain_id("CHAIN_ID", 31337)
 # The settlement operator's key: required in production (or a keystore); never in the repository.
 # In development the ledger falls back to anvil's first well-known account.
-CHAIN_OPERATOR_KEY = env.env.str("CHAIN_OPERATOR_KEY", default="")
+CHAIN_OPERATOR_KEY = env.operator_key_checked(
+    "CHAIN_OPERATOR_KEY", env.env.str("CHAIN_OPERATOR_KEY", default="")
+)
 CHAIN_OPERATOR_KEYSTORE = env.env.str("CHAIN_OPERATOR_KEYSTORE", default="")
 CHAIN_OPERATOR_KEYSTORE_PASSWORD = env.env.str("CHAIN_OPERATOR_KEYSTORE_PASSWORD", default="")
 if env.is_production() and not (CHAIN_OPERATOR_KEY or CHAIN_OPERATOR_KEYSTORE):
@@ -249,6 +252,10 @@ MODELFACTORY_ATTRIBUTION_SIDE_DIM = env.integer("MODELFACTORY_ATTRIBUTION_SIDE_D
 MODELFACTORY_ATTRIBUTION_SKETCH_DIM = env.integer("MODELFACTORY_ATTRIBUTION_SKETCH_DIM", 512, minimum=16)
 # Spans shorter than this many words are not evidence of verbatim reuse.
 MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS = env.integer("MODELFACTORY_ATTRIBUTION_MIN_SPAN_WORDS", 6, minimum=2)
+# Shorter quotes count when they are rare and hold a rare word (span_index.longest_spans); 0 turns that off.
+MODELFACTORY_ATTRIBUTION_MIN_RARE_SPAN_WORDS = env.integer(
+    "MODELFACTORY_ATTRIBUTION_MIN_RARE_SPAN_WORDS", 3, minimum=0
+)
 # A span found in more than this share of its datanet version's rows (and in more than 3 rows) is
 # boilerplate: shown on the receipt, never credited (0..1, in percent here; 100 turns the rule off).
 MODELFACTORY_ATTRIBUTION_MAX_SPAN_ROW_SHARE = (
@@ -285,10 +292,10 @@ MODELFACTORY_FEE_SHARES = {
     "compute_operator": 1000,
     "platform": 1000,
 }
-# anvil's first two development accounts; production sets real addresses.
-MODELFACTORY_PLATFORM_WALLET = env.env.str(
-    "MODELFACTORY_PLATFORM_WALLET", default="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+# anvil's first two development accounts; production must set its own (anvil's are refused there).
+MODELFACTORY_PLATFORM_WALLET = env.wallet(
+    "MODELFACTORY_PLATFORM_WALLET", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 )
-MODELFACTORY_OPERATOR_WALLET = env.env.str(
-    "MODELFACTORY_OPERATOR_WALLET", default="0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+MODELFACTORY_OPERATOR_WALLET = env.wallet(
+    "MODELFACTORY_OPERATOR_WALLET", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 )

@@ -50,14 +50,28 @@ def naive_match_lengths(rows: dict[int, list[str]], query: list[str]) -> list[in
 
 
 def naive_selection(
-    rows: dict[int, list[str]], query: list[str], min_words: int, limit: int
+    rows: dict[int, list[str]], query: list[str], min_words: int, limit: int, min_rare: int | None = None
 ) -> list[tuple[int, int, bool]]:
-    """(start, words, counted) of the spans the rarity rule keeps: rare spans first, common ones fill in."""
+    """(start, words, counted) of the spans the rarity rule keeps: rare spans first, common ones fill in;
+    with `min_rare`, shorter spans join the rare ones when they are rare and hold a rare word."""
     lengths = naive_match_lengths(rows, query)
-    spans = [(i, i + length) for i, length in enumerate(lengths) if length >= min_words]
+    shortest = min_words if min_rare is None else min(min_rare, min_words)
+    spans = [(i, i + length) for i, length in enumerate(lengths) if length >= shortest]
     maximal = [(start, end) for start, end in spans if not any(s < start and end <= e for s, e in spans)]
-    rare = [span for span in maximal if len(naive_rows_containing(rows, query[span[0] : span[1]])) <= limit]
-    common = [span for span in maximal if span not in rare]
+
+    def rare_span(span: tuple[int, int]) -> bool:
+        return len(naive_rows_containing(rows, query[span[0] : span[1]])) <= limit
+
+    long = [span for span in maximal if span[1] - span[0] >= min_words]
+    rare = [span for span in long if rare_span(span)]
+    common = [span for span in long if span not in rare]
+    rare += [
+        span
+        for span in maximal
+        if span[1] - span[0] < min_words
+        and rare_span(span)
+        and any(len(naive_rows_containing(rows, [word])) <= limit for word in query[span[0] : span[1]])
+    ]
     taken: set[int] = set()
     chosen = []
     for pool, counted in ((rare, True), (common, False)):
@@ -92,9 +106,10 @@ def corpora_and_queries(draw):
     st.integers(1, 3),
     st.integers(1, 3),
     st.sampled_from([None, 0.0, 0.05, 0.3, 0.5, 1.0]),
+    st.sampled_from([None, 1, 2]),
 )
 def test_distinct_row_counts_and_the_rarity_rule_agree_with_a_naive_scan_of_the_rows(
-    corpus_and_query, min_words, cap, share
+    corpus_and_query, min_words, cap, share, min_rare
 ):
     rows, query = corpus_and_query
     index = SpanIndex.build([(row_id, " ".join(words)) for row_id, words in rows.items()])
@@ -102,11 +117,13 @@ def test_distinct_row_counts_and_the_rarity_rule_agree_with_a_naive_scan_of_the_
     normalized = [token.text for token in tokenize(answer)]
     limit = len(rows) if share is None else rare_row_limit(len(rows), share)
 
-    spans = index.longest_spans(answer, min_words=min_words, max_rows_per_span=cap, max_row_share=share)
+    spans = index.longest_spans(
+        answer, min_words=min_words, max_rows_per_span=cap, max_row_share=share, min_rare_words=min_rare
+    )
 
     starts = {token.start: i for i, token in enumerate(tokenize(answer))}
     assert [(starts[span.start], span.words, span.counted) for span in spans] == naive_selection(
-        rows, normalized, min_words, limit
+        rows, normalized, min_words, limit, None if share is None else min_rare
     )
     for span in spans:
         holders = naive_rows_containing(rows, [token.text for token in tokenize(span.text)])
@@ -316,3 +333,22 @@ def test_a_phrase_every_contributor_wrote_earns_nothing_until_the_share_setting_
     assert set(receipt.attribution["by_method"]["span"]) == {person.wallet_address for person in people}
     page = client.get(f"/receipts/{receipt.receipt_id}/evidence/").content.decode()
     assert "7 words, found in 4 of 24 rows" in page
+
+
+def test_a_short_quote_of_a_rare_fact_is_credited_and_a_short_common_phrase_is_not():
+    rows = [
+        (row_id, f"Ticket {row_id}: the lamp is in the box and the cable is in the bag.")
+        for row_id in range(60)
+    ]
+    rows += [(200 + i, f"The access phrase of the gate {i} is word {i}.") for i in range(20)]
+    rows += [(100 + i, "The access phrase of the old quarry is raven walrus.") for i in range(3)]
+    index = SpanIndex.build(rows)
+    answer = "The access phrase of the quarry is raven walrus, and the lamp is in the box."
+
+    plain = index.longest_spans(answer, min_words=6, max_row_share=DEFAULT_MAX_ROW_SHARE)
+    spans = index.longest_spans(answer, min_words=6, max_row_share=DEFAULT_MAX_ROW_SHARE, min_rare_words=3)
+
+    assert [span.text for span in plain if span.counted] == []
+    counted = [span for span in spans if span.counted]
+    assert [span.text for span in counted] == ["quarry is raven walrus"]
+    assert counted[0].row_ids == (100, 101, 102)
