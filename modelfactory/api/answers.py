@@ -5,23 +5,43 @@ start, prompt too long) before a single byte is sent, so a stream never starts o
 `Answer` then gathers the n choices either whole (`finish`) or as server-sent event chunks
 (`token_chunks`, `closing_chunks`). A stream's receipt id is chosen up front so that it can be announced
 in the headers before the answer, and so its token count, exists.
+
+Every answer is paid for: `answer_start` holds its maximum price from the caller's prepaid balance before
+the engine starts (429 `insufficient_quota` when the balance cannot cover it), and `Answer.end`, which
+every way out of a request calls, closes that hold exactly once: charged to the receipt of what was
+generated (a client that disconnects mid-answer pays for the tokens produced until then), or released
+whole when the answer failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.db import transaction
+
 from inference.errors import EngineError, EngineStopped, PromptTooLong
 from inference.request import Completion, RequestHandle
-from modelfactory.api.errors import AccessDenied, ApiError, InvalidParameter, NotFound, Unavailable
+from modelfactory.api.errors import (
+    AccessDenied,
+    ApiError,
+    InsufficientQuota,
+    InvalidParameter,
+    NotFound,
+    Unavailable,
+)
 from modelfactory.api.models import ApiKey
 from modelfactory.api.parameters import CompletionAsk
 from modelfactory.api.services import completion_account
 from modelfactory.attribution.services import answer_of
+from modelfactory.billing.errors import InsufficientBalance
+from modelfactory.billing.models import Reservation
+from modelfactory.billing.services import answer_charge, answer_release, answer_reserve
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound, model_for
 from modelfactory.serving import engine_runtime
@@ -30,6 +50,8 @@ from modelfactory.serving import engine_runtime
 MAX_QUEUE_DEPTH = 512
 # A request that has not finished in this long is cancelled and reported as overload.
 ANSWER_TIMEOUT_S = 300.0
+# How long an ending answer waits for the engine to stop its choices and say how far they got (one step).
+CANCEL_WAIT_S = 10.0
 
 
 def published_for(key: ApiKey, api_name: str) -> PublishedModel:
@@ -67,6 +89,11 @@ class Answer:
     created: int = field(default_factory=lambda: int(time.time()))
     completions: list[Completion | None] = field(default_factory=list)
     accounted: bool = False
+    reservation: Reservation | None = None
+    failed: bool = False
+    """The engine failed it (or it never started): it is released whole, nobody pays for an error."""
+    ended: bool = False
+    _end_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def response_id(self) -> str:
@@ -89,23 +116,66 @@ class Answer:
         try:
             self.completions = [handle.result(ANSWER_TIMEOUT_S) for handle in self.handles]
         except Exception as error:
+            self.failed = True
             self.cancel_unfinished()
             raise engine_error(error, self.ask) from error
 
     def account(self) -> None:
-        """Receipt and usage, once, for what was actually generated."""
+        """Receipt, usage and the charge of its fee, once, for what was actually generated: in one
+        transaction, so a receipt exists exactly when it was paid for."""
         if not self.accounted:
-            receipt = completion_account(
-                key=self.key,
-                published=self.published,
-                tokens_in=self.prompt_tokens,
-                tokens_out=self.completion_tokens,
-                receipt_id=self.receipt_id if self.ask.stream else None,
-                prompt=self.prompt,
-                answers=[answer_of(completion) for completion in self.completions if completion is not None],
-            )
+            produced = [answer_of(completion) for completion in self.completions if completion is not None]
+            with transaction.atomic():
+                receipt = completion_account(
+                    key=self.key,
+                    published=self.published,
+                    tokens_in=self.prompt_tokens,
+                    tokens_out=self.completion_tokens,
+                    receipt_id=self.receipt_id if self.ask.stream else None,
+                    prompt=self.prompt,
+                    answers=produced,
+                )
+                answer_charge(reservation=self.reservation, receipt=receipt)
             self.receipt_id = receipt.receipt_id
             self.accounted = True
+
+    def end(self) -> None:
+        """However the request ended, stop the engine's work for it and close its reservation, once.
+
+        Answered: already charged by `account`. Client gone mid-answer: the choices stop where they are
+        and the tokens produced are charged (reading a whole answer and hanging up before its last chunk
+        must not make it free). Failed, or no token produced: the hold is released whole.
+        """
+        with self._end_lock:
+            if self.ended:
+                return
+            self.ended = True
+        self.cancel_unfinished()
+        if self.accounted:
+            return
+        try:
+            produced = None if self.failed else self._produced()
+            if produced is not None:
+                self.completions = produced
+                self.account()
+        finally:
+            if not self.accounted:
+                answer_release(reservation=self.reservation)
+
+    def _produced(self) -> list[Completion] | None:
+        """The choices as far as the engine got once stopped; None when one failed, the engine did not say
+        in time, or no token was produced at all (nothing is charged then)."""
+        deadline = time.monotonic() + CANCEL_WAIT_S
+        completions = []
+        for handle in self.handles:
+            # A cancelled choice raises here; how far it got is in `completion`.
+            with contextlib.suppress(Exception):
+                handle.result(max(0.0, deadline - time.monotonic()))
+            completion = handle.completion
+            if completion is None or completion.finish_reason == "error":
+                return None
+            completions.append(completion)
+        return completions if any(completion.token_ids for completion in completions) else None
 
     def body(self) -> dict:
         """The response of a non-streaming call, OpenAI's shape plus `attribution_receipt`."""
@@ -148,6 +218,7 @@ class Answer:
             completion = handle.completion
             if completion is None or completion.finish_reason in ("error", "cancelled"):
                 error = completion.error if completion is not None else EngineStopped("no answer")
+                self.failed = True
                 yield sse(engine_error(error, self.ask).body())
                 self.cancel_unfinished()
                 return
@@ -217,13 +288,41 @@ def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
     except Exception as error:
         raise engine_error(error, ask) from error
     prompt_tokens = len(running.tokenizer(prompt)["input_ids"])
-    handles = [running.submit(request) for request in requests]
     answer = Answer(
-        key=key, published=published, ask=ask, prompt=prompt, prompt_tokens=prompt_tokens, handles=handles
+        key=key,
+        published=published,
+        ask=ask,
+        prompt=prompt,
+        prompt_tokens=prompt_tokens,
+        handles=[],
+        reservation=answer_hold(key=key, published=published, ask=ask, prompt_tokens=prompt_tokens),
     )
-    for handle in handles:  # errors about the request itself (too long, ...) are known at submit
-        completion = handle.completion
-        if completion is not None and completion.error is not None:
-            answer.cancel_unfinished()
-            raise engine_error(completion.error, ask)
+    try:
+        answer.handles = [running.submit(request) for request in requests]
+        for handle in answer.handles:  # errors about the request itself (too long, ...) are known at submit
+            completion = handle.completion
+            if completion is not None and completion.error is not None:
+                raise engine_error(completion.error, ask)
+    except Exception as error:
+        answer.failed = True
+        answer.end()  # stops the choices already submitted and gives the hold back
+        if isinstance(error, ApiError):
+            raise
+        raise engine_error(error, ask) from error
     return answer
+
+
+def answer_hold(
+    *, key: ApiKey, published: PublishedModel, ask: CompletionAsk, prompt_tokens: int
+) -> Reservation | None:
+    """Hold the answer's maximum price (the prompt, and max_tokens for each of the n choices) from the
+    caller's balance; None for a free model. A balance that cannot cover it is 429 insufficient_quota."""
+    try:
+        return answer_reserve(
+            user=key.user,
+            published=published,
+            tokens_in=prompt_tokens,
+            tokens_out_max=ask.n * ask.sampling.max_tokens,
+        )
+    except InsufficientBalance as error:
+        raise InsufficientQuota(str(error)) from None

@@ -64,6 +64,15 @@ class RateLimited(ApiError):
         self.retry_after_s = retry_after_s
 
 
+class InsufficientQuota(ApiError):
+    """The caller's prepaid balance cannot cover the answer's maximum price: OpenAI's own shape for an
+    exhausted quota (429 `insufficient_quota`, which its clients raise as RateLimitError)."""
+
+    status = 429
+    type = "insufficient_quota"
+    code = "insufficient_quota"
+
+
 class Unavailable(ApiError):
     status = 503
     type = "server_error"

@@ -19,11 +19,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt
 
 from modelfactory.api.answers import Answer, answer_start, published_for
-from modelfactory.api.errors import ApiError, MethodNotAllowed, NotFound, RateLimited
+from modelfactory.api.errors import ApiError, InsufficientQuota, MethodNotAllowed, NotFound, RateLimited
 from modelfactory.api.models import ApiKey
 from modelfactory.api.parameters import body_of, chat_ask, text_ask
 from modelfactory.api.selectors import receipt_for
 from modelfactory.api.services import api_request_admit
+from modelfactory.billing.pricing import model_pricing
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.selectors import models_usable_by
 
@@ -37,6 +38,8 @@ def error_response(error: ApiError) -> JsonResponse:
     response = JsonResponse(error.body(), status=error.status)
     if isinstance(error, RateLimited):
         response["Retry-After"] = str(error.retry_after_s)
+    if isinstance(error, InsufficientQuota):
+        response["x-should-retry"] = "false"  # OpenAI's clients would retry a 429; only a deposit helps
     return response
 
 
@@ -71,6 +74,7 @@ def _model_object(published: PublishedModel) -> dict:
         "kind": published.kind,
         "base_model": published.base_model.name,
         "access": published.access,
+        "pricing": model_pricing(published),
     }
 
 
@@ -125,13 +129,15 @@ async def _answer(request: HttpRequest, key: ApiKey, ask) -> HttpResponse:
         response: HttpResponse = StreamingHttpResponse(body, content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
+        # The server closes every response it sent or gave up on (after the stream's own close): the
+        # answer's reservation is charged or released then, even for a stream never read.
+        response._resource_closers.append(answer.end)
     else:
         try:
             await asyncio.get_running_loop().run_in_executor(_waiters, answer.wait)
-        except asyncio.CancelledError:  # the client went away (ASGI): stop generating for it
-            answer.cancel_unfinished()
-            raise
-        await sync_to_async(answer.account)()
+            await sync_to_async(answer.account)()
+        finally:  # answered, failed, or the client went away (ASGI): close its reservation, once
+            await asyncio.shield(sync_to_async(answer.end)())
         response = JsonResponse(answer.body())
     response["X-Attribution-Receipt"] = str(answer.receipt_id)
     return response

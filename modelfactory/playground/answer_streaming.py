@@ -5,6 +5,11 @@ claims the pending answer, submits it to the process's engine and forwards each 
 engine finishes (or the user presses Stop, or the client goes away) the text so far is saved and a
 receipt is recorded, so a stopped answer keeps its partial text and its attribution.
 
+Every answer is paid for from the user's prepaid balance: `answer_begin` holds its maximum price (the
+prompt and max_tokens at the model's rates) before the engine starts, and refuses with the way to
+deposit when the balance cannot cover it; `answer_finish` charges the receipt's fee in the receipt's own
+transaction and releases the rest, or releases it all when the answer failed.
+
 Two generators share the steps: a plain one for WSGI (the dev and test servers) and an async one
 for ASGI (uvicorn), because Django buffers a sync iterator served over ASGI, and vice versa, which
 would turn a stream into one late blob.
@@ -23,6 +28,8 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from modelfactory.attribution.services import answer_of
+from modelfactory.billing.errors import BillingError, InsufficientBalance
+from modelfactory.billing.services import answer_charge, answer_release, answer_reserve
 from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound, model_for
 from modelfactory.ledger.receipts import receipt_record
 from modelfactory.playground.answer_markdown import render_markdown
@@ -35,6 +42,7 @@ from modelfactory.serving import engine_runtime
 
 if TYPE_CHECKING:
     from inference.request import RequestHandle
+    from modelfactory.billing.models import Reservation
     from modelfactory.catalog.models import PublishedModel
 
 # Handles of the answers this process is generating, so a Stop request (another HTTP request) can
@@ -44,7 +52,16 @@ _in_flight_lock = threading.Lock()
 
 
 class AnswerNotStartable(Exception):
-    """The answer is finished, already streaming elsewhere, or its model may no longer be used."""
+    """The answer is finished, already streaming elsewhere, its model may no longer be used, or the
+    balance cannot pay for it (then `deposit_url` says where to add funds)."""
+
+    def __init__(self, message: str, *, deposit_url: str | None = None) -> None:
+        super().__init__(message)
+        self.deposit_url = deposit_url
+
+    def frame(self) -> bytes:
+        extra = {"deposit_url": self.deposit_url} if self.deposit_url else {}
+        return server_event("error", {"message": str(self), **extra})
 
 
 @dataclass
@@ -53,6 +70,7 @@ class RunningAnswer:
     published: PublishedModel
     handle: RequestHandle
     tokens_in: int
+    reservation: Reservation | None = None
 
 
 def server_event(name: str, data: dict) -> bytes:
@@ -104,8 +122,18 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
                 tokens=fit.tokens, largest_prompt=fit.largest_prompt, context_length=fit.context_length
             )
         request = engine_runtime.request_for(published, prompt=fit.prompt, sampling=settings.sampling())
-        handle = running_engine.submit(request)
+        reservation = answer_reserve(
+            user=user, published=published, tokens_in=fit.tokens, tokens_out_max=settings.max_tokens
+        )
+        try:
+            handle = running_engine.submit(request)
+        except Exception:
+            answer_release(reservation=reservation)
+            raise
         tokens_in = fit.tokens
+    except InsufficientBalance as error:
+        _fail(answer, str(error))
+        raise AnswerNotStartable(str(error), deposit_url=error.deposit_path) from error
     except (ModelNotFound, ModelAccessDenied, InvalidSettings, ConversationTooLong) as error:
         _fail(answer, str(error))
         raise AnswerNotStartable(str(error)) from error
@@ -114,7 +142,9 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
         raise AnswerNotStartable(f"the model could not run this answer: {error}") from error
     with _in_flight_lock:
         _in_flight[answer.pk] = handle
-    return RunningAnswer(answer=answer, published=published, handle=handle, tokens_in=tokens_in)
+    return RunningAnswer(
+        answer=answer, published=published, handle=handle, tokens_in=tokens_in, reservation=reservation
+    )
 
 
 def _fail(answer: Message, reason: str) -> None:
@@ -123,7 +153,8 @@ def _fail(answer: Message, reason: str) -> None:
 
 
 def answer_finish(*, user, running: RunningAnswer, timeout: float = 60) -> Message:
-    """Save the text the engine produced (all, or up to Stop) and record the answer's receipt."""
+    """Save the text the engine produced (all, or up to Stop), record the answer's receipt and charge its
+    fee to the reservation (the rest is released); a failed answer is released whole."""
     handle = running.handle
     try:
         handle.result(timeout)
@@ -135,23 +166,36 @@ def answer_finish(*, user, running: RunningAnswer, timeout: float = 60) -> Messa
     completion = handle.completion
     answer = running.answer
     if completion is None or completion.finish_reason == "error":
+        handle.cancel()  # one that did not finish in time stops here: nobody pays for it
         error = completion.error if completion is not None else "the model did not finish in time"
         _fail(answer, f"the model failed while answering: {error}")
+        answer_release(reservation=running.reservation)
         return answer
-    with transaction.atomic():
-        answer.content = completion.text
-        answer.status = (
-            Message.Status.STOPPED if completion.finish_reason == "cancelled" else Message.Status.DONE
-        )
-        answer.receipt = receipt_record(
-            published=running.published,
-            tokens_in=running.tokens_in,
-            tokens_out=len(completion.token_ids),
-            user=user,
-            prompt=handle.request.prompt,
-            answers=[answer_of(completion)],
-        )
-        answer.save(update_fields=["content", "status", "receipt"])
+    charged = False
+    try:
+        with transaction.atomic():
+            answer.content = completion.text
+            answer.status = (
+                Message.Status.STOPPED if completion.finish_reason == "cancelled" else Message.Status.DONE
+            )
+            receipt = receipt_record(
+                published=running.published,
+                tokens_in=running.tokens_in,
+                tokens_out=len(completion.token_ids),
+                user=user,
+                prompt=handle.request.prompt,
+                answers=[answer_of(completion)],
+            )
+            answer_charge(reservation=running.reservation, receipt=receipt)
+            answer.receipt = receipt
+            answer.save(update_fields=["content", "status", "receipt"])
+        charged = True
+    except BillingError as error:  # rolled back with its receipt: served, but not charged, so not kept
+        answer.receipt = None
+        _fail(answer, f"this answer could not be charged: {error}")
+    finally:
+        if not charged:
+            answer_release(reservation=running.reservation)
     return answer
 
 
@@ -179,7 +223,7 @@ def answer_events(*, user, answer_id: int) -> Iterator[bytes]:
     try:
         begun = answer_begin(user=user, answer_id=answer_id)
     except AnswerNotStartable as error:
-        yield server_event("error", {"message": str(error)})
+        yield error.frame()
         return
     if isinstance(begun, Message):
         yield from finished_events(begun)
@@ -206,7 +250,7 @@ async def answer_events_async(*, user, answer_id: int) -> AsyncIterator[bytes]:
     try:
         begun = await sync_to_async(answer_begin)(user=user, answer_id=answer_id)
     except AnswerNotStartable as error:
-        yield server_event("error", {"message": str(error)})
+        yield error.frame()
         return
     if isinstance(begun, Message):
         for frame in finished_events(begun):
@@ -220,7 +264,7 @@ async def answer_events_async(*, user, answer_id: int) -> AsyncIterator[bytes]:
                 yield server_event("token", {"text": event.text})
         completed = True
     finally:
-        if not completed:
+        if not completed:  # shielded: a second cancellation must not leave the answer unrecorded
             begun.handle.cancel()
-            await sync_to_async(answer_finish)(user=user, running=begun)
+            await asyncio.shield(sync_to_async(answer_finish)(user=user, running=begun))
     yield _end_frame(await sync_to_async(answer_finish)(user=user, running=begun))

@@ -9,6 +9,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from modelfactory.billing.errors import InsufficientBalance
+from modelfactory.billing.pricing import answer_price_max
+from modelfactory.billing.selectors import balance_of
 from modelfactory.catalog.selectors import model_for
 from modelfactory.playground.chat_settings import ChatSettings
 from modelfactory.playground.context_window import fit_chat
@@ -34,10 +37,13 @@ def _checked_model_names(user, model_names: list[str]) -> list[str]:
     return names
 
 
-def _require_room(conversation: Conversation, content: str) -> None:
+def _require_room(conversation: Conversation, content: str) -> dict[str, int]:
     """Refuse, before anything is saved, a prompt no answering model has room for (400, not an answer
-    that fails): older turns would be left out, so only the message and system prompt count."""
+    that fails): older turns would be left out, so only the message and system prompt count.
+
+    Returns each model's prompt tokens, which price its answer."""
     running_engine = engine_runtime.engine()
+    prompt_tokens = {}
     for name in conversation.model_names:
         chat = next_turn_chat(
             conversation, model_name=name, system_prompt=conversation.system_prompt, draft=content
@@ -47,6 +53,27 @@ def _require_room(conversation: Conversation, content: str) -> None:
             raise ConversationTooLong(
                 tokens=fit.tokens, largest_prompt=fit.largest_prompt, context_length=fit.context_length
             )
+        prompt_tokens[name] = fit.tokens
+    return prompt_tokens
+
+
+def _require_funds(user, prompt_tokens: dict[str, int], settings: ChatSettings) -> None:
+    """Refuse, before anything is saved, a prompt whose answers the balance cannot pay for at their most.
+
+    Only a hint that spares an answer doomed to fail: the stream holds the price for real when it starts
+    (`answer_streaming.answer_begin`), so a balance spent meanwhile is still refused there."""
+    needed = sum(
+        answer_price_max(
+            published=model_for(user, name), tokens_in=tokens, tokens_out_max=settings.max_tokens
+        )
+        for name, tokens in prompt_tokens.items()
+    )
+    balance = balance_of(user)
+    if needed > balance.available:
+        what = "these answers" if len(prompt_tokens) > 1 else "this answer"
+        raise InsufficientBalance(
+            available=balance.available, reserved=balance.reserved, needed=needed, what=what
+        )
 
 
 @transaction.atomic
@@ -93,7 +120,8 @@ def prompt_send(
         _checked_model_names(user, conversation.model_names)
     if system_prompt is not None:
         conversation.system_prompt = system_prompt.strip()
-    _require_room(conversation, content)
+    prompt_tokens = _require_room(conversation, content)
+    _require_funds(user, prompt_tokens, settings or ChatSettings.parse(conversation.settings))
     if settings is not None:
         conversation.settings = settings.as_json()
     if not conversation.title:

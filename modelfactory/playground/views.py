@@ -13,6 +13,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from modelfactory.billing.errors import InsufficientBalance
+from modelfactory.billing.selectors import balance_of
 from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound
 from modelfactory.playground import selectors, services
 from modelfactory.playground.answer_streaming import answer_events, answer_events_async, answer_stop
@@ -26,6 +28,7 @@ STATUS_FOR: dict[type[Exception], int] = {
     ModelAccessDenied: 403,
     InvalidSettings: 400,
     ConversationTooLong: 400,
+    InsufficientBalance: 402,
 }
 
 
@@ -39,7 +42,10 @@ def _errors_as_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         except tuple(STATUS_FOR) as error:
             status = next(code for kind, code in STATUS_FOR.items() if isinstance(error, kind))
             if request.method == "POST" or request.headers.get("Accept", "").startswith("application/json"):
-                return JsonResponse({"error": str(error)}, status=status)
+                body = {"error": str(error)}
+                if isinstance(error, InsufficientBalance):  # the page links to where to deposit
+                    body["deposit_url"] = reverse("ledger:wallet")
+                return JsonResponse(body, status=status)
             return render(request, "error.html", {"status": status, "reason": str(error)}, status=status)
 
     return wrapper
@@ -72,6 +78,7 @@ def _page(request: HttpRequest, conversation=None) -> HttpResponse:
             "settings": settings,
             "max_tokens_limit": MAX_TOKENS_LIMIT,
             "thread": selectors.conversation_thread(conversation),
+            "balance": balance_of(request.user),
         },
     )
 

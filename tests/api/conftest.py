@@ -9,6 +9,7 @@ from modelfactory.api.services import api_key_create
 from modelfactory.serving import engine_runtime
 from tests.finetuning.jobs_support import register_tiny
 from tests.support.factories import make_user
+from tests.support.funding import fund
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -25,7 +26,10 @@ def tiny_base(use_tiny_base_model):
 
 @pytest.fixture
 def caller():
-    return make_user("caller")
+    """The key's owner, with prepaid OPEN: every answer is paid for (tests of refusals make their own)."""
+    user = make_user("caller")
+    fund(user)
+    return user
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from modelfactory.serving import engine_runtime
 from tests.attribution.attribution_support import build_indexes, published_facts_adapter
 from tests.support.browser import log_in
 from tests.support.factories import make_user
+from tests.support.funding import fund
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,7 +27,7 @@ def facts_model(client, use_tiny_base_model):
 def test_the_panel_under_an_adapters_answer_fills_in_when_attribution_completes(
     page, live_server, facts_model
 ):
-    make_user("reader")
+    fund(make_user("reader"))
     log_in(page, live_server, "reader")
     page.goto(live_server.url + "/playground/")
     page.get_by_test_id("model").select_option(facts_model.api_name)

@@ -20,11 +20,13 @@ from playwright.sync_api import expect
 
 from datanets.models import Row
 from datanets.services import datanet_create
+from modelfactory.accounts.models import User
 from modelfactory.accounts.services import development_wallet_for
 from modelfactory.serving import engine_runtime
 from tests.finetuning.jobs_support import register_tiny
 from tests.support.browser import ConsoleLog, log_in
 from tests.support.factories import make_user
+from tests.support.funding import fund
 from tests.support.services import REDIS, require_tcp
 from tests.support.workers import app_broker, celery_worker, worker_log
 
@@ -165,7 +167,9 @@ def test_a_new_user_signs_up_creates_a_datanet_and_chats_with_the_model_they_fin
     page.get_by_text("Published as furnace-helper").wait_for()
     expect(page.get_by_test_id("lineage")).to_contain_text("Glassworks furnaces")
 
-    # The model page leads to the playground with the model chosen; it answers.
+    # The model page leads to the playground with the model chosen; it answers, paid from a deposit
+    # (the deposit itself is the chain's story, told in tests/contracts).
+    fund(User.objects.get(username="glassblower"))
     page.get_by_role("link", name="playground", exact=True).click()
     expect(page.get_by_test_id("model")).to_have_value("furnace-helper")
     page.get_by_label("Temperature").fill("0")

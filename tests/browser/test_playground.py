@@ -13,6 +13,7 @@ from modelfactory.playground.models import Message
 from modelfactory.serving import engine_runtime
 from tests.playground.playground_support import private_model, publish_tiny_base, slow_talkative_engine
 from tests.support.factories import make_user
+from tests.support.funding import fund
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,6 +32,7 @@ def chatter(page, live_server, use_tiny_base_model, monkeypatch):
     """A logged-in user on the playground, with a slow model so the stream can be watched."""
     publish_tiny_base(use_tiny_base_model)
     user = make_user("chatter")
+    fund(user)  # every answer is paid for; the refusal has its own test (tests/billing)
     slow_talkative_engine(monkeypatch, seconds_per_step=0.03)
     page.goto(live_server.url + "/accounts/login/")
     page.get_by_label("Username").fill("chatter")

@@ -9,6 +9,7 @@ from modelfactory.playground.models import Message
 from modelfactory.serving import engine_runtime
 from tests.playground.playground_support import publish_tiny_base, streamed
 from tests.support.factories import make_user
+from tests.support.funding import fund
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +26,7 @@ print("<b>hi</b>")
 def alice(client, use_tiny_base_model):
     publish_tiny_base(use_tiny_base_model)
     user = make_user("alice")
+    fund(user)  # every answer is paid for; refusals have their own tests (tests/billing)
     client.force_login(user)
     yield user
     engine_runtime.shutdown()

@@ -16,6 +16,7 @@ from tests.playground.playground_support import (
     streamed,
 )
 from tests.support.factories import make_user
+from tests.support.funding import fund
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +30,7 @@ def chat_model(use_tiny_base_model):
 @pytest.fixture
 def alice(client):
     user = make_user("alice")
+    fund(user)  # every answer is paid for; refusals have their own tests (tests/billing)
     client.force_login(user)
     return user
 
@@ -122,6 +124,7 @@ def test_a_private_model_is_refused_even_through_a_crafted_post(client, alice, c
 
 def test_the_private_model_is_usable_by_its_owner(client, chat_model):
     owner = make_user("owner")
+    fund(owner)
     private_model(owner=owner, api_name="private-sums")
     client.force_login(owner)
 
@@ -131,6 +134,7 @@ def test_the_private_model_is_usable_by_its_owner(client, chat_model):
 
 def test_losing_access_after_sending_ends_the_stream_with_an_error(client, chat_model):
     owner = make_user("owner")
+    fund(owner)
     model = private_model(owner=owner, api_name="private-sums")
     client.force_login(owner)
     stream_url = send(client, model="private-sums").json()["answers"][0]["stream_url"]
@@ -151,6 +155,7 @@ def test_conversations_are_kept_per_user_newest_first(client, alice, chat_model)
     conversation = Conversation.objects.get(title="first chat")
     send(client, "a follow-up", conversation=conversation.pk)
     bob = make_user("bob")
+    fund(bob)
     client.force_login(bob)
     send(client, "bob's chat")
 

@@ -18,6 +18,7 @@ from modelfactory.serving import engine_runtime
 from tests.finetuning.jobs_support import train_tiny_job
 from tests.playground.playground_support import private_model, publish_tiny_base, streamed
 from tests.support.factories import make_user
+from tests.support.funding import fund
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,7 @@ def chat_model(use_tiny_base_model):
 @pytest.fixture
 def alice(client):
     user = make_user("alice")
+    fund(user)  # every answer is paid for; refusals have their own tests (tests/billing)
     client.force_login(user)
     return user
 

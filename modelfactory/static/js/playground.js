@@ -26,10 +26,21 @@
     article.querySelector("[data-testid=answer-status]").textContent = STATUS_LABEL[status] || status;
   }
 
-  function showError(article, message) {
-    const box = article.querySelector("[data-role=error]");
+  // A refusal for want of funds carries `deposit_url`: the message then ends with a link to deposit.
+  function fillError(box, message, depositUrl) {
     box.textContent = message;
+    if (depositUrl) {
+      const link = document.createElement("a");
+      link.href = depositUrl;
+      link.textContent = "Deposit OPEN";
+      link.dataset.testid = "deposit-link";
+      box.append(" ", link);
+    }
     box.hidden = false;
+  }
+
+  function showError(article, message, depositUrl) {
+    fillError(article.querySelector("[data-role=error]"), message, depositUrl);
   }
 
   function loadAttribution(article, receiptId) {
@@ -76,7 +87,8 @@
     });
     source.addEventListener("error", (event) => {
       // Our own `event: error` frames carry data; the browser's connection errors do not.
-      showError(article, event.data ? JSON.parse(event.data).message : "The connection to the server was lost.");
+      const data = event.data ? JSON.parse(event.data) : { message: "The connection to the server was lost." };
+      showError(article, data.message, data.deposit_url);
       finish(id, "failed");
     });
   }
@@ -117,8 +129,7 @@
     });
     const payload = await response.json();
     if (!response.ok) {
-      errorBox.textContent = payload.error || `The message was not sent (HTTP ${response.status}).`;
-      errorBox.hidden = false;
+      fillError(errorBox, payload.error || `The message was not sent (HTTP ${response.status}).`, payload.deposit_url);
       return;
     }
     const conversationField = form.elements.conversation;
