@@ -228,6 +228,11 @@ LOGGING = {
 
 # --- Datanet uploads ------------------------------------------------------------------------------
 MODELFACTORY_UPLOAD_MAX_BYTES = env.integer("MODELFACTORY_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
+# Every other request body (API calls, forms) is cut off past this many bytes while it arrives (asgi.py).
+MODELFACTORY_REQUEST_MAX_BYTES = env.integer("MODELFACTORY_REQUEST_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+MODELFACTORY_ADAPTER_IMPORT_MAX_BYTES = env.integer(
+    "MODELFACTORY_ADAPTER_IMPORT_MAX_BYTES", 2 * 1024**3, minimum=1024
+)
 MODELFACTORY_UPLOAD_DAILY_QUOTA_BYTES = env.integer(
     "MODELFACTORY_UPLOAD_DAILY_QUOTA_BYTES", 500 * 1024 * 1024, minimum=1
 )
