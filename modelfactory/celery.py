@@ -38,6 +38,11 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
         "options": {"expires": 29.0},
     },
+    "release-stale-reservations": {
+        "task": "modelfactory.billing.tasks.release_stale_reservations",
+        "schedule": 300.0,
+        "options": {"expires": 299.0},
+    },
     "recover-stalled-finetune-jobs": {
         "task": "modelfactory.finetuning.tasks.recover_stalled_jobs",
         "schedule": 20.0,

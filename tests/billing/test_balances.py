@@ -338,3 +338,18 @@ def test_the_same_deposit_credited_by_two_watchers_at_once_is_credited_once():
 
     assert sorted(results) == [False, False, False, True]
     assert balance_of(user).available == OPEN
+
+
+def test_beat_releases_the_holds_of_answers_that_never_ended():
+    from modelfactory.billing.tasks import release_stale_reservations
+    from modelfactory.celery import app
+
+    user = make_user()
+    fund(user, OPEN)
+    held = reservation_open(user=user, amount=OPEN)
+    Reservation.objects.filter(pk=held.pk).update(created=timezone.now() - timedelta(days=1))
+
+    assert release_stale_reservations() == 1
+    assert balance_of(user).available == OPEN
+    scheduled = app.conf.beat_schedule["release-stale-reservations"]
+    assert scheduled["task"] == release_stale_reservations.name
