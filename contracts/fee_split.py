@@ -9,7 +9,14 @@ more than its exact price and loses less than one base unit (10⁻¹⁸ OPEN).
 
 Split: the fee goes to five roles by shares in basis points summing to 10 000 (100 %), and the
 contributors' part to the datanet contributors by their weights (attribution weights, or until those
-exist each contributor's number of training rows).
+exist each contributor's number of training rows). The developer's part goes to one developer, or, for a
+merge of several adapters, to each adapter's developer by its merge weight (`developer_weights`), so that
+wrapping other people's adapters in a composite earns the wrapper nothing of theirs.
+
+Accounts: a party is named by a key. A hex address is checksummed (one spelling per wallet); any other
+non-empty key is an account held off chain (the platform keys a person who has no proven wallet yet as
+"person:<id>" and pays them once they have one), passed through unchanged. An empty key is refused here,
+so a missing wallet can never reach the chain as an address.
 
 Remainder rule (largest remainder, Hamilton's method), used at both levels: every party first gets
 floor(amount × share / total_shares); the few base units left over (fewer than the number of parties) go
@@ -29,7 +36,7 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from fractions import Fraction
 
-from eth_utils import to_checksum_address
+from eth_utils import is_hex_address, to_checksum_address
 
 BASIS_POINTS = 10_000
 TOKENS_PER_RATE_UNIT = 1_000
@@ -101,6 +108,8 @@ class FeeSplit:
     compute_operator: int
     platform: int
     contributors: dict[str, int] = field(default_factory=dict)
+    developers: dict[str, int] = field(default_factory=dict)
+    """The developer's part per developer, when split by merge weight; empty: all to `Parties.developer`."""
 
     @property
     def total(self) -> int:
@@ -113,10 +122,12 @@ class FeeSplit:
         )
 
     def by_account(self, parties: Parties) -> dict[str, int]:
-        """Amounts per checksummed address, summed where one account holds several roles; zeros left out."""
+        """Amounts per account (addresses checksummed), summed where one account holds several roles;
+        zeros left out."""
         owed: dict[str, int] = {}
+        developers = list(self.developers.items()) or [(parties.developer, self.developer)]
         pairs = [
-            (parties.developer, self.developer),
+            *developers,
             (parties.base_model_owner, self.base_model_owner),
             (parties.compute_operator, self.compute_operator),
             (parties.platform, self.platform),
@@ -124,9 +135,24 @@ class FeeSplit:
         ]
         for account, amount in pairs:
             if amount:
-                key = to_checksum_address(account)
+                key = account_key(account)
                 owed[key] = owed.get(key, 0) + amount
         return owed
+
+
+def account_key(account: str) -> str:
+    """The one spelling of an account: a checksummed address, or an off-chain key as given.
+
+    Refuses an empty key and a malformed address (``0x`` with the wrong digits): either would otherwise
+    become an account nobody can ever claim from.
+    """
+    if not isinstance(account, str) or not account.strip():
+        raise InvalidFeeConfig(f"an account must be an address or a non-empty key, got {account!r}")
+    if is_hex_address(account):
+        return to_checksum_address(account)
+    if account.lower().startswith("0x"):
+        raise InvalidFeeConfig(f"{account!r} is not a valid address")
+    return account
 
 
 def inference_fee(*, tokens_in: int, tokens_out: int, rates: FeeRates) -> int:
@@ -136,10 +162,28 @@ def inference_fee(*, tokens_in: int, tokens_out: int, rates: FeeRates) -> int:
     return token_part + rates.platform_fee
 
 
-def split_fee(fee: int, *, shares: SplitShares, contributor_weights: Mapping[str, Weight]) -> FeeSplit:
-    """Divide `fee` by the remainder rule in the module docstring; the parts sum to exactly `fee`."""
+def split_fee(
+    fee: int,
+    *,
+    shares: SplitShares,
+    contributor_weights: Mapping[str, Weight],
+    developer_weights: Mapping[str, Weight] | None = None,
+) -> FeeSplit:
+    """Divide `fee` by the remainder rule in the module docstring; the parts sum to exactly `fee`.
+
+    With `developer_weights` (a composite: each part's developer by merge weight) the developer's part
+    is apportioned between them by the same rule; without, it goes whole to `Parties.developer`.
+    """
     _require_non_negative_int("fee", fee)
     developer, contributors, base_model_owner, compute_operator, platform = apportion(fee, shares.as_tuple())
+    developer_amounts: dict[str, int] = {}
+    if developer_weights:
+        names = sorted(developer_weights)
+        by_weight = [_as_fraction(name, developer_weights[name]) for name in names]
+        if sum(by_weight) == 0:
+            raise InvalidFeeConfig("developer weights must not all be zero")
+        parts = apportion(developer, by_weight)
+        developer_amounts = {name: part for name, part in zip(names, parts, strict=True) if part}
     keys = sorted(contributor_weights)
     weights = [_as_fraction(key, contributor_weights[key]) for key in keys]
     if sum(weights) == 0:
@@ -155,6 +199,7 @@ def split_fee(fee: int, *, shares: SplitShares, contributor_weights: Mapping[str
         compute_operator=compute_operator,
         platform=platform,
         contributors=contributor_amounts,
+        developers=developer_amounts,
     )
 
 

@@ -317,14 +317,14 @@ class Contributions:
     counts: dict[str, int]
     """Rows by status, and "all"."""
     earned_by_datanet: dict[str, int]
-    """Base units by datanet slug, split as the earnings page splits them (`earnings_for_wallet`)."""
+    """Base units by datanet slug, split as the earnings page splits them (`earnings_for_user`)."""
 
 
 def contributions_of(
     user, *, status: str = "", page: int | str = 1, per_page: int = ROWS_PER_PAGE
 ) -> Contributions:
     """The user's own rows in any datanet, newest first, with the versions each is in."""
-    from modelfactory.ledger.selectors import earnings_for_wallet
+    from modelfactory.ledger.selectors import earnings_for_user
 
     rows = Row.objects.filter(contributor=user)
     by_status = dict(rows.order_by().values("status").annotate(n=Count("id")).values_list("status", "n"))
@@ -337,7 +337,7 @@ def contributions_of(
         .prefetch_related(Prefetch("versions", queryset=Version.objects.order_by("number")))
         .order_by("-id")
     )
-    earnings = earnings_for_wallet(account=user.wallet_address, verify=False)
+    earnings = earnings_for_user(user=user, verify=False)
     return Contributions(
         rows_page=Paginator(rows, per_page).get_page(page),
         counts=counts,

@@ -26,7 +26,8 @@ class AdapterImportRefused(Exception):
 
 
 @cache
-def _module_shapes(source: str) -> dict[str, tuple[int, int]]:
+def module_shapes(source: str) -> dict[str, tuple[int, int]]:
+    """The base model's LoRA-able modules and their (in, out) shapes, from its config on the meta device."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
@@ -67,7 +68,7 @@ def unpack_adapter_zip(*, data: bytes, base_model: BaseModel, api_name: str) -> 
     for required in ("adapter_config.json", "adapter_model.safetensors"):
         (staging / required).write_bytes(archive.read(str(by_name[required])))
     try:
-        read_adapter(api_name, staging, _module_shapes(base_model.source))
+        read_adapter(api_name, staging, module_shapes(base_model.source))
     except EngineError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise AdapterImportRefused(f"{error} (base model {base_model.name})") from None

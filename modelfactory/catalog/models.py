@@ -59,6 +59,30 @@ class PublishedModel(models.Model):
         blank=True,
         help_text='Composites: {"method": "linear", "adapters": [["name", 0.5], ...]}.',
     )
+    parts = models.ManyToManyField(
+        "self",
+        through="CompositePart",
+        symmetrical=False,
+        related_name="composites",
+        blank=True,
+        help_text="Composites: the adapters merged, so that who may use them is one query away.",
+    )
+    origin_job = models.ForeignKey(
+        "finetuning.FineTuneJob",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="copies",
+        help_text="Imported adapters: the job here whose adapter this is a copy of (its lineage is ours).",
+    )
+    origin_match = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text='How the copy was recognised: "files" (same sha256) or "weights" (near-identical deltas).',
+    )
+    origin_similarity = models.FloatField(
+        null=True, blank=True, help_text="Share of the original's modules whose deltas matched."
+    )
     access = models.CharField(max_length=16, choices=Access.choices, default=Access.PUBLIC)
     allowed_users = models.ManyToManyField("accounts.User", blank=True, related_name="granted_models")
     is_live = models.BooleanField(
@@ -90,3 +114,68 @@ class PublishedModel(models.Model):
     def engine_name(self) -> str:
         """The name the engine knows the adapter by; includes the version so no stale weights are served."""
         return f"{self.api_name}@{self.version}"
+
+    @property
+    def lineage_job(self):
+        """The fine-tuning job whose rows this adapter owes: its own, or the original it was copied from."""
+        return self.job if self.job_id else self.origin_job
+
+    @property
+    def origin_unknown(self) -> bool:
+        """An imported adapter that is no copy of anything trained here: it has no lineage to pay."""
+        return self.kind == self.Kind.ADAPTER and not self.job_id and not self.origin_job_id
+
+
+ORIGIN_UNKNOWN = "origin unknown: imported without lineage"
+
+
+class CompositePart(models.Model):
+    """One adapter in a composite, with its merge weight (the recipe's pair, as a row to query on)."""
+
+    composite = models.ForeignKey(PublishedModel, on_delete=models.CASCADE, related_name="part_links")
+    part = models.ForeignKey(PublishedModel, on_delete=models.PROTECT, related_name="composite_links")
+    weight = models.FloatField()
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["composite", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["composite", "part"], name="catalog_one_link_per_part"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.composite_id} <- {self.part_id} x {self.weight}"
+
+
+class AdapterFingerprint(models.Model):
+    """What an adapter's weights look like, small enough to compare every import against.
+
+    Kept for every adapter trained here (its job) and every import (its published model): the sha256 of
+    the weights file, the (out, in) shape of each LoRA module and a few random projections of each
+    module's delta B·A (`catalog.adapter_fingerprint`), so that a copy is recognised whether its files are
+    identical or its weights were lightly perturbed or rescaled.
+    """
+
+    job = models.OneToOneField(
+        "finetuning.FineTuneJob", on_delete=models.CASCADE, null=True, blank=True, related_name="fingerprint"
+    )
+    published = models.OneToOneField(
+        PublishedModel, on_delete=models.CASCADE, null=True, blank=True, related_name="fingerprint"
+    )
+    base_model = models.ForeignKey(BaseModel, on_delete=models.CASCADE, related_name="adapter_fingerprints")
+    weights_sha256 = models.CharField(max_length=64, db_index=True)
+    scheme = models.PositiveSmallIntegerField(help_text="The projection scheme: fingerprints of one compare.")
+    modules = models.JSONField(help_text="[[module path, out, in], ...] in the order of `sketch`.")
+    sketch = models.BinaryField(help_text="float32 projections, one k x k block per module.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(job__isnull=False) | models.Q(published__isnull=False),
+                name="catalog_fingerprint_of_something",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"fingerprint {self.weights_sha256[:12]}"

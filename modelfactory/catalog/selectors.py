@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.text import slugify
 
-from modelfactory.catalog.models import BaseModel, PublishedModel
+from modelfactory.catalog.models import ORIGIN_UNKNOWN, BaseModel, CompositePart, PublishedModel
 from modelfactory.finetuning.selectors import evaluation_summary
 
 
@@ -23,24 +24,82 @@ def base_models() -> QuerySet[BaseModel]:
     return BaseModel.objects.all()
 
 
-def models_usable_by(user) -> QuerySet[PublishedModel]:
-    """Live models this user may call: public and pay-per-use ones, their own, and granted ones."""
+def _granted(user) -> Q:
+    """The access rule alone: public and pay-per-use models, the user's own, and the ones granted to them."""
     open_to_all = Q(access__in=[PublishedModel.Access.PUBLIC, PublishedModel.Access.PAY_PER_USE])
-    live = PublishedModel.objects.filter(is_live=True).select_related("base_model", "owner", "job")
     if user is None or not user.is_authenticated:
-        return live.filter(open_to_all)
-    return live.filter(open_to_all | Q(owner=user) | Q(allowed_users=user)).distinct()
+        return open_to_all
+    return open_to_all | Q(owner=user) | Q(allowed_users=user)
+
+
+def _usable_adapters(user) -> QuerySet[PublishedModel]:
+    return PublishedModel.objects.filter(_granted(user), is_live=True, kind=PublishedModel.Kind.ADAPTER)
+
+
+def models_usable_by(user) -> QuerySet[PublishedModel]:
+    """Live models this user may call: public and pay-per-use ones, their own, and granted ones.
+
+    A composite serves its parts, so it is usable only by someone who may use every part, live, now: its
+    own access says who may see the merge, never who may reach the adapters inside it. Otherwise anyone
+    granted an allow-listed adapter could wrap it in a public composite and go on serving it (to
+    themselves or to everyone) after the grant is revoked or the adapter unpublished.
+    """
+    live = PublishedModel.objects.filter(is_live=True).select_related("base_model", "owner", "job")
+    unusable_part = CompositePart.objects.filter(composite=OuterRef("pk")).exclude(
+        part__in=_usable_adapters(user).values("pk")
+    )
+    any_part = CompositePart.objects.filter(composite=OuterRef("pk"))
+    broken_composite = Q(kind=PublishedModel.Kind.COMPOSITE) & (Exists(unusable_part) | ~Exists(any_part))
+    usable = live.filter(_granted(user)).exclude(broken_composite)
+    return usable.distinct() if user is not None and user.is_authenticated else usable
+
+
+class CompositePartUnavailable(ModelAccessDenied):
+    """A composite's part is unpublished, gone, or no longer usable by the caller: the merge is not served."""
+
+
+def composite_parts(composite: PublishedModel) -> list[tuple[PublishedModel, Fraction]]:
+    """A composite's adapters with their merge weights normalised to sum to 1, in recipe order.
+
+    Who may use them is not checked here: this is what a composite was made of, for lineage and for
+    splitting the developer's share of an answer already served. Serving goes through `composite_parts_for`.
+    """
+    links = list(CompositePart.objects.filter(composite=composite).select_related("part__owner", "part__job"))
+    total = sum((Fraction(str(link.weight)) for link in links), Fraction(0)) or Fraction(1)
+    return [(link.part, Fraction(str(link.weight)) / total) for link in links]
+
+
+def composite_parts_for(user, composite: PublishedModel) -> list[tuple[PublishedModel, Fraction]]:
+    """The composite's parts, each checked live and usable by `user` now; `CompositePartUnavailable` naming
+    the first part that is not. Checked on every request and again when the receipt is written."""
+    parts = composite_parts(composite)
+    if not parts:
+        raise CompositePartUnavailable(f"the composite {composite.api_name!r} has no parts it may serve")
+    candidates = _usable_adapters(user).filter(pk__in=[part.pk for part, _ in parts])
+    usable = set(candidates.values_list("pk", flat=True))
+    for part, _weight in parts:
+        if part.pk not in usable or part.base_model_id != composite.base_model_id:
+            raise CompositePartUnavailable(
+                f"the composite {composite.api_name!r} merges {part.api_name!r}, which is unpublished or not "
+                "usable by you; ask its owner for access"
+            )
+    return parts
 
 
 def model_for(user, api_name: str) -> PublishedModel:
-    """The live model `api_name` if the user may call it; `ModelNotFound` / `ModelAccessDenied` otherwise."""
+    """The live model `api_name` if the user may call it; `ModelNotFound` / `ModelAccessDenied` otherwise.
+
+    A composite also needs every one of its parts live and usable by the user (`composite_parts_for`).
+    """
     model = (
         PublishedModel.objects.filter(api_name=api_name, is_live=True).select_related("base_model").first()
     )
     if model is None:
         raise ModelNotFound(f"the model {api_name!r} does not exist")
-    if not models_usable_by(user).filter(pk=model.pk).exists():
+    if not PublishedModel.objects.filter(_granted(user), pk=model.pk).exists():
         raise ModelAccessDenied(f"you do not have access to the model {api_name!r}; ask its owner")
+    if model.kind == PublishedModel.Kind.COMPOSITE:
+        composite_parts_for(user, model)
     return model
 
 
@@ -103,12 +162,13 @@ def lineage_of(model: PublishedModel) -> dict:
     """What the model page shows about where a model comes from: base, parts, datanets, developer, metrics."""
     parts = []
     if model.kind == PublishedModel.Kind.COMPOSITE:
-        names = [name for name, _ in model.recipe.get("adapters", [])]
-        found = PublishedModel.objects.in_bulk(names, field_name="api_name")
-        parts = [(found.get(name), weight) for name, weight in model.recipe.get("adapters", [])]
-    manifest = model.job.manifest if model.job_id else {}
+        links = CompositePart.objects.filter(composite=model).select_related("part")
+        parts = [(link.part, link.weight) for link in links]
+    source = model.lineage_job
+    manifest = source.manifest if source is not None else {}
     evaluation = model_evaluation(model)
     return {
+        "origin": _origin(model),
         "parts": parts,
         "datanets": manifest.get("datanets", []),
         "training_rows": len(manifest.get("training_row_ids", [])),
@@ -117,6 +177,21 @@ def lineage_of(model: PublishedModel) -> dict:
         "evaluation_missing": evaluation["missing"],
         "hyperparameters": manifest.get("hyperparameters", {}),
     }
+
+
+def _origin(model: PublishedModel) -> dict | None:
+    """Where an imported adapter comes from, for its page: a copy of a job here, or unknown."""
+    if model.kind != PublishedModel.Kind.ADAPTER or model.job_id:
+        return None
+    if model.origin_job_id:
+        how = "the same files" if model.origin_match == "files" else "near-identical weights"
+        return {
+            "known": True,
+            "job": model.origin_job,
+            "text": f"a copy of an adapter trained here ({how}): it keeps that adapter's lineage and pays "
+            "its contributors",
+        }
+    return {"known": False, "job": None, "text": ORIGIN_UNKNOWN}
 
 
 def model_evaluation(model: PublishedModel) -> dict:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 
 from inference.base_model import locate_base_model
-from modelfactory.catalog.models import BaseModel, PublishedModel
+from modelfactory.catalog.models import BaseModel, CompositePart, PublishedModel
 from modelfactory.ledger.open_amounts import open_units
 
 
@@ -144,7 +144,9 @@ def model_publish_from_job(
     published.full_clean()
     published.save()
     from modelfactory.attribution.index_building import indexes_request_for
+    from modelfactory.catalog.adapter_origin import job_fingerprint_record
 
+    job_fingerprint_record(job=job)  # so that a copy of it, downloaded and imported, keeps its lineage
     indexes_request_for(published=published)
     return published
 
@@ -183,7 +185,10 @@ def composite_create(
 ) -> PublishedModel:
     """A weighted merge of adapters on one base, served by the engine without a merged model.
 
-    TIES and DARE build a derived adapter once per recipe (the engine caches it by recipe).
+    TIES and DARE build a derived adapter once per recipe (the engine caches it by recipe). Every part
+    must be a live adapter the composer may use now; the parts are also stored as rows
+    (`CompositePart`), so that every later request checks them again for its caller
+    (`selectors.composite_parts_for`): composing never widens who may reach an adapter.
     """
     from inference.adapter_merging import MERGE_METHODS
 
@@ -195,6 +200,9 @@ def composite_create(
         raise PublishRefused("a composite needs at least two adapters")
     if any(weight <= 0 for _, weight in parts):
         raise PublishRefused("every weight must be positive")
+    names = [name for name, _ in parts]
+    if duplicated := sorted({name for name in names if names.count(name) > 1}):
+        raise PublishRefused(f"each adapter can be merged once: {', '.join(duplicated)} appears twice")
     from modelfactory.catalog.selectors import models_usable_by
 
     adapters = {
@@ -210,7 +218,9 @@ def composite_create(
         raise PublishRefused("the adapters were trained on different base models and cannot be merged")
     if PublishedModel.objects.filter(api_name=api_name).exists():
         raise PublishRefused(f"the API name {api_name!r} is taken; choose another")
-    return PublishedModel.objects.create(
+    if access not in PublishedModel.Access.values:
+        raise PublishRefused(f"unknown access policy {access!r}")
+    composite = PublishedModel.objects.create(
         api_name=api_name,
         title=title or api_name,
         description=description,
@@ -224,6 +234,11 @@ def composite_create(
             "adapters": [[name, float(weight)] for name, weight in parts],
         },
     )
+    CompositePart.objects.bulk_create(
+        CompositePart(composite=composite, part=adapters[name], weight=float(weight), position=position)
+        for position, (name, weight) in enumerate(parts)
+    )
+    return composite
 
 
 @transaction.atomic
@@ -237,13 +252,29 @@ def adapter_import(
     description: str = "",
     access: str = PublishedModel.Access.PUBLIC,
 ) -> PublishedModel:
-    """Publish an existing PEFT adapter uploaded as a zip, after the safety and shape checks."""
+    """Publish an existing PEFT adapter uploaded as a zip, after the safety and shape checks.
+
+    Lineage cannot be stripped by downloading an adapter trained here and importing it again: the import
+    is compared with every adapter trained on the same base (`adapter_origin.origin_of`), and a copy
+    (same files, or near-identical weights) keeps the original job as its lineage, so its answers credit
+    the original's datanets and pay its contributors and developer. An import that is no copy says
+    "origin unknown: imported without lineage" on its page and its receipts.
+    """
     from modelfactory.catalog.adapter_import import unpack_adapter_zip
+    from modelfactory.catalog.adapter_origin import (
+        fingerprint_of_directory,
+        import_fingerprint_record,
+        origin_of,
+    )
 
     if PublishedModel.objects.filter(api_name=api_name).exists():
         raise PublishRefused(f"the API name {api_name!r} is taken; choose another")
+    if access not in PublishedModel.Access.values:
+        raise PublishRefused(f"unknown access policy {access!r}")
     directory = unpack_adapter_zip(data=data, base_model=base_model, api_name=api_name)
-    return PublishedModel.objects.create(
+    print_ = fingerprint_of_directory(directory, base_model)
+    origin = origin_of(base_model=base_model, print_=print_)
+    published = PublishedModel.objects.create(
         api_name=api_name,
         title=title or api_name,
         description=description,
@@ -252,7 +283,12 @@ def adapter_import(
         owner=user,
         access=access,
         adapter_path=str(directory),
+        origin_job=origin.job if origin else None,
+        origin_match=origin.match if origin else "",
+        origin_similarity=origin.share if origin else None,
     )
+    import_fingerprint_record(published=published, print_=print_)
+    return published
 
 
 def model_set_fees(

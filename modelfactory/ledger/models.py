@@ -103,6 +103,41 @@ class Payout(models.Model):
         return f"{self.account} · epoch {self.epoch.number}"
 
 
+class PersonEarning(models.Model):
+    """A person's share of one epoch's receipts: paid to the wallet they proved, or held until they do.
+
+    Receipts owe people by account (``person:<id>``, `ledger.payees`), never by a wallet that may be empty
+    or generated. Closing an epoch turns each person's share into one of these: paid in that epoch's
+    payout tree (`paid_in` = `earned_in`, `account` = their wallet then) when they have a wallet to pay,
+    else held (`paid_in` empty) and paid into the first epoch that closes after they prove one. So an
+    epoch's payouts total its charges, less what it held, plus what it released (`selectors.epoch_funding`),
+    and what a person earned stays theirs, and on their earnings page, whatever wallets came and went.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="earnings")
+    earned_in = models.ForeignKey(Epoch, on_delete=models.CASCADE, related_name="person_earnings")
+    amount = models.DecimalField(max_digits=78, decimal_places=0, help_text="In OPEN base units.")
+    paid_in = models.ForeignKey(
+        Epoch,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="released_earnings",
+        help_text="The epoch whose payout tree pays it; empty while it is held.",
+    )
+    account = models.CharField(max_length=42, blank=True, help_text="The wallet it is paid to, once paid.")
+
+    class Meta:
+        ordering = ["earned_in__number"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "earned_in"], name="ledger_one_earning_per_person_epoch")
+        ]
+        indexes = [models.Index(fields=["user", "paid_in"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · epoch {self.earned_in_id}"
+
+
 class WalletChallenge(models.Model):
     """A Sign-In with Ethereum (EIP-4361) message issued to a user; usable once, before it expires."""
 

@@ -1,8 +1,12 @@
-"""Reads of the ledger for the pages: earnings per wallet, the epoch explorer, one receipt.
+"""Reads of the ledger for the pages: earnings per person (and per wallet), the epoch explorer, one receipt.
 
 "Verified on chain" is decided here and nowhere else: a figure gets the mark only when the contract's
 `verifyPayout` accepts the stored proof against the committed root. With the node down the page still
 shows every figure, unmarked, and says why.
+
+Earnings belong to the person: `earnings_for_user` gathers what receipts owe them under their person key,
+what is held for them until they prove a wallet, and the payouts of every wallet they were paid at, so
+nothing earned before (or under another wallet) drops off the page when a wallet is linked or changed.
 """
 
 from __future__ import annotations
@@ -10,14 +14,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db.models import Q, Sum
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 
 from contracts.chain_client import ChainClient
 from contracts.errors import ChainError
 from modelfactory.ledger.chain import reader_client
-from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout
+from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, PersonEarning
 from modelfactory.ledger.open_amounts import open_units
+from modelfactory.ledger.payees import payout_wallet_of, person_key, person_of
 
 
 @dataclass
@@ -31,6 +37,7 @@ class Earnings:
     account: str
     total_earned: int = 0
     pending: int = 0  # in receipts not yet in a committed epoch
+    held: int = 0  # settled, but held for the person until they prove a wallet to pay it to
     claimable: int = 0
     claimed: int = 0
     lines: list[PayoutLine] = field(default_factory=list)
@@ -84,17 +91,75 @@ def receipt_share(receipt: InferenceReceipt, account: str) -> int:
 
 
 def earnings_for_wallet(*, account: str, client: ChainClient | None = None, verify: bool = True) -> Earnings:
-    """Everything the earnings page shows for one wallet, each committed payout checked on chain.
-
-    By datanet splits the account's share of each receipt by the receipt's datanet weights: an
-    approximation of "where it came from" until per-row attribution lands; shares of answers that
-    used no datanet (base model answers, developer/platform roles) show under "no datanet".
-    """
+    """Everything the earnings page would show for one wallet (a party that is no person here, like the
+    compute operator), each committed payout checked on chain."""
     if not account or not is_address(account):
         return Earnings(account=account or "")
     account = to_checksum_address(account)
+    return _earnings(
+        account=account, accounts=[account], receipt_keys=[account], client=client, verify=verify
+    )
+
+
+def payout_accounts_of(user) -> list[str]:
+    """The wallets a person's payouts go to: the one they may be paid at now (`payout_wallet_of`) and every
+    wallet an earlier epoch paid them at (proven then), so earlier payouts stay theirs to see and claim."""
+    accounts = set(
+        PersonEarning.objects.filter(user=user).exclude(account="").values_list("account", flat=True)
+    )
+    if wallet := payout_wallet_of(user):
+        accounts.add(to_checksum_address(wallet))
+    return sorted(accounts)
+
+
+def earnings_for_user(*, user, client: ChainClient | None = None, verify: bool = True) -> Earnings:
+    """Everything the earnings page shows for a person: what receipts owe them, what is held for them,
+    and the payouts of every wallet they were paid at, each committed payout checked on chain.
+
+    `account` is the wallet they are paid at now, empty while they have none that may be paid (nothing is
+    paid to a generated or unproven address: it is held, and shown as held).
+    """
+    wallet = payout_wallet_of(user)
+    accounts = payout_accounts_of(user)
+    # Receipts written before people had person keys owe them at the wallet they had then.
+    legacy = [user.wallet_address] if user.wallet_address and is_address(user.wallet_address) else []
+    keys = list(dict.fromkeys([person_key(user.pk), *accounts, *legacy]))
+    earnings = _earnings(
+        account=to_checksum_address(wallet) if wallet else "",
+        accounts=accounts,
+        receipt_keys=keys,
+        client=client,
+        verify=verify,
+    )
+    held = PersonEarning.objects.filter(user=user, paid_in__isnull=True).aggregate(total=Sum("amount"))
+    earnings.held = int(held["total"] or 0)
+    earnings.total_earned += earnings.held
+    return earnings
+
+
+def _contributor_part(receipt: InferenceReceipt, key: str, share: int) -> int:
+    """How much of `share` the account earned as a contributor (the rest as developer or another role)."""
+    paid = receipt.split.get("contributors")
+    if paid is not None:
+        return min(share, sum(int(v) for k, v in paid.items() if k.lower() == key.lower()))
+    return share if receipt.attribution.get("contributors", {}).get(key) is not None else 0
+
+
+def _earnings(
+    *, account: str, accounts: list[str], receipt_keys: list[str], client: ChainClient | None, verify: bool
+) -> Earnings:
+    """The figures of the payouts of `accounts` and of the receipts owing `receipt_keys`.
+
+    By datanet splits the contributor part of each share by the receipt's datanet weights: an
+    approximation of "where it came from" until per-row attribution lands; the rest of a share, and
+    shares of answers that used no datanet, show under "no datanet".
+    """
     earnings = Earnings(account=account)
-    payouts = list(Payout.objects.filter(account=account).select_related("epoch").order_by("epoch__number"))
+    payouts = list(
+        Payout.objects.filter(account__in=accounts)
+        .select_related("epoch")
+        .order_by("epoch__number", "account")
+    )
 
     if verify and any(p.epoch.status == Epoch.Status.COMMITTED for p in payouts):
         client, earnings.chain_error = _client_or_error(client)
@@ -120,23 +185,30 @@ def earnings_for_wallet(*, account: str, client: ChainClient | None = None, veri
 
     by_model: dict[str, int] = defaultdict(int)
     by_datanet: dict[str, int] = defaultdict(int)
-    receipts = InferenceReceipt.objects.filter(split__by_account__has_key=account).only(
-        "model_name", "split", "attribution", "epoch"
+    owing = Q()
+    for key in receipt_keys:
+        owing |= Q(split__by_account__has_key=key)
+    receipts = (
+        InferenceReceipt.objects.filter(owing).only("model_name", "split", "attribution", "epoch")
+        if receipt_keys
+        else InferenceReceipt.objects.none()
     )
     for receipt in receipts.iterator():
-        share = receipt_share(receipt, account)
+        shares = {key: receipt_share(receipt, key) for key in receipt_keys}
+        share = sum(shares.values())
         if not share:
             continue
         if receipt.epoch is None:
             earnings.pending += share
         by_model[receipt.model_name] += share
         weights = receipt.attribution.get("datanets") or {}
-        contributor_part = receipt.attribution.get("contributors", {}).get(account) is not None
-        if weights and contributor_part:
-            for datanet, weight in weights.items():
-                by_datanet[datanet] += int(share * weight)
-        else:
-            by_datanet["no datanet"] += share
+        contributed = sum(_contributor_part(receipt, key, part) for key, part in shares.items())
+        contributed = contributed if weights else 0
+        for datanet, weight in weights.items():
+            if contributed:
+                by_datanet[datanet] += int(contributed * weight)
+        if share - contributed:
+            by_datanet["no datanet"] += share - contributed
     earnings.total_earned = earnings.claimed + earnings.claimable + earnings.pending
     earnings.by_model = sorted(by_model.items(), key=lambda item: -item[1])
     earnings.by_datanet = sorted(by_datanet.items(), key=lambda item: -item[1])
@@ -153,13 +225,50 @@ def earnings_for_wallet(*, account: str, client: ChainClient | None = None, veri
     return earnings
 
 
+@dataclass(frozen=True)
+class EpochFunding:
+    """Where an epoch's payouts come from, in base units, and the rule they must meet.
+
+    Held shares are charged when the answer is paid for and paid out later, so an epoch does not pay out
+    exactly what it charged: paid = charged − held + released, where `held` is the part of this epoch's
+    charges kept for people with no wallet to pay yet (paid in a later epoch) and `released` is what
+    earlier epochs held that this one pays. Summed over all epochs: payouts + still held = charges.
+    Commit refuses an epoch that does not balance.
+    """
+
+    charged: int
+    held: int
+    released: int
+    paid: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.paid == self.charged - self.held + self.released
+
+
+def epoch_funding(*, epoch: Epoch) -> EpochFunding:
+    """The charges, held and released shares and payouts of one epoch, read from the database."""
+
+    def total(queryset, field_name: str) -> int:
+        return int(queryset.aggregate(total=Sum(field_name))["total"] or 0)
+
+    earned_here = PersonEarning.objects.filter(earned_in=epoch)
+    return EpochFunding(
+        charged=total(InferenceReceipt.objects.filter(epoch=epoch.number), "fee"),
+        held=total(earned_here.exclude(paid_in=epoch), "amount"),
+        released=total(PersonEarning.objects.filter(paid_in=epoch).exclude(earned_in=epoch), "amount"),
+        paid=total(epoch.payouts.all(), "amount"),
+    )
+
+
 def epoch_list(*, limit: int = 200) -> list[Epoch]:
     return list(Epoch.objects.order_by("-number")[:limit])
 
 
 def people_by_wallet(wallets: list[str]) -> dict[str, str]:
-    """Lowercased wallet → the display name of the person here who holds it (wallets of nobody here are
-    left out): pages name people, and show the address beside the name or alone."""
+    """Lowercased wallet (or person key, ``person:<id>``) → the display name of the person here who holds
+    it (wallets of nobody here are left out): pages name people, and show the address beside the name or
+    alone."""
     from modelfactory.accounts.models import User
     from modelfactory.accounts.selectors import display_name_of
 
@@ -167,10 +276,26 @@ def people_by_wallet(wallets: list[str]) -> dict[str, str]:
         spelling for wallet in wallets if is_address(wallet) for spelling in (wallet, wallet.lower())
     }
     spellings |= {to_checksum_address(wallet) for wallet in wallets if is_address(wallet)}
-    if not spellings:
+    person_ids = {person for key in wallets if (person := person_of(key)) is not None}
+    if not spellings and not person_ids:
         return {}
-    holders = User.objects.filter(wallet_address__in=spellings)
-    return {user.wallet_address.lower(): display_name_of(user) for user in holders}
+    names = {}
+    if spellings:
+        holders = User.objects.filter(wallet_address__in=spellings)
+        names.update({user.wallet_address.lower(): display_name_of(user) for user in holders})
+    if person_ids:
+        people = User.objects.filter(pk__in=person_ids)
+        names.update({person_key(user.pk): display_name_of(user) for user in people})
+    return names
+
+
+def receipt_payees(receipt: InferenceReceipt) -> list[tuple[str, str, int]]:
+    """The receipt's "paid to" lines, largest first: (account, the person's name or "", amount). A person
+    is owed under their person key; settlement pays their proven wallet or holds the share for them."""
+    by_account = receipt.split.get("by_account", {})
+    names = people_by_wallet(list(by_account))
+    lines = [(account, names.get(account.lower(), ""), int(amount)) for account, amount in by_account.items()]
+    return sorted(lines, key=lambda line: -line[2])
 
 
 @dataclass
@@ -213,6 +338,19 @@ def epoch_detail(*, number: int) -> EpochDetail | None:
         more_payouts=max(0, epoch.payouts.count() - EPOCH_PAGE_PAYOUTS),
         receipts=receipts,
         more_receipts=max(0, epoch.receipt_count - len(receipts)),
+    )
+
+
+def claimable_payouts_of_user(user) -> list[Payout]:
+    """The person's payouts in committed epochs not claimed yet, oldest first: only at wallets they may be
+    paid at (proven, or proven when the epoch paid them), never at a generated or unproven address."""
+    accounts = payout_accounts_of(user)
+    if not accounts:
+        return []
+    return list(
+        Payout.objects.filter(account__in=accounts, claimed=False, epoch__status=Epoch.Status.COMMITTED)
+        .select_related("epoch")
+        .order_by("epoch__number", "account")
     )
 
 

@@ -33,11 +33,13 @@ from contracts.errors import (
     ContractReverted,
     EpochAlreadyCommitted,
 )
+from contracts.fee_split import account_key
 from contracts.merkle_tree import bytes32_root
 from contracts.payout_tree import PayoutTree
 from contracts.transactions import outages_as_chain_unavailable
 from modelfactory.ledger.chain import OperatorKeyNotConfigured, development_key_for, settlement_client
-from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, WalletChallenge
+from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, PersonEarning, WalletChallenge
+from modelfactory.ledger.payees import payout_wallet_of, person_of
 
 logger = logging.getLogger(__name__)
 
@@ -62,19 +64,118 @@ def receipt_hash(receipt: InferenceReceipt) -> bytes:
         "tokens_out": receipt.tokens_out,
         "fee": str(int(receipt.fee)),
         "by_account": {
-            to_checksum_address(account): str(int(amount))
+            account_key(account): str(int(amount))
             for account, amount in sorted(receipt.split.get("by_account", {}).items())
         },
     }
     return keccak(text=json.dumps(body, sort_keys=True, separators=(",", ":")))
 
 
-def _payout_amounts(receipts: list[InferenceReceipt]) -> dict[str, int]:
+@dataclass
+class EpochPayouts:
+    """What closing one epoch pays, holds and releases, in base units.
+
+    The rule that keeps the money whole (checked at close, and by `selectors.epoch_funding` for commit):
+    the payout tree's total = the fees charged by the epoch's receipts − the shares it holds for people
+    with no wallet to pay + the shares held in earlier epochs that it releases. Held shares are charged
+    when the answer is paid for and paid out later, so over all epochs the payouts plus what is still
+    held equal everything charged, to the base unit.
+    """
+
+    owed: dict[str, int]
+    """Checksummed address -> amount: the epoch's payout tree."""
+    charged: int
+    earned: dict[int, int]
+    """Person (user id) -> their share of this epoch's receipts."""
+    paid_to: dict[int, str]
+    """Person -> the wallet paid now; a person with a share and no entry here has it held."""
+    released: list = field(default_factory=list)
+    """PersonEarning rows held in earlier epochs, paid into this one."""
+
+    @property
+    def newly_held(self) -> int:
+        return sum(amount for person, amount in self.earned.items() if person not in self.paid_to)
+
+    @property
+    def released_total(self) -> int:
+        return sum(int(row.amount) for row in self.released)
+
+
+def _wallet_holders(receipts: list[InferenceReceipt]) -> dict[str, int]:
+    """Checksummed address -> the one person here whose wallet it is, for receipts that owe an address.
+
+    Receipts written before people were owed by person key name their wallet (perhaps generated, perhaps
+    empty-then-filled); those are paid like person keys, so no receipt pays a generated address. The
+    platform's own wallets stay the platform's, whoever else claims the same address.
+    """
+    from django.db.models.functions import Lower
+
+    from modelfactory.accounts.models import User
+
+    roles = {
+        to_checksum_address(settings.MODELFACTORY_PLATFORM_WALLET),
+        to_checksum_address(settings.MODELFACTORY_OPERATOR_WALLET),
+    }
+    addresses = {
+        to_checksum_address(account)
+        for receipt in receipts
+        for account in receipt.split.get("by_account", {})
+        if person_of(account) is None
+    } - roles
+    if not addresses:
+        return {}
+    holders: dict[str, list[int]] = defaultdict(list)
+    rows = (
+        User.objects.annotate(wallet=Lower("wallet_address"))
+        .filter(wallet__in=[address.lower() for address in addresses])
+        .values_list("wallet_address", "pk")
+    )
+    for wallet, pk in rows:
+        holders[to_checksum_address(wallet)].append(pk)
+    return {address: people[0] for address, people in holders.items() if len(people) == 1}
+
+
+def _payout_amounts(receipts: list[InferenceReceipt]) -> EpochPayouts:
+    """Turn the receipts' accounts into wallets, as of now: people are paid at the wallet they proved
+    (`payees.payout_wallet_of`), or have their share held; earlier held shares of people who now have
+    such a wallet are released into this epoch. Addresses (platform, operator, base model owner, and
+    wallets of nobody here) are paid as they are. Call inside the closing transaction: the held rows are
+    locked, so two closes never release the same share twice."""
+    from modelfactory.accounts.models import User
+
     owed: dict[str, int] = defaultdict(int)
+    earned: dict[int, int] = defaultdict(int)
+    holders = _wallet_holders(receipts)
     for receipt in receipts:
         for account, amount in receipt.split.get("by_account", {}).items():
-            owed[to_checksum_address(account)] += int(amount)
-    return dict(owed)
+            person = person_of(account)
+            if person is None:
+                person = holders.get(to_checksum_address(account))
+            if person is None:
+                owed[to_checksum_address(account)] += int(amount)
+            elif int(amount):
+                earned[person] += int(amount)
+    held = list(PersonEarning.objects.select_for_update().filter(paid_in__isnull=True).order_by("pk"))
+    people = User.objects.in_bulk(set(earned) | {row.user_id for row in held})
+    for person in [person for person in earned if person not in people]:
+        # Nobody to hold it for (an account deleted since): the platform keeps it rather than lose it.
+        owed[to_checksum_address(settings.MODELFACTORY_PLATFORM_WALLET)] += earned.pop(person)
+    paid_to = {
+        pk: to_checksum_address(wallet) for pk, user in people.items() if (wallet := payout_wallet_of(user))
+    }
+    for person, amount in earned.items():
+        if person in paid_to:
+            owed[paid_to[person]] += amount
+    released = [row for row in held if row.user_id in paid_to]
+    for row in released:
+        owed[paid_to[row.user_id]] += int(row.amount)
+    return EpochPayouts(
+        owed=dict(owed),
+        charged=sum(int(receipt.fee) for receipt in receipts),
+        earned=dict(earned),
+        paid_to=paid_to,
+        released=released,
+    )
 
 
 def epoch_due(receipts: list[InferenceReceipt]) -> bool:
@@ -97,6 +198,10 @@ def epoch_close(*, only_when_due: bool = False) -> Epoch | None:
     One transaction: either the epoch row, its payouts and the receipts' epoch number all exist, or none
     does. Receipts that owe nothing (zero fee) wait for the next epoch that owes something, because the
     contract refuses an empty payout tree.
+
+    People are paid at the wallet they have proved now; a share of someone with no such wallet is held
+    for them (`PersonEarning` with no `paid_in`) and released into the first epoch that closes after they
+    prove one. So the tree's total = charged − newly held + released (`EpochPayouts`), checked here.
     """
     with transaction.atomic():
         # Answers whose attribution is still running wait for it (a bounded time), so they are paid
@@ -115,10 +220,15 @@ def epoch_close(*, only_when_due: bool = False) -> Epoch | None:
         )
         if only_when_due and not epoch_due(receipts):
             return None
-        amounts = _payout_amounts(receipts)
-        if not any(amounts.values()):
+        plan = _payout_amounts(receipts)
+        if not any(plan.owed.values()):
             return None
-        tree = PayoutTree(amounts)
+        tree = PayoutTree(plan.owed)
+        if tree.total != plan.charged - plan.newly_held + plan.released_total:
+            raise LedgerOutOfSync(
+                f"payouts {tree.total} != charged {plan.charged} - held {plan.newly_held} "
+                f"+ released {plan.released_total}: not closing"
+            )
         number = (Epoch.objects.aggregate(highest=Max("number"))["highest"] or 0) + 1
         epoch = Epoch.objects.create(
             number=number,
@@ -137,6 +247,19 @@ def epoch_close(*, only_when_due: bool = False) -> Epoch | None:
             )
             for payout in tree.payouts()
         )
+        PersonEarning.objects.bulk_create(
+            PersonEarning(
+                user_id=person,
+                earned_in=epoch,
+                amount=amount,
+                paid_in=epoch if person in plan.paid_to else None,
+                account=plan.paid_to.get(person, ""),
+            )
+            for person, amount in plan.earned.items()
+        )
+        for row in plan.released:
+            row.paid_in, row.account = epoch, plan.paid_to[row.user_id]
+        PersonEarning.objects.bulk_update(plan.released, ["paid_in", "account"])
         InferenceReceipt.objects.filter(pk__in=[r.pk for r in receipts]).update(epoch=number)
     logger.info("closed epoch %s: %s receipts, total %s", number, len(receipts), tree.total)
     return epoch

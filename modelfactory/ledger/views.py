@@ -12,17 +12,19 @@ from django.views.decorators.http import require_POST
 from contracts.errors import ChainError
 from modelfactory.attribution.selectors import receipt_evidence
 from modelfactory.ledger.chain import server_claims_enabled
-from modelfactory.ledger.models import Payout
 from modelfactory.ledger.open_amounts import open_display
 from modelfactory.ledger.selectors import (
-    earnings_for_wallet,
+    claimable_payouts_of_user,
+    earnings_for_user,
     epoch_detail,
     epoch_list,
     ledger_totals,
     receipt_epoch,
     receipt_get,
+    receipt_payees,
 )
 from modelfactory.ledger.services import (
+    ClaimAllRun,
     ClaimRefused,
     WalletVerificationFailed,
     payout_claim,
@@ -34,24 +36,20 @@ from modelfactory.ledger.services import (
 
 @login_required
 def earnings(request: HttpRequest) -> HttpResponse:
-    wallet = request.user.wallet_address
     return render(
         request,
         "ledger/earnings.html",
-        {"earnings": earnings_for_wallet(account=wallet), "server_claims": server_claims_enabled()},
+        {"earnings": earnings_for_user(user=request.user), "server_claims": server_claims_enabled()},
     )
 
 
 @login_required
 @require_POST
 def claim(request: HttpRequest, epoch: int) -> HttpResponse:
-    payout = (
-        Payout.objects.select_related("epoch")
-        .filter(epoch__number=epoch, account__iexact=request.user.wallet_address or "-")
-        .first()
-    )
+    """Claim the signed-in person's payout of one epoch: only one paid to a wallet they proved."""
+    payout = next((p for p in claimable_payouts_of_user(request.user) if p.epoch.number == epoch), None)
     if payout is None:
-        raise Http404("no payout for your wallet in this epoch")
+        raise Http404("no unclaimed payout to a wallet you proved in this epoch")
     if not server_claims_enabled():
         messages.error(request, "Claim from your wallet with the epoch, amount and proof shown below.")
         return redirect("ledger:earnings")
@@ -75,7 +73,12 @@ def claim_all(request: HttpRequest) -> HttpResponse:
             request, "Claim from your wallet with the epoch, amount and proof shown for each payout."
         )
         return redirect("ledger:earnings")
-    run = payouts_claim_all(account=request.user.wallet_address or "")
+    accounts = sorted({payout.account for payout in claimable_payouts_of_user(request.user)})
+    runs = [payouts_claim_all(account=account) for account in accounts]
+    run = ClaimAllRun(
+        claimed=[payout for each in runs for payout in each.claimed],
+        refused=[refusal for each in runs for refusal in each.refused],
+    )
     if run.claimed:
         total = sum(int(payout.amount) for payout in run.claimed)
         epochs = ", ".join(f"#{payout.epoch.number}" for payout in run.claimed)
@@ -114,7 +117,7 @@ def receipt(request: HttpRequest, receipt_id) -> HttpResponse:
             "contributors": contributors,
             "datanets": datanets,
             "roles": found.split.get("roles", {}),
-            "by_account": sorted(found.split.get("by_account", {}).items(), key=lambda item: -int(item[1])),
+            "by_account": receipt_payees(found),
             "evidence": receipt_evidence(found, request.user),
             "evidence_url": reverse("ledger:receipt_evidence", args=[found.receipt_id]),
         },

@@ -8,6 +8,7 @@ Celery) print it and exit instead of showing a traceback.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -114,3 +115,62 @@ def hosts(name: str, default: str) -> list[str]:
     if not values:
         raise ConfigurationError(f"{name} is empty; give a comma-separated list of host names")
     return values
+
+
+def _development_addresses() -> frozenset[str]:
+    """anvil's development accounts, lowercased: their keys ship with every Foundry install."""
+    from contracts.development_accounts import ANVIL_KEYS, address_of
+
+    return frozenset(address_of(key).lower() for key in ANVIL_KEYS)
+
+
+def wallet(name: str, development_default: str) -> str:
+    """A wallet the platform pays a share to (its own, the compute operator's).
+
+    Required in production, where anvil's development accounts are refused: their private keys are
+    public, so anything paid to them belongs to whoever takes it first.
+    """
+    value = required_in_production(name, development_default)
+    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+        raise ConfigurationError(f"{name}={value!r} is not an address; expected 0x and 40 hexadecimal digits")
+    if is_production() and value.lower() in _development_addresses():
+        raise ConfigurationError(
+            f"{name}={value} is one of anvil's development accounts, whose keys are public; "
+            "set the production wallet"
+        )
+    return value
+
+
+def chain_id(name: str, development_default: int) -> int:
+    """The chain's id: required in production, and never anvil's local 31337 there."""
+    from contracts.development_accounts import ANVIL_CHAIN_ID
+
+    raw = required_in_production(name, str(development_default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not an integer") from None
+    if value < 1:
+        raise ConfigurationError(f"{name}={value} must be at least 1")
+    if is_production() and value == ANVIL_CHAIN_ID:
+        raise ConfigurationError(
+            f"{name}={value} is anvil's local development chain; set the production chain's id"
+        )
+    return value
+
+
+def operator_key_checked(name: str, key: str) -> str:
+    """The settlement operator's key as given; production refuses anvil's development keys (public)."""
+    if key and is_production():
+        from eth_account import Account
+
+        try:
+            address = Account.from_key(key).address
+        except Exception:  # eth_account raises a mix of errors for malformed keys
+            raise ConfigurationError(f"{name} is not a private key (0x and 64 hexadecimal digits)") from None
+        if address.lower() in _development_addresses():
+            raise ConfigurationError(
+                f"{name} is the key of one of anvil's development accounts, which is public; "
+                "set the production operator's key"
+            )
+    return key

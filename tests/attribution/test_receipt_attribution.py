@@ -18,7 +18,8 @@ from modelfactory.attribution.models import (
 )
 from modelfactory.attribution.services import IndexesNotReady, attribution_sweep, receipt_attribute
 from modelfactory.catalog.models import PublishedModel
-from modelfactory.ledger.models import InferenceReceipt
+from modelfactory.ledger.models import InferenceReceipt, PersonEarning
+from modelfactory.ledger.payees import person_key
 from modelfactory.ledger.receipts import receipt_record
 from modelfactory.ledger.services import epoch_close
 from tests.attribution.attribution_support import CODES, build_indexes, fact, published_facts_adapter
@@ -57,7 +58,8 @@ def test_an_answer_repeating_a_contributors_fact_is_credited_to_that_contributor
     owner_of_code = people[2]
     receipt = answer_receipt(published, fact(CODES[2], 3))
     assert receipt.attribution_status == InferenceReceipt.AttributionStatus.PENDING
-    lineage_share = receipt.split["by_account"][owner_of_code.wallet_address]
+    paid_as = person_key(owner_of_code.pk)  # people are owed as persons; attribution names their wallet
+    lineage_share = receipt.split["by_account"][paid_as]
 
     receipt = receipt_attribute(receipt_id=receipt.pk)
 
@@ -75,7 +77,7 @@ def test_an_answer_repeating_a_contributors_fact_is_credited_to_that_contributor
     top_span = next(row for row in attribution["rows"] if row["method"] == "span")
     assert top_span["contributor"] == owner_of_code.wallet_address
     assert "cobalt" not in top_span["span"]
-    assert receipt.split["by_account"][owner_of_code.wallet_address] > lineage_share
+    assert receipt.split["by_account"][paid_as] > lineage_share
     assert sum(receipt.split["by_account"].values()) == receipt.fee
     assert RowAttribution.objects.filter(receipt=receipt, method="span").exists()
     assert RowAttribution.objects.filter(receipt=receipt, method="gradient").exists()
@@ -141,8 +143,9 @@ def test_settlement_waits_for_pending_attribution_and_then_pays_on_the_evidence(
     epoch = epoch_close()
     receipt.refresh_from_db()
     assert receipt.epoch == epoch.number
-    paid = {payout.account: int(payout.amount) for payout in epoch.payouts.all()}
-    assert paid[people[3].wallet_address] == receipt.split["by_account"][people[3].wallet_address]
+    # people[3] never proved a wallet: their share, on the evidence, is held for them until they do
+    held = PersonEarning.objects.get(user=people[3], earned_in=epoch, paid_in__isnull=True)
+    assert int(held.amount) == receipt.split["by_account"][person_key(people[3].pk)]
 
 
 def test_settlement_stops_waiting_after_the_deadline_and_the_late_evidence_keeps_the_split(facts, settings):

@@ -59,6 +59,7 @@ def test_production_without_an_operator_key_refuses_to_start():
         CELERY_BROKER_URL="redis://r:6379/0",
         CHAIN_RPC_URL="https://rpc.example",
         ALLOWED_HOSTS="mf.example",
+        CHAIN_ID="8453",
     )
 
     assert result.returncode == 2
@@ -74,6 +75,9 @@ def test_production_with_every_required_variable_starts():
         CHAIN_RPC_URL="http://127.0.0.1:8545",
         ALLOWED_HOSTS="modelfactory.example",
         CHAIN_OPERATOR_KEY="0x" + "11" * 32,
+        CHAIN_ID="8453",
+        MODELFACTORY_PLATFORM_WALLET="0x" + "a1" * 20,
+        MODELFACTORY_OPERATOR_WALLET="0x" + "b2" * 20,
     )
 
     assert result.returncode == 0, result.stderr
