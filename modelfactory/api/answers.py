@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from inference.errors import EngineError, EngineStopped, PromptTooLong
+from inference.errors import EngineError, EngineStopped, PromptTooLong, RequestCancelled
 from inference.request import Completion, RequestHandle
 from modelfactory.api.errors import (
     AccessDenied,
@@ -116,7 +116,8 @@ class Answer:
         try:
             self.completions = [handle.result(ANSWER_TIMEOUT_S) for handle in self.handles]
         except Exception as error:
-            self.failed = True
+            if not isinstance(error, RequestCancelled):  # cancelled by `end`: the client went away
+                self.failed = True
             self.cancel_unfinished()
             raise engine_error(error, self.ask) from error
 
@@ -218,7 +219,8 @@ class Answer:
             completion = handle.completion
             if completion is None or completion.finish_reason in ("error", "cancelled"):
                 error = completion.error if completion is not None else EngineStopped("no answer")
-                self.failed = True
+                # Cancelled is `end`'s doing (the client went away): not a failure, its tokens are paid.
+                self.failed = self.failed or completion is None or completion.finish_reason == "error"
                 yield sse(engine_error(error, self.ask).body())
                 self.cancel_unfinished()
                 return
