@@ -10,12 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from datanets.errors import DatanetAccessDenied, DatanetNotFound, NotDatanetOwner, UploadRefused
+from modelfactory.billing.errors import InsufficientBalance
 
 STATUS_FOR = {
     DatanetNotFound: 404,
     DatanetAccessDenied: 403,
     NotDatanetOwner: 403,
     UploadRefused: 400,
+    InsufficientBalance: 402,
 }
 
 

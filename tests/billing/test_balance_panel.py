@@ -1,11 +1,15 @@
-"""The balance panel any page can include: what is available, what is held, and the journal behind it."""
+"""The balance panel any page can include (what is available, what is held, the journal behind it), and
+the page a refusal for want of funds becomes."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.template import Context, Template
 
+from modelfactory.billing.errors import InsufficientBalance
 from modelfactory.billing.services import reservation_open, reservation_settle
+from modelfactory.domain_errors import DomainErrorMiddleware
 from tests.support.factories import make_user
 from tests.support.funding import OPEN, fund
 
@@ -40,3 +44,14 @@ def test_a_user_who_never_deposited_is_told_what_a_deposit_is_for():
 
     assert 'data-figure="billing-available">0</strong>' in html
     assert "Nothing deposited yet" in html
+
+
+def test_a_page_refused_for_want_of_funds_answers_402_saying_where_to_deposit(rf):
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    refusal = InsufficientBalance(available=0, reserved=0, needed=OPEN)
+
+    response = DomainErrorMiddleware(lambda request: None).process_exception(request, refusal)
+
+    assert response.status_code == 402
+    assert "Deposit OPEN on your wallet page (/wallet/)" in response.content.decode()
