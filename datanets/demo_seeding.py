@@ -10,6 +10,7 @@ import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
@@ -39,8 +40,22 @@ class SeedSummary:
     contributors: int
 
 
+class DemoRefusedInProduction(Exception):
+    """The demo's accounts log in with the password "demo" (one is staff): never on a production site."""
+
+
+def demo_refuse_in_production() -> None:
+    """Checked by every demo loader, not only the command, so that no script can seed production."""
+    if settings.ENVIRONMENT == "production":
+        raise DemoRefusedInProduction(
+            "the demo is refused when MODELFACTORY_ENV=production: its accounts, one of them staff, "
+            f"log in with the password {DEMO_PASSWORD!r}"
+        )
+
+
 @transaction.atomic
 def seed_demo_data() -> SeedSummary:
+    demo_refuse_in_production()
     user_upsert(username=DEMO_USERNAME, display_name="Demo User", password=DEMO_PASSWORD, is_staff=True)
     contributor_password_hash = make_password(DEMO_CONTRIBUTOR_PASSWORD)  # hashed once for all of them
     contributors = {
@@ -144,6 +159,7 @@ def demo_fine_tunes_ensure() -> list[str]:
     from modelfactory.finetuning.services import job_create, job_publish_on_success
     from modelfactory.finetuning.training.spec import preset
 
+    demo_refuse_in_production()
     owner = User.objects.get(username=DEMO_USERNAME)
     base = BaseModel.objects.filter(is_default=True).first()
     if base is None:

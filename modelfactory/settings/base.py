@@ -19,11 +19,10 @@ VAR_DIR = env.path("MODELFACTORY_VAR_DIR", BASE_DIR / "var")
 SECRET_KEY = env.required_in_production(
     "SECRET_KEY", "development-only-insecure-key-change-me-in-production-0123456789"
 )
-DEBUG = env.boolean("DEBUG", default=not env.is_production())
+DEBUG = env.debug("DEBUG")
 ALLOWED_HOSTS = env.hosts("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
-CSRF_TRUSTED_ORIGINS = [
-    origin.strip() for origin in env.env.str("CSRF_TRUSTED_ORIGINS", default="").split(",") if origin.strip()
-]
+env.refuse_public_development("ALLOWED_HOSTS", ALLOWED_HOSTS)
+CSRF_TRUSTED_ORIGINS = env.origins("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -212,7 +211,19 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 MODELFACTORY_WORKER_HEARTBEAT_S = env.integer("MODELFACTORY_WORKER_HEARTBEAT_S", 5, minimum=1)
 MODELFACTORY_WORKER_STALE_AFTER_S = env.integer("MODELFACTORY_WORKER_STALE_AFTER_S", 30, minimum=2)
 
+# --- HTTPS (production) ---------------------------------------------------------------------------
+# Production is served over HTTPS only, unless its operator says otherwise variable by variable: plain
+# HTTP is redirected, browsers are told to remember that (HSTS), and cookies never travel in clear.
 if env.is_production():
+    SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", True)
+    # Container health checks call /healthz over plain HTTP from inside the host.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    # Subdomains and browsers' preload lists are the domain owner's decision (check --deploy W005, W021).
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", False)
+    # Behind a TLS-terminating proxy: the header it sets (X-Forwarded-Proto) says the client used HTTPS.
+    SECURE_PROXY_SSL_HEADER = env.proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
     SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", True)
 

@@ -117,6 +117,75 @@ def hosts(name: str, default: str) -> list[str]:
     return values
 
 
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1", "testserver"})
+"""Names that only this machine answers to; anything else in ALLOWED_HOSTS means people elsewhere reach it."""
+
+
+def is_local_host(host: str) -> bool:
+    host = host.strip().lower()
+    return host in LOCAL_HOSTS or host.endswith(".localhost") or host.startswith("127.")
+
+
+def refuse_public_development(name: str, allowed_hosts: list[str]) -> None:
+    """Stop start-up when the hosts say "public" but the environment says "development".
+
+    Development means DEBUG (settings and tracebacks shown to anyone), the secret key printed in this
+    repository and anvil's public keys; an operator who forgot MODELFACTORY_ENV=production on a public
+    server would otherwise run exactly that, silently. Start-up is the last moment this can be noticed.
+    """
+    if environment() != "development":
+        return
+    public = [host for host in allowed_hosts if not is_local_host(host)]
+    if public and not boolean("MODELFACTORY_ALLOW_PUBLIC_DEVELOPMENT", False):
+        raise ConfigurationError(
+            f"{name} names {', '.join(public)}, which is not this machine, but MODELFACTORY_ENV is "
+            "development (DEBUG on, a public secret key): set MODELFACTORY_ENV=production, "
+            "or MODELFACTORY_ALLOW_PUBLIC_DEVELOPMENT=1 to insist"
+        )
+
+
+def debug(name: str) -> bool:
+    """DEBUG: on in development, off in production, where turning it on is refused.
+
+    A production DEBUG page shows settings, SQL and tracebacks to every visitor who finds an error.
+    """
+    value = boolean(name, default=not is_production())
+    if value and is_production():
+        raise ConfigurationError(
+            f"{name}=1 is refused when MODELFACTORY_ENV=production (error pages would show settings and "
+            f"tracebacks to anyone); unset {name}"
+        )
+    return value
+
+
+def origins(name: str) -> list[str]:
+    """Comma-separated origins (scheme://host[:port]); production accepts https ones only."""
+    values = [origin.strip() for origin in os.environ.get(name, "").split(",") if origin.strip()]
+    for origin in values:
+        parsed = urlparse(origin)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigurationError(
+                f"{name} holds {origin!r}; each origin is scheme://host, e.g. https://example.org"
+            )
+        if is_production() and parsed.scheme != "https":
+            raise ConfigurationError(f"{name} holds {origin!r}; production origins must be https://")
+    return values
+
+
+def proxy_ssl_header(name: str) -> tuple[str, str] | None:
+    """The header a TLS-terminating proxy sets to say the client used HTTPS, e.g. ``X-Forwarded-Proto``.
+
+    Unset means no proxy is trusted: a client could otherwise claim HTTPS itself. Set it only when every
+    request passes through a proxy that overwrites that header.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9-]+", raw):
+        raise ConfigurationError(f"{name}={raw!r} is not a header name; e.g. X-Forwarded-Proto")
+    return ("HTTP_" + raw.upper().replace("-", "_"), "https")
+
+
 def _development_addresses() -> frozenset[str]:
     """anvil's development accounts, lowercased: their keys ship with every Foundry install."""
     from contracts.development_accounts import ANVIL_KEYS, address_of

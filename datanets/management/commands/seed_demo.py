@@ -1,6 +1,13 @@
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from datanets.demo_seeding import DEMO_PASSWORD, DEMO_USERNAME, demo_fine_tunes_ensure, seed_demo_data
+from datanets.demo_seeding import (
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    DemoRefusedInProduction,
+    demo_fine_tunes_ensure,
+    demo_refuse_in_production,
+    seed_demo_data,
+)
 
 
 class Command(BaseCommand):
@@ -15,6 +22,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        try:
+            demo_refuse_in_production()
+        except DemoRefusedInProduction as error:
+            raise CommandError(str(error)) from None
         summary = seed_demo_data()
         self.stdout.write(
             f"demo data: {summary.datanets} datanets, {summary.contributors} contributors, "
