@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 import time
 import uuid
@@ -45,6 +46,8 @@ from modelfactory.billing.services import answer_charge, answer_release, answer_
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound, model_for
 from modelfactory.serving import engine_runtime
+
+logger = logging.getLogger(__name__)
 
 # Past this many queued requests a new one would wait longer than a client's patience: say so (503).
 MAX_QUEUE_DEPTH = 512
@@ -159,6 +162,8 @@ class Answer:
             if produced is not None:
                 self.completions = produced
                 self.account()
+        except Exception:  # cleanup never raises: servers swallow what a response's closer raises
+            logger.exception("answer %s could not be recorded; its hold is released", self.receipt_id)
         finally:
             if not self.accounted:
                 answer_release(reservation=self.reservation)
