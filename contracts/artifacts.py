@@ -27,7 +27,8 @@ COMPILER_CONFIG = CONTRACTS_DIR / "compiler.json"
 SOURCE_HASH_FILE = BUILD_DIR / "source-hash.json"
 PACKAGE_JSON = REPO_DIR / "package.json"
 
-CONTRACT_NAMES = ("OpenToken", "DatanetRegistry", "ModelRegistry", "AttributionSettlement")
+# In deployment order: the settlement contract takes the vault, the vault takes the token.
+CONTRACT_NAMES = ("OpenToken", "DatanetRegistry", "ModelRegistry", "PaymentVault", "AttributionSettlement")
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,11 @@ Typical use:
 
     client = ChainClient(settings.CHAIN_RPC_URL, operator_key=key)
     client.ensure_deployed(var_dir)              # once per start; idempotent
+    client.deposit(account_id=alice_id, amount=2000, sender_key=alice_key)   # alice prepays
     tree = PayoutTree({"0xAbc…": 1200, "0xDef…": 800})
     client.commit_epoch(epoch=client.last_committed_epoch() + 1, payouts=tree,
-                        receipts_root=bytes32_root(receipt_hashes), receipt_count=len(receipt_hashes))
+                        receipts_root=bytes32_root(receipt_hashes), receipt_count=len(receipt_hashes),
+                        funding=VaultFunding(debits=(Debit(alice_id, 2000),)))  # what she was charged
     payout = tree.payout("0xAbc…")
     client.claim(epoch=1, account=payout.account, amount=payout.amount, proof=payout.proof)
 """
@@ -37,11 +39,11 @@ from contracts.errors import (
     ChainUnavailable,
     ContractReverted,
     ContractsNotDeployed,
-    InsufficientFunds,
     OperatorKeyMissing,
 )
 from contracts.payout_tree import PayoutTree
 from contracts.records import (
+    HELD_EARNINGS_ACCOUNT,
     AccessPolicy,
     AdapterRecord,
     ChainEvent,
@@ -51,8 +53,10 @@ from contracts.records import (
     DatanetVersionRef,
     EpochRecord,
     TxResult,
+    VaultFunding,
 )
 from contracts.transactions import TransactionSender, decode_revert, outages_as_chain_unavailable
+from contracts.withdrawal_voucher import WithdrawalVoucher, sign_voucher
 
 __all__ = ["ChainClient", "ChainStatus", "ChainUnavailable"]
 
@@ -230,35 +234,34 @@ class ChainClient:
         return self._read(self.contract("AttributionSettlement").functions.lastEpoch())
 
     def commit_epoch(
-        self, *, epoch: int, payouts: PayoutTree, receipts_root: bytes, receipt_count: int
+        self,
+        *,
+        epoch: int,
+        payouts: PayoutTree,
+        receipts_root: bytes,
+        receipt_count: int,
+        funding: VaultFunding,
     ) -> TxResult:
-        """Commit the epoch's payout root, receipts root and total, funding the total from the operator.
+        """Commit the epoch's payout root, receipts root and total, paid for from the vault by `funding`.
 
-        The commit is simulated first, so a wrong epoch number raises `EpochAlreadyCommitted` /
-        `EpochOutOfOrder` (the contract decides, not this client) before anything is sent. Then the
-        settlement contract is approved for the total when the allowance is short (a second transaction,
-        only when needed). `InsufficientFunds` when the operator lacks the OPEN.
+        `funding.debits` are what each vault account was charged in the epoch; less what the epoch holds
+        for people with no wallet, plus what it releases of earlier held shares, they must add up to the
+        payout total, and each debit must be covered by its account's balance, or the contract refuses
+        the commit (`DebitsMismatch`, `InsufficientFunds`). The operator's own OPEN is never used. The
+        commit is simulated first, so a refusal (also `EpochAlreadyCommitted` / `EpochOutOfOrder`: the
+        contract decides, not this client) raises before anything is sent.
         """
-        settlement = self.contract("AttributionSettlement")
-        token = self.contract("OpenToken")
-        operator = self.operator_address
-        call = settlement.functions.commitEpoch(
-            epoch, payouts.root, receipts_root, payouts.total, receipt_count
+        call = self.contract("AttributionSettlement").functions.commitEpoch(
+            epoch,
+            payouts.root,
+            receipts_root,
+            payouts.total,
+            receipt_count,
+            funding.as_argument(),
         )
-        refusal = self._simulate("AttributionSettlement", call, sender=operator)
-        if refusal is not None and refusal.error != "ERC20InsufficientAllowance":
+        refusal = self._simulate("AttributionSettlement", call, sender=self.operator_address)
+        if refusal is not None:
             raise refusal
-        balance = self.balance_of(operator)
-        if balance < payouts.total:
-            raise InsufficientFunds(
-                contract="OpenToken",
-                function="balanceOf",
-                error="OperatorBalanceTooLow",
-                arguments={"operator": operator, "balance": balance, "needed": payouts.total},
-            )
-        allowance = self._read(token.functions.allowance(operator, settlement.address))
-        if allowance < payouts.total:
-            self._send("OpenToken", token.functions.approve(settlement.address, payouts.total))
         return self._send("AttributionSettlement", call)
 
     def epoch(self, epoch: int) -> EpochRecord | None:
@@ -302,14 +305,114 @@ class ChainClient:
         )
         return self._read(call)
 
+    # --- Payment vault -------------------------------------------------------------------------------
+    def deposit(self, *, account_id: bytes, amount: int, sender_key: str | None = None) -> TxResult:
+        """Pay `amount` OPEN from the sender's wallet into vault account `account_id`: approve (only when
+        the allowance is short), then deposit. Signed by `sender_key` (a depositor) or the operator."""
+        sender = self._sender_for(sender_key) if sender_key else self._require_operator()
+        vault = self.contract("PaymentVault")
+        token = self.contract("OpenToken")
+        allowance = self._read(token.functions.allowance(sender.address, vault.address))
+        if allowance < amount:
+            self._send("OpenToken", token.functions.approve(vault.address, amount), sender=sender)
+        return self._send("PaymentVault", vault.functions.deposit(account_id, amount), sender=sender)
+
+    def vault_balance(self, account_id: bytes, *, block: int | str = "latest") -> int:
+        """What vault account `account_id` holds: deposits - committed charges - withdrawals."""
+        return self._read(self.contract("PaymentVault").functions.balanceOf(account_id), block=block)
+
+    def vault_total_balance(self) -> int:
+        """The sum of every vault account's balance (the vault's OPEN never falls below it)."""
+        return self._read(self.contract("PaymentVault").functions.totalBalance())
+
+    def held_earnings(self, *, block: int | str = "latest") -> int:
+        """What committed epochs hold for people with no wallet yet (the HELD_EARNINGS account)."""
+        return self.vault_balance(HELD_EARNINGS_ACCOUNT, block=block)
+
+    def withdrawal_voucher(
+        self, *, account_id: bytes, recipient: str, amount: int, nonce: int, deadline: int
+    ) -> WithdrawalVoucher:
+        """A voucher for `withdraw`, signed with the operator key (which holds the vault's SIGNER_ROLE).
+
+        Signing sends nothing; only call it once the amount is reserved in the platform's ledger.
+        """
+        return sign_voucher(
+            signer_key=self._require_operator().account.key.to_0x_hex(),
+            chain_id=self.deployment.chain_id if self.deployment else self._chain_id(),
+            vault=self.contract("PaymentVault").address,
+            account=account_id,
+            recipient=recipient,
+            amount=amount,
+            nonce=nonce,
+            deadline=deadline,
+        )
+
+    def withdraw(self, voucher: WithdrawalVoucher, *, sender_key: str | None = None) -> TxResult:
+        """Send `withdraw` with the voucher; the OPEN goes to the voucher's recipient whoever sends it."""
+        sender = self._sender_for(sender_key) if sender_key else self._require_operator()
+        call = self.contract("PaymentVault").functions.withdraw(*voucher.arguments())
+        return self._send("PaymentVault", call, sender=sender)
+
+    def withdraw_calldata(self, voucher: WithdrawalVoucher) -> str:
+        """The transaction data of `withdraw` with this voucher, for a browser wallet to send."""
+        return self.contract("PaymentVault").encode_abi("withdraw", args=list(voucher.arguments()))
+
+    def deposit_calldata(self, *, account_id: bytes, amount: int) -> tuple[str, str]:
+        """The data of `approve(vault, amount)` on the token and of `deposit(account_id, amount)` on the
+        vault: the two transactions a browser wallet sends to deposit."""
+        vault = self.contract("PaymentVault")
+        approve = self.contract("OpenToken").encode_abi("approve", args=[vault.address, amount])
+        return approve, vault.encode_abi("deposit", args=[account_id, amount])
+
+    def nonce_used(self, nonce: int, *, block: int | str = "latest") -> bool:
+        """Whether a withdrawal voucher's nonce was spent, as of `block`."""
+        return self._read(self.contract("PaymentVault").functions.nonceUsed(nonce), block=block)
+
+    # --- Blocks --------------------------------------------------------------------------------------
+    def block_number(self) -> int:
+        with outages_as_chain_unavailable(self.rpc_url):
+            return self.web3.eth.block_number
+
+    def block_timestamp(self, block: int | str = "latest") -> int:
+        with outages_as_chain_unavailable(self.rpc_url):
+            return self.web3.eth.get_block(block)["timestamp"]
+
+    def _chain_id(self) -> int:
+        with outages_as_chain_unavailable(self.rpc_url):
+            return self.web3.eth.chain_id
+
     # --- Events --------------------------------------------------------------------------------------
-    def events(self, contract: str, event: str, *, from_block: int | None = None) -> list[ChainEvent]:
-        """Past events of one kind since the deployment (or `from_block`), oldest first."""
+    def events(
+        self,
+        contract: str,
+        event: str,
+        *,
+        from_block: int | None = None,
+        to_block: int | str = "latest",
+        argument_filters: dict[str, Any] | None = None,
+    ) -> list[ChainEvent]:
+        """Past events of one kind since the deployment (or `from_block`) up to `to_block`, oldest first,
+        each with its transaction hash and block."""
         start = self.deployment.block_number if from_block is None and self.deployment else (from_block or 0)
         event_type = self.contract(contract).events[event]()
         with outages_as_chain_unavailable(self.rpc_url):
-            logs = event_type.get_logs(from_block=start)
-        return [ChainEvent(contract, event, _plain(log["args"]), log["logIndex"]) for log in logs]
+            end = self.web3.eth.block_number if to_block == "latest" else to_block
+            if start > end:  # nodes refuse a range that starts after the head; it holds nothing anyway
+                return []
+            logs = event_type.get_logs(
+                from_block=start, to_block=end, argument_filters=argument_filters or None
+            )
+        return [
+            ChainEvent(
+                contract,
+                event,
+                _plain(log["args"]),
+                log["logIndex"],
+                tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+                block_number=log["blockNumber"],
+            )
+            for log in logs
+        ]
 
     # --- Internals -----------------------------------------------------------------------------------
     def _sender_for(self, key: str) -> TransactionSender:
@@ -346,7 +449,16 @@ class ChainClient:
                 continue
             contract, event = known
             data = event.process_log(log)
-            decoded.append(ChainEvent(contract, data["event"], _plain(data["args"]), log["logIndex"]))
+            decoded.append(
+                ChainEvent(
+                    contract,
+                    data["event"],
+                    _plain(data["args"]),
+                    log["logIndex"],
+                    tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+                    block_number=log["blockNumber"],
+                )
+            )
         return decoded
 
     def _simulate(self, contract: str, call: ContractFunction, *, sender: str) -> ContractReverted | None:
@@ -358,10 +470,10 @@ class ChainClient:
                 return decode_revert(error, contract=contract, function=call.fn_name)
         return None
 
-    def _read(self, call: ContractFunction) -> Any:
+    def _read(self, call: ContractFunction, *, block: int | str = "latest") -> Any:
         with outages_as_chain_unavailable(self.rpc_url):
             try:
-                return call.call()
+                return call.call(block_identifier=block)
             except ContractLogicError as error:
                 names = {contract.address: name for name, contract in self._contracts.items()}
                 contract = names.get(call.address, call.address)

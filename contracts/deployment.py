@@ -1,10 +1,10 @@
-"""Deploying the four contracts once per chain, and finding them again afterwards.
+"""Deploying the five contracts once per chain, and finding them again afterwards.
 
 The addresses are stored in `<var_dir>/chain/deployment-<chain id>.json`. `ensure_deployed` reuses
-that deployment when the chain id matches and the code at every address is exactly our compiled
-contract (a development chain restarted without its state has no code there, or another contract's,
-and gets a fresh deployment); otherwise it deploys all four and writes the file. So `make run` can call
-it on every start.
+that deployment when the chain id matches, the code at every address is exactly our compiled contract
+(a development chain restarted without its state has no code there, or another contract's, and gets a
+fresh deployment) and the settlement contract is wired to the stored vault; otherwise it deploys all five
+and writes the file. So `make run` can call it on every start.
 """
 
 from __future__ import annotations
@@ -64,12 +64,23 @@ def write_deployment(path: Path, deployment: Deployment) -> None:
 
 
 def is_live(web3: Web3, deployment: Deployment) -> bool:
-    """Whether this chain is the deployment's chain and every address holds our compiled contract."""
+    """Whether this chain is the deployment's chain, every address holds our compiled contract, and the
+    settlement contract draws on the stored vault, which lets it (its immutables are masked in the code
+    comparison, so a file naming another vault would otherwise pass)."""
     if web3.eth.chain_id != deployment.chain_id or set(deployment.addresses) != set(CONTRACT_NAMES):
         return False
-    return all(
+    if not all(
         load_artifact(name).matches_runtime_code(bytes(web3.eth.get_code(Web3.to_checksum_address(address))))
         for name, address in deployment.addresses.items()
+    ):
+        return False
+    vault_address = deployment.address_of("PaymentVault")
+    settlement_address = deployment.address_of("AttributionSettlement")
+    settlement = web3.eth.contract(address=settlement_address, abi=load_artifact("AttributionSettlement").abi)
+    vault = web3.eth.contract(address=vault_address, abi=load_artifact("PaymentVault").abi)
+    return (
+        settlement.functions.vault().call() == vault_address
+        and vault.functions.hasRole(vault.functions.SETTLEMENT_ROLE().call(), settlement_address).call()
     )
 
 
@@ -108,9 +119,11 @@ def ensure_deployed(
 
 
 def deploy_contracts(web3: Web3, sender: TransactionSender) -> Deployment:
-    """Deploy all four contracts with the sender as admin, registrar, minter and settlement operator.
+    """Deploy all five contracts with the sender as admin, registrar, minter, voucher signer and settlement
+    operator, and let the settlement contract (alone) move epoch charges out of the vault.
 
-    On a real chain hand DEFAULT_ADMIN_ROLE to a multisig afterwards (docs/chain.md).
+    On a real chain hand DEFAULT_ADMIN_ROLE to a multisig afterwards (docs/chain.md). A crash before the
+    file is written leaves no stored deployment, so the next run deploys afresh rather than half-wired.
     """
     operator = sender.address
     addresses: dict[str, str] = {}
@@ -124,7 +137,13 @@ def deploy_contracts(web3: Web3, sender: TransactionSender) -> Deployment:
     first_block = deploy("OpenToken", operator, operator)
     deploy("DatanetRegistry", operator, operator)
     deploy("ModelRegistry", operator, operator, addresses["DatanetRegistry"])
-    deploy("AttributionSettlement", operator, operator, addresses["OpenToken"])
+    deploy("PaymentVault", operator, operator, addresses["OpenToken"])
+    deploy("AttributionSettlement", operator, operator, addresses["PaymentVault"])
+    vault = web3.eth.contract(address=addresses["PaymentVault"], abi=load_artifact("PaymentVault").abi)
+    with outages_as_chain_unavailable(sender.rpc_url):
+        settlement_role = vault.functions.SETTLEMENT_ROLE().call()
+    grant = vault.functions.grantRole(settlement_role, addresses["AttributionSettlement"])
+    sender.send(grant, contract="PaymentVault")
     with outages_as_chain_unavailable(sender.rpc_url):
         chain_id = web3.eth.chain_id
     logger.info("deployed contracts on chain %s: %s", chain_id, addresses)

@@ -81,7 +81,26 @@ class InvalidProof(ContractReverted):
 
 
 class InsufficientFunds(ContractReverted):
-    """The operator's OPEN balance or allowance does not cover the epoch total."""
+    """An OPEN balance or allowance is short: a depositor's, or a vault account's for a debit or a
+    withdrawal."""
+
+
+class DebitsMismatch(ContractReverted):
+    """An epoch's debits, less what it holds plus what it releases, are not its total (or it releases more
+    than earlier epochs held): the vault refuses to fund it."""
+
+
+class VoucherExpired(ContractReverted):
+    """The withdrawal voucher's deadline has passed: ask the platform for a new one."""
+
+
+class VoucherUsed(ContractReverted):
+    """The withdrawal voucher's nonce was spent already (the withdrawal happened)."""
+
+
+class VoucherInvalid(ContractReverted):
+    """The voucher's signature is malformed or not by a holder of the vault's SIGNER_ROLE (or a field was
+    changed after signing, which recovers another signer)."""
 
 
 # Solidity error name -> the exception raised for it; anything else is a plain ContractReverted.
@@ -95,6 +114,16 @@ REVERT_CLASSES: dict[str, type[ContractReverted]] = {
     "InvalidProof": InvalidProof,
     "ERC20InsufficientBalance": InsufficientFunds,
     "ERC20InsufficientAllowance": InsufficientFunds,
+    "DebitExceedsBalance": InsufficientFunds,
+    "WithdrawalExceedsBalance": InsufficientFunds,
+    "DebitsDoNotMatchTotal": DebitsMismatch,
+    "ReleaseExceedsHeld": DebitsMismatch,
+    "VoucherExpired": VoucherExpired,
+    "NonceAlreadyUsed": VoucherUsed,
+    "InvalidVoucherSigner": VoucherInvalid,
+    "ECDSAInvalidSignature": VoucherInvalid,
+    "ECDSAInvalidSignatureLength": VoucherInvalid,
+    "ECDSAInvalidSignatureS": VoucherInvalid,
 }
 
 

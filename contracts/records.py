@@ -40,12 +40,18 @@ class ChainStatus:
 
 @dataclass(frozen=True)
 class ChainEvent:
-    """A decoded log of one of our contracts, e.g. ("AttributionSettlement", "Claimed", {...})."""
+    """A decoded log of one of our contracts, e.g. ("AttributionSettlement", "Claimed", {...}).
+
+    `tx_hash` and `block_number` say where it is: (tx_hash, log_index) names a log uniquely, which is
+    what makes crediting a deposit idempotent.
+    """
 
     contract: str
     name: str
     args: dict[str, Any]
     log_index: int
+    tx_hash: str = ""
+    block_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,36 @@ class AdapterRecord:
     artifact_hash: bytes
     base_model: str
     datanet_versions: tuple[DatanetVersionRef, ...]
+
+
+# PaymentVault.HELD_EARNINGS: the vault account of shares held for people with no wallet to pay yet.
+HELD_EARNINGS_ACCOUNT = keccak(text="modelfactory:held-earnings")
+
+
+@dataclass(frozen=True)
+class Debit:
+    """What one vault account is charged in an epoch: `PaymentVault.Debit` (account id, amount)."""
+
+    account_id: bytes
+    amount: int
+
+
+@dataclass(frozen=True)
+class VaultFunding:
+    """How an epoch is paid for (`PaymentVault.Funding`): its users' charges (`debits`), less the shares it
+    holds for people with no wallet yet (`held`), plus shares held by earlier epochs that it pays out
+    (`released`). `total` is what the epoch's payout tree must add up to."""
+
+    debits: tuple[Debit, ...]
+    held: int = 0
+    released: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(debit.amount for debit in self.debits) - self.held + self.released
+
+    def as_argument(self) -> tuple[list[tuple[bytes, int]], int, int]:
+        return ([(debit.account_id, debit.amount) for debit in self.debits], self.held, self.released)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,11 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
         "options": {"expires": 29.0},
     },
+    "watch-vault": {
+        "task": "modelfactory.ledger.tasks.watch_vault",
+        "schedule": 10.0,
+        "options": {"expires": 9.0},
+    },
     "register-on-chain": {
         "task": "modelfactory.ledger.tasks.register_on_chain",
         "schedule": 30.0,

@@ -17,6 +17,7 @@ urlpatterns = [
     path("playground/", include("modelfactory.playground.urls")),
     path("", include("modelfactory.api.urls")),  # /v1/... and /account/api-keys/
     path("", include("modelfactory.ledger.urls")),  # /earnings/, /ledger/, /receipts/...
+    path("", include("modelfactory.vault.urls")),  # /wallet/deposit/, /wallet/withdraw/...
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico whatever the page links; answer instead of logging a 404.
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),

@@ -5,11 +5,15 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {PaymentVault} from "./PaymentVault.sol";
 
 /// @title Pays contributors, developers and operators what inferences earned, one epoch at a time.
 /// @notice Per epoch the operator commits the Merkle root of (account, amount) payouts, the root of the
-/// epoch's inference receipts and the total, and funds the total in OPEN in the same transaction, so a
-/// committed epoch is always fully paid for. Anyone may then claim an account's amount with a proof; the
+/// epoch's inference receipts and the total, with how it is funded: what each paying account was charged,
+/// less the shares held for people with no wallet yet, plus earlier held shares it pays out. In the same
+/// transaction the PaymentVault moves exactly that here (refusing when a debit or a release is not covered
+/// or the sum is not the total). So a committed epoch is always fully paid for, and only by
+/// what users deposited and were charged: nothing is minted for payouts and the operator's OPEN is untouched. Anyone may then claim an account's amount with a proof; the
 /// tokens always go to the account itself, never to the caller. Leaves are OpenZeppelin StandardMerkleTree
 /// leaves: keccak256(bytes.concat(keccak256(abi.encode(account, amount)))), double-hashed so that no
 /// inner node can pass for a leaf.
@@ -30,6 +34,7 @@ contract AttributionSettlement is AccessControl {
     }
 
     IERC20 public immutable token;
+    PaymentVault public immutable vault;
     uint64 public lastEpoch;
 
     mapping(uint64 epoch => Epoch) private _epochs;
@@ -54,23 +59,26 @@ contract AttributionSettlement is AccessControl {
     error InvalidProof(uint64 epoch, address account, uint256 amount);
     error ClaimExceedsEpochTotal(uint64 epoch, uint256 remaining, uint256 amount);
 
-    constructor(address admin, address operator, IERC20 openToken) {
-        if (admin == address(0) || operator == address(0) || address(openToken) == address(0)) {
+    /// The vault must grant this contract its SETTLEMENT_ROLE (deployment.py does, right after deploying).
+    constructor(address admin, address operator, PaymentVault paymentVault) {
+        if (admin == address(0) || operator == address(0) || address(paymentVault) == address(0)) {
             revert ZeroAddress();
         }
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(OPERATOR_ROLE, operator);
-        token = openToken;
+        vault = paymentVault;
+        token = paymentVault.token();
     }
 
-    /// @notice Commit epoch `epoch` (must be lastEpoch + 1) and pull `total` OPEN from the operator, who
-    /// must have approved this contract for at least that much.
+    /// @notice Commit epoch `epoch` (must be lastEpoch + 1) and have the vault move `total` OPEN here as
+    /// `funding` says: debits - held + released must be `total` exactly.
     function commitEpoch(
         uint64 epoch,
         bytes32 payoutRoot,
         bytes32 receiptsRoot,
         uint256 total,
-        uint32 receiptCount
+        uint32 receiptCount,
+        PaymentVault.Funding calldata funding
     ) external onlyRole(OPERATOR_ROLE) {
         if (epoch <= lastEpoch) revert EpochAlreadyCommitted(epoch);
         if (epoch != lastEpoch + 1) revert EpochOutOfOrder(lastEpoch + 1, epoch);
@@ -85,7 +93,7 @@ contract AttributionSettlement is AccessControl {
             committedAt: uint64(block.timestamp)
         });
         emit EpochCommitted(epoch, payoutRoot, receiptsRoot, total, receiptCount, msg.sender);
-        token.safeTransferFrom(msg.sender, address(this), total);
+        vault.chargeEpoch(epoch, funding, total);
     }
 
     /// @notice Pay `account` its `amount` for `epoch`. Anyone may send this; the tokens go to `account`.

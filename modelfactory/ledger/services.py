@@ -38,6 +38,7 @@ from contracts.merkle_tree import bytes32_root
 from contracts.payout_tree import PayoutTree
 from contracts.transactions import outages_as_chain_unavailable
 from modelfactory.ledger.chain import OperatorKeyNotConfigured, development_key_for, settlement_client
+from modelfactory.ledger.epoch_funding import EpochNotFunded, vault_funding
 from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, PersonEarning, WalletChallenge
 from modelfactory.ledger.payees import payout_wallet_of, person_of
 
@@ -300,8 +301,14 @@ def _mark_committed_from_chain(client: ChainClient, epoch: Epoch) -> None:
 
 
 def epoch_commit(*, client: ChainClient, epoch: Epoch) -> Epoch:
-    """Commit one queued epoch, which must be the chain's next; marks it committed when it landed."""
+    """Commit one queued epoch, which must be the chain's next; marks it committed when it landed.
+
+    The epoch is paid for from the vault accounts of the users charged for its receipts
+    (`epoch_funding.vault_funding`); `EpochNotFunded` (its payouts are not what was charged) is raised
+    before anything is sent or marked, and the epoch stays queued with the reason.
+    """
     tree = _tree_of(epoch)
+    funding = vault_funding(epoch)
     Epoch.objects.filter(pk=epoch.pk).update(status=Epoch.Status.COMMITTING)
     epoch.status = Epoch.Status.COMMITTING
     try:
@@ -310,6 +317,7 @@ def epoch_commit(*, client: ChainClient, epoch: Epoch) -> Epoch:
             payouts=tree,
             receipts_root=HexBytes(epoch.receipts_root),
             receipt_count=epoch.receipt_count,
+            funding=funding,
         )
     except EpochAlreadyCommitted:
         _mark_committed_from_chain(client, epoch)
@@ -372,7 +380,7 @@ def epoch_close_and_commit(*, client: ChainClient | None = None) -> SettlementRu
     try:
         client = client or settlement_client()
         run.committed = [epoch.number for epoch in epoch_commit_pending(client=client)]
-    except (ChainError, LedgerOutOfSync, OperatorKeyNotConfigured) as error:
+    except (ChainError, LedgerOutOfSync, OperatorKeyNotConfigured, EpochNotFunded) as error:
         run.error = f"{type(error).__name__}: {error}"
         logger.warning("settlement deferred: %s", run.error)
     run.queued = list(

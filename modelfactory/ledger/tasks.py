@@ -35,3 +35,20 @@ def register_on_chain() -> None:
         registrations_sync(client=settlement_client())
     except (ChainUnavailable, ContractsNotDeployed) as error:
         logger.info("chain registrations wait: %s", error)
+
+
+@shared_task(name="modelfactory.ledger.tasks.watch_vault", acks_late=True, ignore_result=True)
+def watch_vault() -> dict:
+    """Beat-scheduled: credit confirmed vault deposits once each, record withdrawals, refund expired
+    vouchers. Idempotent (a replayed or re-run event credits nothing twice) and never raises on an outage:
+    the cursor stays in the database and the next tick goes on from it."""
+    from modelfactory.vault.watch import vault_watch
+
+    run = vault_watch()
+    return {
+        "credited": len(run.events.credited),
+        "unassigned": run.events.unassigned,
+        "withdrawn": len(run.events.withdrawn),
+        "refunded": run.refunded,
+        "error": run.error,
+    }

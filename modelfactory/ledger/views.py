@@ -32,6 +32,7 @@ from modelfactory.ledger.services import (
     wallet_challenge_create,
     wallet_verify,
 )
+from modelfactory.vault.views import wallet_page_context
 
 
 @login_required
@@ -141,7 +142,7 @@ def receipt_evidence_part(request: HttpRequest, receipt_id) -> HttpResponse:
 
 @login_required
 def wallet(request: HttpRequest) -> HttpResponse:
-    return render(request, "ledger/wallet.html", {"challenge": None})
+    return render(request, "ledger/wallet.html", {"challenge": None, **wallet_page_context(request)})
 
 
 @login_required
@@ -157,7 +158,7 @@ def wallet_challenge(request: HttpRequest) -> HttpResponse:
     except WalletVerificationFailed as error:
         messages.error(request, str(error))
         return redirect("ledger:wallet")
-    return render(request, "ledger/wallet.html", {"challenge": challenge})
+    return render(request, "ledger/wallet.html", {"challenge": challenge, **wallet_page_context(request)})
 
 
 @login_required

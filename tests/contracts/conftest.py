@@ -16,9 +16,12 @@ from web3 import EthereumTesterProvider, Web3
 
 from contracts.chain_client import ChainClient
 from contracts.deployment import Deployment
+from contracts.records import TxResult, record_id
 from tests.contracts.in_process_chain import funded_keys, in_process_provider
 
 OPEN = 10**18  # one OPEN in base units
+PAYER = record_id("vault-account", "payer")  # the vault account that prepays the epochs of these tests
+PAYER_KEY_INDEX = 7  # the pre-funded account that deposits into it
 
 
 @dataclass
@@ -62,3 +65,11 @@ def chain(deployed_chain: InProcessChain) -> Iterator[InProcessChain]:
     snapshot = tester.take_snapshot()
     yield deployed_chain
     tester.revert_to_snapshot(snapshot)
+
+
+def deposit_into_vault(
+    chain: InProcessChain, *, amount: int, account_id: bytes = PAYER, key_index: int = PAYER_KEY_INDEX
+) -> TxResult:
+    """Mint `amount` OPEN to account `key_index` and deposit it into vault account `account_id`."""
+    chain.operator.mint(to=chain.address(key_index), amount=amount)
+    return chain.operator.deposit(account_id=account_id, amount=amount, sender_key=chain.keys[key_index])

@@ -1,4 +1,5 @@
-"""On a real anvil node: deploy, register, settle and claim; restart the node and find everything again."""
+"""On a real anvil node: deploy, register, prepay, settle and claim; restart the node and find everything
+again."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from contracts.errors import AlreadyClaimed
 from contracts.fee_split import FeeRates, Parties, SplitShares, inference_fee, split_fee
 from contracts.merkle_tree import bytes32_root
 from contracts.payout_tree import PayoutTree
-from contracts.records import AccessPolicy, DatanetVersionRef, record_id
+from contracts.records import AccessPolicy, DatanetVersionRef, Debit, VaultFunding, record_id
 from tests.support.anvil_node import running_anvil
 from tests.support.services import free_port
 
@@ -32,6 +33,8 @@ SHARES = SplitShares(
     developer=4000, contributors=3000, base_model_owner=1000, compute_operator=1500, platform=500
 )
 RATES = FeeRates(rate_in=OPEN // 100, rate_out=3 * OPEN // 100, platform_fee=OPEN // 1000)
+PAYER = record_id("vault-account", "payer")  # the user whose answers the epochs charge
+PAYER_KEY = ANVIL_KEYS[4]
 
 
 def epoch_payouts(receipts: list[tuple[int, int]]) -> tuple[PayoutTree, bytes]:
@@ -48,6 +51,21 @@ def epoch_payouts(receipts: list[tuple[int, int]]) -> tuple[PayoutTree, bytes]:
 
 def operator_client(rpc_url: str) -> ChainClient:
     return ChainClient(rpc_url, operator_key=DEVELOPMENT_OPERATOR_KEY, timeout_s=2)
+
+
+def prepay(client: ChainClient, amount: int) -> None:
+    client.mint(to=address_of(PAYER_KEY), amount=amount)
+    client.deposit(account_id=PAYER, amount=amount, sender_key=PAYER_KEY)
+
+
+def commit(client: ChainClient, *, epoch: int, tree: PayoutTree, receipts_root: bytes, receipt_count: int):
+    return client.commit_epoch(
+        epoch=epoch,
+        payouts=tree,
+        receipts_root=receipts_root,
+        receipt_count=receipt_count,
+        funding=VaultFunding(debits=(Debit(PAYER, tree.total),)),
+    )
 
 
 def test_records_claims_and_the_deployment_survive_a_node_restart(tmp_path: Path):
@@ -69,8 +87,8 @@ def test_records_claims_and_the_deployment_survive_a_node_restart(tmp_path: Path
             artifact_hash=b"\xaa" * 32,
             policy=AccessPolicy.PAY_PER_USE,
         )
-        client.mint(to=client.operator_address, amount=100 * OPEN)
-        committed = client.commit_epoch(epoch=1, payouts=tree, receipts_root=receipts_root, receipt_count=3)
+        prepay(client, 100 * OPEN)
+        committed = commit(client, epoch=1, tree=tree, receipts_root=receipts_root, receipt_count=3)
         client.claim(
             epoch=1, account=first.account, amount=first.amount, proof=first.proof, sender_key=ANVIL_KEYS[1]
         )
@@ -107,9 +125,10 @@ def test_records_claims_and_the_deployment_survive_a_node_restart(tmp_path: Path
             client.claim(epoch=1, account=first.account, amount=first.amount, proof=first.proof)
         client.claim(epoch=1, account=developer.account, amount=developer.amount, proof=developer.proof)
         next_tree, next_receipts_root = epoch_payouts([(10, 10)])
-        client.commit_epoch(epoch=2, payouts=next_tree, receipts_root=next_receipts_root, receipt_count=1)
+        commit(client, epoch=2, tree=next_tree, receipts_root=next_receipts_root, receipt_count=1)
 
         assert client.last_committed_epoch() == 2
+        assert client.vault_balance(PAYER) == 100 * OPEN - tree.total - next_tree.total
         assert client.balance_of(developer.account) == developer.amount
 
 
@@ -118,10 +137,8 @@ def test_a_node_restarted_without_its_state_gets_a_fresh_deployment(tmp_path: Pa
     with running_anvil(port, log=tmp_path / "anvil-1.log") as rpc_url:
         client = operator_client(rpc_url)
         client.ensure_deployed(var_dir)
-        client.mint(to=client.operator_address, amount=OPEN)
-        client.commit_epoch(
-            epoch=1, payouts=PayoutTree({DEVELOPER: 5}), receipts_root=bytes(32), receipt_count=1
-        )
+        prepay(client, OPEN)
+        commit(client, epoch=1, tree=PayoutTree({DEVELOPER: 5}), receipts_root=bytes(32), receipt_count=1)
 
     with running_anvil(port, log=tmp_path / "anvil-2.log") as rpc_url:
         client = operator_client(rpc_url)

@@ -1,4 +1,5 @@
-"""AttributionSettlement: epochs committed once and in order, funded, and paid out exactly once per proof."""
+"""AttributionSettlement: epochs committed once and in order, funded by what users were charged from their
+deposits (never by the operator), and paid out exactly once per proof."""
 
 from __future__ import annotations
 
@@ -17,14 +18,16 @@ from contracts.errors import (
 )
 from contracts.merkle_tree import bytes32_root
 from contracts.payout_tree import PayoutTree
+from contracts.records import Debit, VaultFunding
 from contracts.transactions import TransactionSender
-from tests.contracts.conftest import OPEN, InProcessChain
+from tests.contracts.conftest import OPEN, PAYER, InProcessChain, deposit_into_vault
 
 RECEIPTS_ROOT = bytes32_root([bytes([n]) * 32 for n in range(1, 4)])
 
 
-def fund_operator(chain: InProcessChain, amount: int = 1_000 * OPEN) -> None:
-    chain.operator.mint(to=chain.operator_address, amount=amount)
+def fund_payer(chain: InProcessChain, amount: int = 1_000 * OPEN) -> None:
+    """A user prepays into the vault: what every epoch below is charged to."""
+    deposit_into_vault(chain, amount=amount)
 
 
 def three_payouts(chain: InProcessChain) -> PayoutTree:
@@ -33,14 +36,22 @@ def three_payouts(chain: InProcessChain) -> PayoutTree:
 
 def commit(chain: InProcessChain, tree: PayoutTree, *, epoch: int = 1, client: ChainClient | None = None):
     client = client or chain.operator
-    return client.commit_epoch(epoch=epoch, payouts=tree, receipts_root=RECEIPTS_ROOT, receipt_count=3)
+    return client.commit_epoch(
+        epoch=epoch,
+        payouts=tree,
+        receipts_root=RECEIPTS_ROOT,
+        receipt_count=3,
+        funding=VaultFunding(debits=(Debit(PAYER, tree.total),)),
+    )
 
 
-def test_committing_an_epoch_records_its_roots_and_pulls_its_total_from_the_operator(chain):
-    fund_operator(chain)
+def test_committing_an_epoch_records_its_roots_and_moves_its_total_from_the_charged_deposits(chain):
+    fund_payer(chain)
+    chain.operator.mint(to=chain.operator_address, amount=50 * OPEN)
     tree = three_payouts(chain)
     settlement = chain.operator.contract("AttributionSettlement").address
-    before = chain.operator.balance_of(chain.operator_address)
+    vault = chain.operator.contract("PaymentVault").address
+    operator_before = chain.operator.balance_of(chain.operator_address)
 
     result = commit(chain, tree)
 
@@ -48,7 +59,9 @@ def test_committing_an_epoch_records_its_roots_and_pulls_its_total_from_the_oper
     assert (record.payout_root, record.receipts_root) == (tree.root, RECEIPTS_ROOT)
     assert (record.total, record.claimed, record.receipt_count) == (9 * OPEN + 1, 0, 3)
     assert chain.operator.last_committed_epoch() == 1
-    assert chain.operator.balance_of(chain.operator_address) == before - tree.total
+    assert chain.operator.balance_of(chain.operator_address) == operator_before, "the operator pays nothing"
+    assert chain.operator.vault_balance(PAYER) == 1_000 * OPEN - tree.total
+    assert chain.operator.balance_of(vault) == 1_000 * OPEN - tree.total
     assert chain.operator.balance_of(settlement) == tree.total
     [event] = result.events_named("EpochCommitted")
     assert event.args == {
@@ -79,21 +92,21 @@ def test_a_commit_by_anyone_but_the_operator_reverts_and_changes_nothing(chain):
     assert chain.operator.balance_of(chain.address(4)) == 100 * OPEN
 
 
-def test_committing_the_same_epoch_twice_reverts_and_pulls_nothing_more(chain):
-    fund_operator(chain)
+def test_committing_the_same_epoch_twice_reverts_and_charges_nothing_more(chain):
+    fund_payer(chain)
     tree = three_payouts(chain)
     commit(chain, tree)
-    balance = chain.operator.balance_of(chain.operator_address)
+    balance = chain.operator.vault_balance(PAYER)
 
     with pytest.raises(EpochAlreadyCommitted) as raised:
         commit(chain, tree, epoch=1)
 
     assert raised.value.arguments == {"epoch": 1}
-    assert chain.operator.balance_of(chain.operator_address) == balance
+    assert chain.operator.vault_balance(PAYER) == balance
 
 
 def test_skipping_an_epoch_reverts_and_names_the_epoch_expected_next(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     commit(chain, three_payouts(chain))
     block = chain.web3.eth.block_number
 
@@ -106,13 +119,13 @@ def test_skipping_an_epoch_reverts_and_names_the_epoch_expected_next(chain):
 
 
 def test_epoch_zero_counts_as_already_committed(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     with pytest.raises(EpochAlreadyCommitted):
         commit(chain, three_payouts(chain), epoch=0)
 
 
 def test_consecutive_epochs_commit_in_order(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     for epoch in (1, 2, 3):
         commit(chain, three_payouts(chain), epoch=epoch)
     assert chain.operator.last_committed_epoch() == 3
@@ -121,11 +134,19 @@ def test_consecutive_epochs_commit_in_order(chain):
     )
 
 
-def test_an_operator_without_enough_open_cannot_commit(chain):
-    chain.operator.mint(to=chain.operator_address, amount=OPEN)
-    with pytest.raises(InsufficientFunds):
+def test_deposits_that_do_not_cover_the_epoch_refuse_the_commit_even_when_the_operator_is_rich(chain):
+    deposit_into_vault(chain, amount=OPEN)
+    chain.operator.mint(to=chain.operator_address, amount=1_000 * OPEN)
+    token, settlement = chain.operator.contract("OpenToken"), chain.operator.contract("AttributionSettlement")
+    _raw_sender(chain).send(token.functions.approve(settlement.address, 1_000 * OPEN), contract="OpenToken")
+
+    with pytest.raises(InsufficientFunds) as raised:
         commit(chain, three_payouts(chain))
+
+    assert raised.value.error == "DebitExceedsBalance"
+    assert raised.value.arguments == {"account": PAYER, "balance": OPEN, "amount": 9 * OPEN + 1}
     assert chain.operator.last_committed_epoch() == 0
+    assert chain.operator.balance_of(chain.operator_address) == 1_000 * OPEN
 
 
 def _raw_sender(chain: InProcessChain) -> TransactionSender:
@@ -133,23 +154,9 @@ def _raw_sender(chain: InProcessChain) -> TransactionSender:
     return TransactionSender(chain.web3, Account.from_key(chain.keys[0]), rpc_url="in-process")
 
 
-def test_a_commit_without_allowance_reverts_in_the_token_with_insufficient_allowance(chain):
-    fund_operator(chain)
-    tree = three_payouts(chain)
-    call = chain.operator.contract("AttributionSettlement").functions.commitEpoch(
-        1, tree.root, RECEIPTS_ROOT, tree.total, 3
-    )
-
-    with pytest.raises(InsufficientFunds) as raised:
-        _raw_sender(chain).send(call, contract="AttributionSettlement")
-
-    assert raised.value.error == "ERC20InsufficientAllowance"
-    assert chain.operator.last_committed_epoch() == 0
-
-
 def test_a_commit_with_an_empty_payout_root_reverts(chain):
     call = chain.operator.contract("AttributionSettlement").functions.commitEpoch(
-        1, bytes(32), RECEIPTS_ROOT, 0, 0
+        1, bytes(32), RECEIPTS_ROOT, 0, 0, ([], 0, 0)
     )
     with pytest.raises(ContractReverted) as raised:
         _raw_sender(chain).send(call, contract="AttributionSettlement")
@@ -157,7 +164,7 @@ def test_a_commit_with_an_empty_payout_root_reverts(chain):
 
 
 def test_every_account_claims_its_amount_once_and_the_epoch_ends_fully_paid(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     tree = three_payouts(chain)
     commit(chain, tree)
     settlement = chain.operator.contract("AttributionSettlement").address
@@ -175,7 +182,7 @@ def test_every_account_claims_its_amount_once_and_the_epoch_ends_fully_paid(chai
 
 
 def test_a_claim_emits_who_was_paid_how_much_and_who_sent_it(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     tree = three_payouts(chain)
     commit(chain, tree)
     payout = tree.payout(chain.address(2))
@@ -197,7 +204,7 @@ def test_a_claim_emits_who_was_paid_how_much_and_who_sent_it(chain):
 
 
 def test_anyone_may_send_a_claim_but_the_tokens_go_to_the_account(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     tree = three_payouts(chain)
     commit(chain, tree)
     payout = tree.payout(chain.address(1))
@@ -210,7 +217,7 @@ def test_anyone_may_send_a_claim_but_the_tokens_go_to_the_account(chain):
 
 
 def test_second_claim_of_the_same_epoch_reverts_and_pays_nothing(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     tree = three_payouts(chain)
     commit(chain, tree)
     payout = tree.payout(chain.address(1))
@@ -229,7 +236,7 @@ def test_second_claim_of_the_same_epoch_reverts_and_pays_nothing(chain):
     ["inflated amount", "another account's proof", "proof for someone not in the tree", "empty proof"],
 )
 def test_a_forged_proof_reverts_and_pays_nothing(chain, forgery):
-    fund_operator(chain)
+    fund_payer(chain)
     tree = three_payouts(chain)
     commit(chain, tree)
     mine, theirs = tree.payout(chain.address(1)), tree.payout(chain.address(2))
@@ -249,7 +256,7 @@ def test_a_forged_proof_reverts_and_pays_nothing(chain, forgery):
 
 
 def test_a_proof_from_another_epoch_does_not_pay_in_this_one(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     commit(chain, three_payouts(chain), epoch=1)
     second = PayoutTree({chain.address(1): 5 * OPEN, chain.address(4): OPEN})
     commit(chain, second, epoch=2)
@@ -270,13 +277,13 @@ def test_a_claim_in_an_uncommitted_epoch_reverts(chain):
 
 
 def test_claims_never_take_more_than_the_epoch_total_even_if_the_tree_promises_more(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     tree = PayoutTree({chain.address(1): 5 * OPEN, chain.address(2): 5 * OPEN})
-    token, settlement = chain.operator.contract("OpenToken"), chain.operator.contract("AttributionSettlement")
-    sender = _raw_sender(chain)
-    sender.send(token.functions.approve(settlement.address, 5 * OPEN), contract="OpenToken")
-    sender.send(
-        settlement.functions.commitEpoch(1, tree.root, RECEIPTS_ROOT, 5 * OPEN, 2),
+    settlement = chain.operator.contract("AttributionSettlement")
+    _raw_sender(chain).send(
+        settlement.functions.commitEpoch(
+            1, tree.root, RECEIPTS_ROOT, 5 * OPEN, 2, ([(PAYER, 5 * OPEN)], 0, 0)
+        ),
         contract="AttributionSettlement",
     )
     first, second = tree.payout(chain.address(1)), tree.payout(chain.address(2))
@@ -291,7 +298,7 @@ def test_claims_never_take_more_than_the_epoch_total_even_if_the_tree_promises_m
 
 
 def test_the_contract_verifies_proofs_for_the_earnings_page_without_a_transaction(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     tree = three_payouts(chain)
     commit(chain, tree)
     payout = tree.payout(chain.address(3))
@@ -304,7 +311,7 @@ def test_the_contract_verifies_proofs_for_the_earnings_page_without_a_transactio
 
 
 def test_proofs_from_a_larger_python_built_tree_are_accepted_by_the_contract(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     amounts = {chain.address(i): (i + 1) * 1_000 + i for i in range(10)}
     tree = PayoutTree(amounts)
     commit(chain, tree)
@@ -319,7 +326,7 @@ def test_proofs_from_a_larger_python_built_tree_are_accepted_by_the_contract(cha
 
 
 def test_past_commits_and_claims_are_readable_as_events(chain):
-    fund_operator(chain)
+    fund_payer(chain)
     tree = three_payouts(chain)
     commit(chain, tree)
     payout = tree.payout(chain.address(1))

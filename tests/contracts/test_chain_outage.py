@@ -8,6 +8,7 @@ from contracts.chain_client import ChainClient, ChainUnavailable
 from contracts.deployment import Deployment
 from contracts.development_accounts import DEVELOPMENT_OPERATOR_KEY
 from contracts.payout_tree import PayoutTree
+from contracts.records import Debit, VaultFunding
 from tests.support.services import free_port
 
 
@@ -19,7 +20,7 @@ def client_of_a_dead_node(tmp_path) -> ChainClient:
         addresses={
             name: "0x" + f"{i + 1:040x}"
             for i, name in enumerate(
-                ["OpenToken", "DatanetRegistry", "ModelRegistry", "AttributionSettlement"]
+                ["OpenToken", "DatanetRegistry", "ModelRegistry", "PaymentVault", "AttributionSettlement"]
             )
         },
         block_number=1,
@@ -40,7 +41,18 @@ def test_reads_and_writes_against_a_dead_node_raise_chain_unavailable(client_of_
     for attempt in (
         client.last_committed_epoch,
         lambda: client.epoch(1),
-        lambda: client.commit_epoch(epoch=1, payouts=tree, receipts_root=bytes(32), receipt_count=1),
+        lambda: client.commit_epoch(
+            epoch=1,
+            payouts=tree,
+            receipts_root=bytes(32),
+            receipt_count=1,
+            funding=VaultFunding((Debit(bytes(32), 1),)),
+        ),
+        lambda: client.deposit(account_id=b"\x01" * 32, amount=1),
+        lambda: client.vault_balance(b"\x01" * 32),
+        lambda: client.nonce_used(1),
+        lambda: client.block_timestamp(),
+        lambda: client.events("PaymentVault", "Deposited", from_block=1, to_block=2),
         lambda: client.claim(epoch=1, account="0x" + "ab" * 20, amount=1, proof=()),
         lambda: client.ensure_deployed(tmp_path),
         lambda: client.events("AttributionSettlement", "Claimed"),

@@ -25,7 +25,36 @@ def var_dir(chain, tmp_path: Path) -> Path:
 def test_the_deployment_is_stored_per_chain_id_under_the_var_dir(chain):
     stored = read_deployment(deployment_path(chain.var_dir, chain.web3.eth.chain_id))
     assert stored == chain.deployment
-    assert set(stored.addresses) == {"OpenToken", "DatanetRegistry", "ModelRegistry", "AttributionSettlement"}
+    assert set(stored.addresses) == {
+        "OpenToken",
+        "DatanetRegistry",
+        "ModelRegistry",
+        "PaymentVault",
+        "AttributionSettlement",
+    }
+
+
+def test_the_settlement_draws_on_the_deployed_vault_which_lets_it_and_only_it(chain):
+    vault = chain.operator.contract("PaymentVault")
+    settlement = chain.operator.contract("AttributionSettlement")
+    role = vault.functions.SETTLEMENT_ROLE().call()
+
+    assert settlement.functions.vault().call() == vault.address
+    assert settlement.functions.token().call() == chain.deployment.address_of("OpenToken")
+    assert vault.functions.hasRole(role, settlement.address).call()
+    assert not vault.functions.hasRole(role, chain.operator_address).call()
+    assert vault.functions.hasRole(vault.functions.SIGNER_ROLE().call(), chain.operator_address).call()
+
+
+def test_a_stored_deployment_pairing_a_settlement_with_another_vault_is_not_live(chain, var_dir):
+    """Immutables are masked when code is compared, so the wiring is checked on its own."""
+    path = deployment_path(var_dir, chain.deployment.chain_id)
+    second_deployment = chain.client_for(0).ensure_deployed(var_dir / "elsewhere")
+    data = json.loads(path.read_text())
+    data["addresses"]["PaymentVault"] = second_deployment.address_of("PaymentVault")
+    path.write_text(json.dumps(data))
+
+    assert ChainClient("in-process", web3=chain.web3).find_deployment(var_dir) is None
 
 
 def test_ensuring_the_deployment_again_reuses_it_without_a_transaction(chain, var_dir):

@@ -1,4 +1,5 @@
-"""Ledger fixtures: a real anvil node per test module, fresh contracts per test, a published base model."""
+"""Ledger fixtures: a real anvil node per test module, fresh contracts per test, a published base model,
+and a user who prepaid OPEN into the vault, whose answers the epochs are paid from."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from contracts.development_accounts import DEVELOPMENT_OPERATOR_KEY
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.services import base_model_register
 from tests.support.anvil_node import running_anvil
+from tests.support.factories import make_user
+from tests.support.paid_answers import vault_deposit
 from tests.support.services import free_port
 
 OPEN = 10**18
@@ -30,11 +33,11 @@ def anvil_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def deploy_and_fund(rpc_url: str, var_dir: Path) -> ChainClient:
-    """What `manage.py deploy_contracts` does: deploy under var_dir, give the operator OPEN to fund epochs."""
+def deploy(rpc_url: str, var_dir: Path) -> ChainClient:
+    """What `manage.py deploy_contracts` does: deploy under var_dir. The operator gets no OPEN: epochs are
+    paid from what users deposited and were charged."""
     client = ChainClient(rpc_url, operator_key=DEVELOPMENT_OPERATOR_KEY)
     client.ensure_deployed(var_dir)
-    client.mint(to=client.operator_address, amount=1_000 * OPEN)
     return client
 
 
@@ -42,7 +45,16 @@ def deploy_and_fund(rpc_url: str, var_dir: Path) -> ChainClient:
 def chain(settings, anvil_url: str) -> ChainClient:
     """The operator's client on fresh contracts: each test's VAR_DIR is its own, so is its deployment."""
     settings.CHAIN_RPC_URL = anvil_url
-    return deploy_and_fund(anvil_url, Path(settings.VAR_DIR))
+    return deploy(anvil_url, Path(settings.VAR_DIR))
+
+
+@pytest.fixture
+def payer(chain: ChainClient):
+    """A user who deposited 1,000 OPEN into the vault, credited by the watcher: the answers they ask are
+    what the epochs pay out."""
+    user = make_user("payer")
+    vault_deposit(chain, user=user, amount=1_000 * OPEN)
+    return user
 
 
 @pytest.fixture

@@ -6,22 +6,24 @@ import pytest
 
 from contracts.development_accounts import ANVIL_KEYS, address_of
 from modelfactory.ledger.models import Payout
-from modelfactory.ledger.receipts import receipt_record
 from modelfactory.ledger.services import epoch_close_and_commit
 from tests.support.factories import make_user
+from tests.support.paid_answers import paid_answer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 WALLET = address_of(ANVIL_KEYS[1])
 
 
-def test_a_contributor_sees_verified_earnings_and_claims_them(page, live_server, chain, base_model, settings):
+def test_a_contributor_sees_verified_earnings_and_claims_them(
+    page, live_server, chain, payer, base_model, settings
+):
     settings.MODELFACTORY_OPERATOR_WALLET = WALLET
     user = make_user("earner")
     user.wallet_address = WALLET
     user.save()
     for tokens in (100, 300):
-        receipt_record(published=base_model, tokens_in=tokens, tokens_out=tokens)
+        paid_answer(published=base_model, user=payer, tokens_in=tokens, tokens_out=tokens)
         epoch_close_and_commit(client=chain)
     balance = chain.balance_of(WALLET)
 

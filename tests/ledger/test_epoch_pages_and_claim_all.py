@@ -10,9 +10,9 @@ from hexbytes import HexBytes
 
 from contracts.development_accounts import ANVIL_KEYS, address_of
 from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout
-from modelfactory.ledger.receipts import receipt_record
 from modelfactory.ledger.services import epoch_close_and_commit
 from tests.support.factories import make_user
+from tests.support.paid_answers import paid_answer
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.django_db
@@ -35,17 +35,17 @@ def earner(client):
     return user
 
 
-def settle(chain, published, receipts: int = 2) -> Epoch:
+def settle(chain, published, payer, receipts: int = 2) -> Epoch:
     for i in range(receipts):
-        receipt_record(published=published, tokens_in=100 + i, tokens_out=200 + i)
+        paid_answer(published=published, user=payer, tokens_in=100 + i, tokens_out=200 + i)
     epoch_close_and_commit(client=chain)
     return Epoch.objects.order_by("-number").first()
 
 
 def test_an_epoch_page_lists_its_payouts_with_proofs_that_the_contract_accepts(
-    client, chain, base_model, earner
+    payer, client, chain, base_model, earner
 ):
-    epoch = settle(chain, base_model)
+    epoch = settle(chain, base_model, payer)
 
     page = client.get(f"/ledger/epochs/{epoch.number}/").content.decode()
 
@@ -68,8 +68,10 @@ def test_an_epoch_page_lists_its_payouts_with_proofs_that_the_contract_accepts(
         assert f"/receipts/{receipt.receipt_id}/" in page
 
 
-def test_the_ledger_links_each_epoch_to_its_page_and_an_unknown_epoch_is_not_found(client, chain, base_model):
-    epoch = settle(chain, base_model)
+def test_the_ledger_links_each_epoch_to_its_page_and_an_unknown_epoch_is_not_found(
+    payer, client, chain, base_model
+):
+    epoch = settle(chain, base_model, payer)
 
     ledger = client.get("/ledger/").content.decode()
 
@@ -77,8 +79,8 @@ def test_the_ledger_links_each_epoch_to_its_page_and_an_unknown_epoch_is_not_fou
     assert client.get("/ledger/epochs/999/").status_code == 404
 
 
-def test_claim_all_claims_every_committed_payout_of_my_wallet(client, chain, base_model, earner):
-    first, second = settle(chain, base_model), settle(chain, base_model, receipts=1)
+def test_claim_all_claims_every_committed_payout_of_my_wallet(payer, client, chain, base_model, earner):
+    first, second = settle(chain, base_model, payer), settle(chain, base_model, payer, receipts=1)
     owed = sum(int(p.amount) for p in Payout.objects.filter(account=COMPUTE))
     balance = chain.balance_of(COMPUTE)
     before = client.get("/earnings/").content.decode()
@@ -103,9 +105,9 @@ def test_claim_all_with_nothing_to_claim_says_so(client, chain, base_model, earn
 
 
 def test_claim_all_with_the_chain_gone_claims_nothing_and_says_why_for_each_epoch(
-    client, chain, base_model, earner, settings
+    payer, client, chain, base_model, earner, settings
 ):
-    first, second = settle(chain, base_model), settle(chain, base_model, receipts=1)
+    first, second = settle(chain, base_model, payer), settle(chain, base_model, payer, receipts=1)
     settings.CHAIN_RPC_URL = f"http://127.0.0.1:{free_port()}"
 
     page = client.post("/earnings/claim-all/", follow=True).content.decode()
@@ -115,8 +117,10 @@ def test_claim_all_with_the_chain_gone_claims_nothing_and_says_why_for_each_epoc
     assert not Payout.objects.filter(claimed=True).exists()
 
 
-def test_ledger_tables_scroll_inside_their_cards_and_hashes_may_break(client, chain, base_model, earner):
-    epoch = settle(chain, base_model)
+def test_ledger_tables_scroll_inside_their_cards_and_hashes_may_break(
+    payer, client, chain, base_model, earner
+):
+    epoch = settle(chain, base_model, payer)
     receipt = InferenceReceipt.objects.filter(epoch=epoch.number).first()
 
     pages = {

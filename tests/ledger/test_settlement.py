@@ -9,9 +9,9 @@ from contracts.development_accounts import ANVIL_KEYS, address_of
 from contracts.merkle_tree import bytes32_root
 from modelfactory.ledger import services
 from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout
-from modelfactory.ledger.receipts import receipt_record
 from modelfactory.ledger.selectors import earnings_for_wallet
 from modelfactory.ledger.services import epoch_close, epoch_close_and_commit, payout_claim, receipt_hash
+from tests.support.paid_answers import paid_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -23,9 +23,10 @@ def _compute_operator_is_an_anvil_account(settings):
     settings.MODELFACTORY_OPERATOR_WALLET = COMPUTE
 
 
-def record(published, count: int, *, tokens: int = 100) -> list[InferenceReceipt]:
+def record(published, payer, count: int, *, tokens: int = 100) -> list[InferenceReceipt]:
+    """`count` answers asked and paid for by `payer`."""
     return [
-        receipt_record(published=published, tokens_in=tokens + i, tokens_out=2 * tokens + i)
+        paid_answer(published=published, user=payer, tokens_in=tokens + i, tokens_out=2 * tokens + i)
         for i in range(count)
     ]
 
@@ -34,8 +35,8 @@ def committed_epochs(client) -> list[int]:
     return [event.args["epoch"] for event in client.events("AttributionSettlement", "EpochCommitted")]
 
 
-def test_close_and_commit_settles_every_receipt_once(chain, base_model):
-    receipts = record(base_model, 3)
+def test_close_and_commit_settles_every_receipt_once(payer, chain, base_model):
+    receipts = record(base_model, payer, 3)
 
     run = epoch_close_and_commit(client=chain)
 
@@ -58,10 +59,10 @@ def test_close_and_commit_settles_every_receipt_once(chain, base_model):
     assert committed_epochs(chain) == [1]
 
 
-def test_later_receipts_go_to_the_next_epoch(chain, base_model):
-    record(base_model, 2)
+def test_later_receipts_go_to_the_next_epoch(payer, chain, base_model):
+    record(base_model, payer, 2)
     epoch_close_and_commit(client=chain)
-    later = record(base_model, 1)
+    later = record(base_model, payer, 1)
 
     run = epoch_close_and_commit(client=chain)
 
@@ -70,8 +71,8 @@ def test_later_receipts_go_to_the_next_epoch(chain, base_model):
     assert committed_epochs(chain) == [1, 2]
 
 
-def test_a_crash_inside_close_assigns_nothing(chain, base_model, monkeypatch):
-    record(base_model, 2)
+def test_a_crash_inside_close_assigns_nothing(payer, chain, base_model, monkeypatch):
+    record(base_model, payer, 2)
 
     def crash(*args, **kwargs):
         raise RuntimeError("worker killed")
@@ -86,8 +87,8 @@ def test_a_crash_inside_close_assigns_nothing(chain, base_model, monkeypatch):
     assert epoch_close_and_commit(client=chain).committed == [1]
 
 
-def test_a_crash_between_close_and_commit_commits_on_the_next_run(chain, base_model):
-    record(base_model, 2)
+def test_a_crash_between_close_and_commit_commits_on_the_next_run(payer, chain, base_model):
+    record(base_model, payer, 2)
     epoch_close()  # the process dies here, before any chain call
 
     run = epoch_close_and_commit(client=chain)
@@ -96,8 +97,8 @@ def test_a_crash_between_close_and_commit_commits_on_the_next_run(chain, base_mo
     assert committed_epochs(chain) == [1]
 
 
-def test_a_crash_after_the_chain_commit_is_not_committed_twice(chain, base_model, monkeypatch):
-    record(base_model, 2)
+def test_a_crash_after_the_chain_commit_is_not_committed_twice(payer, chain, base_model, monkeypatch):
+    record(base_model, payer, 2)
     real_commit = chain.commit_epoch
 
     def commit_then_die(**kwargs):
@@ -120,9 +121,9 @@ def test_a_crash_after_the_chain_commit_is_not_committed_twice(chain, base_model
     assert committed_epochs(chain) == [1]
 
 
-def test_a_stale_read_of_the_chain_meets_epoch_already_committed(chain, base_model, monkeypatch):
+def test_a_stale_read_of_the_chain_meets_epoch_already_committed(payer, chain, base_model, monkeypatch):
     """Two settlement runs racing: the loser is told by the contract and only marks the epoch."""
-    record(base_model, 1)
+    record(base_model, payer, 1)
     epoch = epoch_close()
     services.epoch_commit(client=chain, epoch=epoch)
     Epoch.objects.filter(pk=epoch.pk).update(status=Epoch.Status.COMMITTING, tx_hash="", block_number=None)
@@ -135,8 +136,8 @@ def test_a_stale_read_of_the_chain_meets_epoch_already_committed(chain, base_mod
     assert committed_epochs(chain) == [1]
 
 
-def test_a_claim_pays_the_wallet_and_moves_the_figure_to_claimed(chain, base_model):
-    record(base_model, 3)
+def test_a_claim_pays_the_wallet_and_moves_the_figure_to_claimed(payer, chain, base_model):
+    record(base_model, payer, 3)
     epoch_close_and_commit(client=chain)
     before = earnings_for_wallet(account=COMPUTE, client=chain)
     owed = before.claimable
@@ -155,10 +156,10 @@ def test_a_claim_pays_the_wallet_and_moves_the_figure_to_claimed(chain, base_mod
     assert chain.is_claimed(1, COMPUTE)
 
 
-def test_a_generated_wallet_is_claimed_for_by_the_operator(chain, base_model, settings):
+def test_a_generated_wallet_is_claimed_for_by_the_operator(payer, chain, base_model, settings):
     wallet = "0x" + "5a" * 20
     settings.MODELFACTORY_OPERATOR_WALLET = wallet
-    record(base_model, 1)
+    record(base_model, payer, 1)
     epoch_close_and_commit(client=chain)
     payout = Payout.objects.get(account__iexact=wallet)
 
@@ -167,8 +168,8 @@ def test_a_generated_wallet_is_claimed_for_by_the_operator(chain, base_model, se
     assert chain.balance_of(wallet) == int(payout.amount)
 
 
-def test_a_figure_whose_proof_fails_is_not_marked_verified(chain, base_model):
-    record(base_model, 2)
+def test_a_figure_whose_proof_fails_is_not_marked_verified(payer, chain, base_model):
+    record(base_model, payer, 2)
     epoch_close_and_commit(client=chain)
     Payout.objects.filter(account=COMPUTE).update(amount=10**30)
 
@@ -177,13 +178,13 @@ def test_a_figure_whose_proof_fails_is_not_marked_verified(chain, base_model):
     assert [line.verified for line in earnings.lines] == [False]
 
 
-def test_the_earnings_page_marks_verified_figures_and_claims(client, chain, base_model, settings):
+def test_the_earnings_page_marks_verified_figures_and_claims(payer, client, chain, base_model, settings):
     from tests.support.factories import make_user
 
     user = make_user("earner")
     user.wallet_address = COMPUTE
     user.save()
-    record(base_model, 2)
+    record(base_model, payer, 2)
     epoch_close_and_commit(client=chain)
     client.force_login(user)
 
@@ -203,8 +204,8 @@ def test_the_earnings_page_marks_verified_figures_and_claims(client, chain, base
     assert "Claim</button>" not in client.get("/earnings/").content.decode()
 
 
-def test_the_ledger_page_lists_committed_epochs(client, chain, base_model):
-    record(base_model, 2)
+def test_the_ledger_page_lists_committed_epochs(payer, client, chain, base_model):
+    record(base_model, payer, 2)
     epoch_close_and_commit(client=chain)
     epoch = Epoch.objects.get()
 
@@ -215,14 +216,16 @@ def test_the_ledger_page_lists_committed_epochs(client, chain, base_model):
     assert str(epoch.block_number) in html
 
 
-def test_with_the_node_gone_the_earnings_page_shows_figures_unverified(client, chain, base_model, settings):
+def test_with_the_node_gone_the_earnings_page_shows_figures_unverified(
+    payer, client, chain, base_model, settings
+):
     from tests.support.factories import make_user
     from tests.support.services import free_port
 
     user = make_user("earner")
     user.wallet_address = COMPUTE
     user.save()
-    record(base_model, 1)
+    record(base_model, payer, 1)
     epoch_close_and_commit(client=chain)
     settings.CHAIN_RPC_URL = f"http://127.0.0.1:{free_port()}"
     client.force_login(user)

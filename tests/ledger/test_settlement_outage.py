@@ -1,5 +1,6 @@
 """The chain node goes away: epochs are closed and wait, nothing is lost; on recovery they are committed
-exactly once, in order, and their totals equal the receipts' fees."""
+exactly once, in order, their totals equal the receipts' fees, and the payer's vault account paid exactly
+that."""
 
 from __future__ import annotations
 
@@ -10,19 +11,21 @@ import pytest
 from contracts.chain_client import ChainClient
 from contracts.development_accounts import ANVIL_KEYS, address_of
 from modelfactory.ledger.models import Epoch, InferenceReceipt
-from modelfactory.ledger.receipts import receipt_record
 from modelfactory.ledger.services import epoch_close_and_commit
 from modelfactory.ledger.tasks import settle_epochs
-from tests.ledger.conftest import deploy_and_fund
+from modelfactory.vault.accounts import account_id_bytes
+from tests.ledger.conftest import OPEN, deploy
 from tests.support.anvil_node import running_anvil
+from tests.support.factories import make_user
+from tests.support.paid_answers import paid_answer, vault_deposit
 from tests.support.services import free_port
 
 pytestmark = pytest.mark.django_db
 
 
-def answer(published, count: int) -> None:
+def answer(published, payer, count: int) -> None:
     for i in range(count):
-        receipt_record(published=published, tokens_in=50 + i, tokens_out=80 + i)
+        paid_answer(published=published, user=payer, tokens_in=50 + i, tokens_out=80 + i)
 
 
 def test_epochs_wait_for_the_node_and_are_committed_once_in_order(settings, base_model, tmp_path):
@@ -30,15 +33,17 @@ def test_epochs_wait_for_the_node_and_are_committed_once_in_order(settings, base
     port, state = free_port(), tmp_path / "chain-state.json"
     settings.CHAIN_RPC_URL = f"http://127.0.0.1:{port}"
 
+    payer = make_user("payer")
     with running_anvil(port, log=tmp_path / "anvil-1.log", state_file=state):
-        deploy_and_fund(settings.CHAIN_RPC_URL, Path(settings.VAR_DIR))
-        answer(base_model, 2)
+        operator = deploy(settings.CHAIN_RPC_URL, Path(settings.VAR_DIR))
+        vault_deposit(operator, user=payer, amount=10 * OPEN)
+        answer(base_model, payer, 2)
         assert settle_epochs()["committed"] == [1]  # through the Celery task's body
 
     # The node is down: requests keep being answered and settlement keeps closing epochs.
-    answer(base_model, 3)
+    answer(base_model, payer, 3)
     first = epoch_close_and_commit()
-    answer(base_model, 1)
+    answer(base_model, payer, 1)
     second = epoch_close_and_commit()
 
     assert (first.closed, first.committed, first.queued) == (2, [], [2])
@@ -54,6 +59,8 @@ def test_epochs_wait_for_the_node_and_are_committed_once_in_order(settings, base
         client.find_deployment(Path(settings.VAR_DIR))
         events = client.events("AttributionSettlement", "EpochCommitted")
         on_chain = {n: client.epoch(n) for n in (1, 2, 3)}
+        payer_left = client.vault_balance(account_id_bytes(payer.vault_account))
+        operator_open = client.balance_of(operator.operator_address)
 
     assert (recovered.closed, recovered.committed, recovered.queued, recovered.error) == (
         None,
@@ -69,5 +76,8 @@ def test_epochs_wait_for_the_node_and_are_committed_once_in_order(settings, base
             record.total == sum(int(r.fee) for r in receipts) == int(Epoch.objects.get(number=number).total)
         )
         assert record.receipt_count == receipts.count()
-    assert sum(r.total for r in on_chain.values()) == sum(int(r.fee) for r in InferenceReceipt.objects.all())
+    fees = sum(int(r.fee) for r in InferenceReceipt.objects.all())
+    assert sum(r.total for r in on_chain.values()) == fees
+    assert payer_left == 10 * OPEN - fees
+    assert operator_open == 0, "nothing was minted to the operator and it paid for nothing"
     assert list(Epoch.objects.order_by("number").values_list("status", flat=True)) == ["committed"] * 3

@@ -1,7 +1,11 @@
-"""`manage.py deploy_contracts`: deploy the contracts once (or find them) and fund the operator.
+"""`manage.py deploy_contracts`: deploy the contracts once (or find them) and, in development, fund the demo.
 
 Idempotent, so every start may call it. `--wait` lets it start together with the node; `--keep-running`
 lets it sit in the Procfile next to `chain` (honcho stops the whole stack when any process exits).
+
+This is where the demo's chain seeding lives, since `seed_demo` runs before the node is up: the demo user
+gets a prepaid balance in the vault (`--demo-deposit`, once per deployment), so `make run` chats at once
+and the demo user pays for the answers. The operator needs no OPEN: epochs are paid from the vault.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ OPEN = 10**18
 
 
 DEMO_USER_OPEN = 100
+# Enough for tens of thousands of demo answers at the default rates.
+DEMO_DEPOSIT_OPEN = 1_000
 
 
 class Command(BaseCommand):
@@ -29,7 +35,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--mint", type=int, default=1_000_000, help="Top the operator up to this many OPEN (development)."
+            "--mint", type=int, default=0, help="Top the operator up to this many OPEN (development)."
+        )
+        parser.add_argument(
+            "--demo-deposit",
+            type=int,
+            default=DEMO_DEPOSIT_OPEN,
+            help="Development only: OPEN the demo user prepays into the vault, once per deployment.",
         )
         parser.add_argument("--wait", type=float, default=30.0, help="Seconds to wait for the node.")
         parser.add_argument(
@@ -53,6 +65,19 @@ class Command(BaseCommand):
             if amount and client.balance_of(wallet) == 0:
                 client.mint(to=wallet, amount=amount)
 
+    def _fund_demo_balance(self, client: ChainClient, amount: int) -> None:
+        """Development: the demo user's prepaid balance, deposited into the vault once per deployment."""
+        from datanets.demo_seeding import DEMO_USERNAME
+        from modelfactory.accounts.models import User
+        from modelfactory.vault.demo_funding import demo_funding_ensure
+
+        demo = User.objects.filter(username=DEMO_USERNAME).first()
+        if demo is None or not amount:
+            return
+        deposit = demo_funding_ensure(user=demo, amount=amount, client=client)
+        if deposit is not None:
+            self.stdout.write(f"demo user prepaid {amount // OPEN} OPEN into the vault ({deposit.tx_hash})")
+
     def handle(
         self, *args, mint: int, wait: float, replace_outdated: bool, keep_running: bool, **options
     ) -> None:
@@ -75,6 +100,7 @@ class Command(BaseCommand):
                 client.mint(to=client.operator_address, amount=wanted - balance)
             if not production:
                 self._fund_demo_users(client, options.get("demo_user_open", DEMO_USER_OPEN) * OPEN)
+                self._fund_demo_balance(client, options.get("demo_deposit", DEMO_DEPOSIT_OPEN) * OPEN)
         except ChainError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(

@@ -1,0 +1,2 @@
+"""The platform's side of the PaymentVault contract: vault accounts, deposit crediting and withdrawal
+vouchers."""
