@@ -5,6 +5,10 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+# Exact on SQLite too: a DecimalField there comes back through a 15-digit float, so an epoch's payouts would
+# no longer rebuild its committed root, nor add up to what was charged (billing/base_units_field.py).
+from modelfactory.billing.base_units_field import BaseUnitsField
+
 
 class InferenceReceipt(models.Model):
     """What produced one answer and who is owed for it; written in the request's own transaction.
@@ -34,7 +38,7 @@ class InferenceReceipt(models.Model):
     )
     tokens_in = models.PositiveIntegerField()
     tokens_out = models.PositiveIntegerField()
-    fee = models.DecimalField(max_digits=40, decimal_places=0, help_text="In OPEN base units.")
+    fee = BaseUnitsField(help_text="In OPEN base units.")
     split = models.JSONField(default=dict, help_text="Role and contributor → amount in base units.")
     attribution = models.JSONField(default=dict)
     attribution_status = models.CharField(
@@ -67,7 +71,7 @@ class Epoch(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     payouts_root = models.CharField(max_length=66, help_text="0x-hex Merkle root of (account, amount).")
     receipts_root = models.CharField(max_length=66, help_text="0x-hex Merkle root of the receipt hashes.")
-    total = models.DecimalField(max_digits=78, decimal_places=0, help_text="In OPEN base units.")
+    total = BaseUnitsField(help_text="In OPEN base units.")
     receipt_count = models.PositiveIntegerField()
     created = models.DateTimeField(auto_now_add=True)
     tx_hash = models.CharField(max_length=66, blank=True)
@@ -87,7 +91,7 @@ class Payout(models.Model):
 
     epoch = models.ForeignKey(Epoch, on_delete=models.CASCADE, related_name="payouts")
     account = models.CharField(max_length=42, db_index=True, help_text="Checksummed address.")
-    amount = models.DecimalField(max_digits=78, decimal_places=0, help_text="In OPEN base units.")
+    amount = BaseUnitsField(help_text="In OPEN base units.")
     proof = models.JSONField(default=list, help_text="0x-hex sibling hashes, leaf to root.")
     claimed = models.BooleanField(default=False)
     claim_tx = models.CharField(max_length=66, blank=True)
@@ -116,7 +120,7 @@ class PersonEarning(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="earnings")
     earned_in = models.ForeignKey(Epoch, on_delete=models.CASCADE, related_name="person_earnings")
-    amount = models.DecimalField(max_digits=78, decimal_places=0, help_text="In OPEN base units.")
+    amount = BaseUnitsField(help_text="In OPEN base units.")
     paid_in = models.ForeignKey(
         Epoch,
         on_delete=models.CASCADE,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 from eth_utils import is_address, to_checksum_address
 from hexbytes import HexBytes
 
@@ -131,8 +131,8 @@ def earnings_for_user(*, user, client: ChainClient | None = None, verify: bool =
         client=client,
         verify=verify,
     )
-    held = PersonEarning.objects.filter(user=user, paid_in__isnull=True).aggregate(total=Sum("amount"))
-    earnings.held = int(held["total"] or 0)
+    held = PersonEarning.objects.filter(user=user, paid_in__isnull=True).values_list("amount", flat=True)
+    earnings.held = sum(int(amount) for amount in held)
     earnings.total_earned += earnings.held
     return earnings
 
@@ -250,7 +250,8 @@ def epoch_funding(*, epoch: Epoch) -> EpochFunding:
     """The charges, held and released shares and payouts of one epoch, read from the database."""
 
     def total(queryset, field_name: str) -> int:
-        return int(queryset.aggregate(total=Sum(field_name))["total"] or 0)
+        # In Python over exact integers: SQLite would add these base-unit columns as floats.
+        return sum(int(value) for value in queryset.values_list(field_name, flat=True))
 
     earned_here = PersonEarning.objects.filter(earned_in=epoch)
     return EpochFunding(
