@@ -103,6 +103,9 @@ class Upload(models.Model):
     )
     rejections_path = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Imports started; past MODELFACTORY_TASK_MAX_ATTEMPTS the upload fails."
+    )
     created = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)
 

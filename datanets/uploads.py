@@ -26,6 +26,7 @@ from django.utils import timezone
 from datanets.errors import DatanetAccessDenied, UploadRefused
 from datanets.ingest import (
     ColumnMapping,
+    DecodeLimits,
     RowRejection,
     UploadPreview,
     UploadUnreadable,
@@ -38,6 +39,7 @@ from datanets.selectors import approved_on_arrival, may_use
 from datanets.services import datanet_require_open
 from datanets.token_counting import counter_for_base_model
 from modelfactory.accounts.models import User
+from modelfactory.worker_attempts import attempt_begin, attempts_exhausted, worker_died_reason
 
 BATCH = 1000
 
@@ -85,6 +87,13 @@ def upload_receive(*, datanet: Datanet, uploader: User, file: UploadedFile) -> U
     )
 
 
+def _decode_limits() -> DecodeLimits:
+    return DecodeLimits(
+        max_decoded_bytes=settings.MODELFACTORY_UPLOAD_MAX_DECODED_BYTES,
+        max_rows=settings.MODELFACTORY_UPLOAD_MAX_ROWS,
+    )
+
+
 def _existing_hashes(datanet: Datanet) -> set[str]:
     return set(datanet.rows.values_list("content_hash", flat=True))
 
@@ -101,6 +110,7 @@ def upload_preview(*, upload: Upload, mapping: ColumnMapping | None = None) -> U
         max_tokens=settings.MODELFACTORY_ROW_MAX_TOKENS,
         max_bytes=settings.MODELFACTORY_UPLOAD_MAX_BYTES,
         expected_format=upload.datanet.expected_format,
+        limits=_decode_limits(),
     )
     if preview.detected_format and not upload.detected_format:
         upload.detected_format = str(preview.detected_format)
@@ -134,6 +144,14 @@ class _RollBack(Exception):
     """Raised inside the import transaction to undo it when the user chose all-or-nothing."""
 
 
+class _TookTooLong(Exception):
+    """Raised inside the import transaction when it passed ``MODELFACTORY_IMPORT_TIME_LIMIT_S``.
+
+    Checked by the import itself, between batches, so the bound holds whatever pool runs it (Celery's own
+    time limits need a prefork pool).
+    """
+
+
 def upload_run_import(*, upload_id: int) -> None:
     """Import every valid row in one transaction; safe to run twice (the second run does nothing).
 
@@ -145,6 +163,11 @@ def upload_run_import(*, upload_id: int) -> None:
         return
     datanet, uploader = upload.datanet, upload.uploader
     rejections_path = upload_directory(upload) / "rejections.jsonl"
+    upload.attempts = attempt_begin(Upload.objects.filter(pk=upload.pk))  # `_finish` saves every field
+    if attempts_exhausted(upload.attempts):
+        error = worker_died_reason("importing this file")
+        _finish(upload, Upload.Status.FAILED, 0, 0, rejections_path, error=error)
+        return
     if datanet.archived is not None:  # archived after the user chose to import, before a worker ran it
         error = f"{datanet.title} was archived before the import ran, and takes no new rows"
         _finish(upload, Upload.Status.FAILED, 0, 0, rejections_path, error=error)
@@ -154,6 +177,8 @@ def upload_run_import(*, upload_id: int) -> None:
     counter = counter_for_base_model(settings.MODELFACTORY_BASE_MODEL)
     reporter = _ProgressFile(_progress_path(upload))
     accepted = rejected = 0
+    limit_s = settings.MODELFACTORY_IMPORT_TIME_LIMIT_S
+    deadline = time.monotonic() + limit_s
     try:
         with transaction.atomic(), rejections_path.open("w", encoding="utf-8") as rejections:
             batch: list[Row] = []
@@ -167,6 +192,7 @@ def upload_run_import(*, upload_id: int) -> None:
                 on_progress=reporter.report,
                 max_bytes=settings.MODELFACTORY_UPLOAD_MAX_BYTES,
                 expected_format=datanet.expected_format,
+                limits=_decode_limits(),
             ):
                 if isinstance(verdict, RowRejection):
                     rejected += 1
@@ -185,12 +211,17 @@ def upload_run_import(*, upload_id: int) -> None:
                 if len(batch) >= BATCH:
                     Row.objects.bulk_create(batch)
                     batch.clear()
+                    if time.monotonic() > deadline:
+                        raise _TookTooLong
             if batch:
                 Row.objects.bulk_create(batch)
             if rejected and upload.mode == Upload.Mode.ALL_OR_NOTHING:
                 raise _RollBack
     except _RollBack:
         _finish(upload, Upload.Status.DISCARDED, accepted, rejected, rejections_path)
+    except _TookTooLong:
+        error = f"the import took longer than the {limit_s} s allowed and was stopped; split the file"
+        _finish(upload, Upload.Status.FAILED, 0, 0, rejections_path, error=error)
     except UploadUnreadable as error:
         _finish(upload, Upload.Status.FAILED, 0, rejected, rejections_path, error=str(error))
     except Exception as error:  # the transaction rolled back: say so, never leave it "importing"

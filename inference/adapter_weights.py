@@ -81,20 +81,28 @@ def read_adapter(
     *,
     dtype: torch.dtype = torch.float32,
 ) -> AdapterWeights:
-    """Load and validate an adapter against the served modules' (in, out) shapes."""
-    from safetensors.torch import load as load_safetensors
+    """Load and validate an adapter against the served modules' (in, out) shapes.
+
+    The weights are read from the file tensor by tensor (`safetensors.safe_open`), never as one bytes
+    object beside its tensors, so an adapter costs its tensors' size in memory once, not twice.
+    """
+    from safetensors import safe_open
 
     directory = Path(directory)
     config = read_adapter_config(directory)
     try:
         config_bytes = (directory / CONFIG_FILE).read_bytes()
-        data = (directory / WEIGHTS_FILE).read_bytes()
-        tensors = load_safetensors(data)
+        digest = hashlib.sha256(config_bytes)
+        with (directory / WEIGHTS_FILE).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        with safe_open(str(directory / WEIGHTS_FILE), framework="pt") as weights_file:
+            tensors = {key: weights_file.get_tensor(key) for key in weights_file.keys()}  # noqa: SIM118
     except OSError as error:
         raise AdapterNotFound(f"cannot read {directory}: {error}") from error
     except Exception as error:  # safetensors raises its own SafetensorError and others on bad bytes
         raise AdapterCorrupt(f"{directory / WEIGHTS_FILE} cannot be parsed: {error}") from error
-    version = hashlib.sha256(config_bytes + data).hexdigest()[:16]
+    version = digest.hexdigest()[:16]
     pairs = _pair_tensors(tensors, directory)
     weights: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
     base = config.get("base_model_name_or_path")
@@ -124,6 +132,12 @@ def read_adapter(
         raise AdapterCorrupt(f"adapter {name!r} has no LoRA weights in {directory / WEIGHTS_FILE}")
     rank = max(a.shape[0] for a, _ in weights.values())
     return AdapterWeights(name=name, version=version, rank=rank, weights=weights, base_model=base)
+
+
+def lora_key(key: str) -> tuple[str, str] | None:
+    """(module path, "A" or "B") for a PEFT LoRA weight's name; None for anything else."""
+    match = _KEY.match(key)
+    return (match["module"], match["which"]) if match else None
 
 
 def _check_supported(config: dict, directory: Path) -> None:

@@ -21,13 +21,14 @@ from datanets.ingest.formats import ColumnMapping, FormatGuess, MappingInvalid, 
 from datanets.ingest.outcomes import NormalizedRow, RowInvalid, RowRejection, UploadUnreadable
 from datanets.ingest.pipeline import UploadPreview, inspect_upload, iter_validated, rejections_file
 from datanets.ingest.readers import FILE_TYPES
-from datanets.ingest.upload_source import DEFAULT_MAX_BYTES
+from datanets.ingest.upload_source import DEFAULT_MAX_BYTES, DecodeLimits
 from datanets.ingest.validation import RowValidator, check_content, check_format
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "FILE_TYPES",
     "ColumnMapping",
+    "DecodeLimits",
     "FormatGuess",
     "MappingInvalid",
     "NormalizedRow",

@@ -25,7 +25,13 @@ from datanets.ingest.formats import (
 )
 from datanets.ingest.outcomes import NormalizedRow, RowRejection, UploadUnreadable
 from datanets.ingest.readers import SourceRecord, open_records
-from datanets.ingest.upload_source import DEFAULT_MAX_BYTES, ProgressCallback, UploadLike, open_upload
+from datanets.ingest.upload_source import (
+    DEFAULT_MAX_BYTES,
+    DecodeLimits,
+    ProgressCallback,
+    UploadLike,
+    open_upload,
+)
 from datanets.ingest.validation import RowValidator, TokenCountFn
 
 PREVIEW_RECORD_LIMIT = 2_000
@@ -77,14 +83,16 @@ def inspect_upload(
     max_tokens: int | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     expected_format: str = "",
+    limits: DecodeLimits | None = None,
 ) -> UploadPreview:
     """Detect the format and normalize the first ``sample`` rows, reading no further than that needs.
 
     Raises `UploadUnreadable` for problems with the whole file. Without ``count_tokens`` token counts
     are the one-per-four-bytes estimate; without ``max_tokens`` no limit applies in the preview.
-    ``expected_format`` (a `row_formats` name, "" for any) rejects rows of another format.
+    ``expected_format`` (a `row_formats` name, "" for any) rejects rows of another format. ``limits``
+    bound what a compressed file may decode to (checked from its metadata before reading).
     """
-    with open_upload(source, max_bytes=max_bytes) as upload:
+    with open_upload(source, max_bytes=max_bytes, limits=limits) as upload:
         opened = open_records(upload, filename=filename)
         with closing(opened.records) as records:
             head = list(islice(records, DETECTION_SAMPLE))
@@ -142,6 +150,7 @@ def iter_validated(
     on_progress: ProgressCallback | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     expected_format: str = "",
+    limits: DecodeLimits | None = None,
 ) -> Iterator[NormalizedRow | RowRejection]:
     """Yield one verdict per record of the file, in file order, holding only the current record in memory.
 
@@ -151,7 +160,7 @@ def iter_validated(
     ``on_progress(bytes_read, total_bytes)`` is called as the file is read, for a progress bar.
     ``expected_format`` (a `row_formats` name, "" for any) turns rows of another format into rejections.
     """
-    with open_upload(source, max_bytes=max_bytes, on_progress=on_progress) as upload:
+    with open_upload(source, max_bytes=max_bytes, on_progress=on_progress, limits=limits) as upload:
         opened = open_records(upload, filename=filename)
         with closing(opened.records) as records:
             stream: Iterable = records

@@ -19,6 +19,10 @@ from typing import BinaryIO
 from datanets.ingest.outcomes import UploadUnreadable
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_DECODED_BYTES = 512 * 1024 * 1024
+"""What a compressed file (Parquet) may decompress to: about ten times the upload limit, which text rows
+compressed with zstd or snappy stay well under, and a worker can hold."""
+DEFAULT_MAX_ROWS = 1_000_000
 READ_CHUNK_BYTES = 1 << 16
 
 UploadLike = str | os.PathLike[str] | BinaryIO
@@ -91,6 +95,19 @@ class _CountingRaw(io.RawIOBase):
         return self._position
 
 
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Bounds on what a file may expand to once read, for formats whose size on disk says little (Parquet).
+
+    A 50 MB Parquet file can decompress to gigabytes: enough to kill the worker that reads it, every time
+    its message comes back. Readers check these against the file's own metadata before reading anything,
+    and against what they decode as they go.
+    """
+
+    max_decoded_bytes: int = DEFAULT_MAX_DECODED_BYTES
+    max_rows: int = DEFAULT_MAX_ROWS
+
+
 @dataclass
 class OpenedUpload:
     """An upload ready to read: its buffered byte stream, size and (when it has one) path on disk."""
@@ -100,6 +117,7 @@ class OpenedUpload:
     path: Path | None
     raw_file: BinaryIO
     _meter: _ProgressMeter = field(repr=False)
+    limits: DecodeLimits = field(default_factory=DecodeLimits)
 
     def head(self, n_bytes: int) -> bytes:
         """The first bytes of the file, without moving the reading position."""
@@ -123,7 +141,11 @@ class OpenedUpload:
 
 @contextmanager
 def open_upload(
-    source: UploadLike, *, max_bytes: int = DEFAULT_MAX_BYTES, on_progress: ProgressCallback | None = None
+    source: UploadLike,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    on_progress: ProgressCallback | None = None,
+    limits: DecodeLimits | None = None,
 ) -> Iterator[OpenedUpload]:
     """Open ``source`` for reading, refusing empty files and files over ``max_bytes`` up front.
 
@@ -133,15 +155,19 @@ def open_upload(
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         with path.open("rb") as file:
-            yield _opened(file, path, max_bytes, on_progress)
+            yield _opened(file, path, max_bytes, on_progress, limits or DecodeLimits())
         return
     if not source.seekable():
         raise ValueError("open_upload needs a seekable file object (save the upload to a temporary file)")
-    yield _opened(source, None, max_bytes, on_progress)
+    yield _opened(source, None, max_bytes, on_progress, limits or DecodeLimits())
 
 
 def _opened(
-    file: BinaryIO, path: Path | None, max_bytes: int, on_progress: ProgressCallback | None
+    file: BinaryIO,
+    path: Path | None,
+    max_bytes: int,
+    on_progress: ProgressCallback | None,
+    limits: DecodeLimits,
 ) -> OpenedUpload:
     total_bytes = file.seek(0, io.SEEK_END)
     file.seek(0)
@@ -154,4 +180,6 @@ def _opened(
         )
     meter = _ProgressMeter(total_bytes, on_progress)
     stream = io.BufferedReader(_CountingRaw(file, meter), buffer_size=READ_CHUNK_BYTES)
-    return OpenedUpload(stream=stream, total_bytes=total_bytes, path=path, raw_file=file, _meter=meter)
+    return OpenedUpload(
+        stream=stream, total_bytes=total_bytes, path=path, raw_file=file, _meter=meter, limits=limits
+    )

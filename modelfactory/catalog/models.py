@@ -179,3 +179,51 @@ class AdapterFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"fingerprint {self.weights_sha256[:12]}"
+
+
+class AdapterImport(models.Model):
+    """One uploaded adapter zip on its way to becoming a published model, checked and unpacked on a worker.
+
+    The web process only stores the zip and reads its directory; everything that decompresses or parses
+    the uploader's bytes runs on a worker (`catalog.tasks.import_adapter`), while the page polls this row.
+    The publishing choices are kept here so that the worker publishes exactly what the form asked.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        IMPORTING = "importing", "Importing"
+        IMPORTED = "imported", "Imported"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.IMPORTING)
+
+    owner = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="adapter_imports")
+    base_model = models.ForeignKey(BaseModel, on_delete=models.CASCADE, related_name="adapter_imports")
+    api_name = models.SlugField(max_length=100)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    access = models.CharField(max_length=16, choices=PublishedModel.Access.choices)
+    fee_rate_in = models.DecimalField(max_digits=40, decimal_places=0, null=True, blank=True)
+    fee_rate_out = models.DecimalField(max_digits=40, decimal_places=0, null=True, blank=True)
+    fee_platform = models.DecimalField(max_digits=40, decimal_places=0, null=True, blank=True)
+    filename = models.CharField(max_length=255)
+    stored_path = models.CharField(
+        max_length=500, help_text="The uploaded zip; deleted once the import ends."
+    )
+    size_bytes = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Imports started; past MODELFACTORY_TASK_MAX_ATTEMPTS the import fails."
+    )
+    error = models.TextField(blank=True)
+    published = models.OneToOneField(
+        PublishedModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="adapter_import"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"import {self.api_name} ({self.status})"

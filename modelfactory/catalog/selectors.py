@@ -8,7 +8,13 @@ from fractions import Fraction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.text import slugify
 
-from modelfactory.catalog.models import ORIGIN_UNKNOWN, BaseModel, CompositePart, PublishedModel
+from modelfactory.catalog.models import (
+    ORIGIN_UNKNOWN,
+    AdapterImport,
+    BaseModel,
+    CompositePart,
+    PublishedModel,
+)
 from modelfactory.finetuning.selectors import evaluation_summary
 
 
@@ -18,6 +24,22 @@ class ModelNotFound(Exception):
 
 class ModelAccessDenied(Exception):
     """The model is on an allow-list that does not include the caller."""
+
+
+class AdapterImportNotFound(Exception):
+    """No adapter import by that id that the caller started."""
+
+
+def adapter_import_of(user, import_id: int) -> AdapterImport:
+    """An import's status is its uploader's alone: the name it asked for may not be public yet."""
+    found = (
+        AdapterImport.objects.select_related("published", "base_model")
+        .filter(pk=import_id, owner_id=getattr(user, "pk", None))
+        .first()
+    )
+    if found is None:
+        raise AdapterImportNotFound(f"no adapter import {import_id} of yours")
+    return found
 
 
 def base_models() -> QuerySet[BaseModel]:

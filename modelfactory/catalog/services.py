@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
+import shutil
+import time
+import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from inference.base_model import locate_base_model
-from modelfactory.catalog.models import BaseModel, CompositePart, PublishedModel
+from modelfactory.catalog.models import AdapterImport, BaseModel, CompositePart, PublishedModel
 from modelfactory.ledger.open_amounts import open_units
+from modelfactory.worker_attempts import attempt_begin, attempts_exhausted, worker_died_reason
+
+logger = logging.getLogger(__name__)
 
 
 def _parameter_count(directory: Path) -> int | None:
@@ -241,24 +250,110 @@ def composite_create(
     return composite
 
 
-@transaction.atomic
-def adapter_import(
+def adapter_import_receive(
     *,
     user,
     base_model: BaseModel,
     api_name: str,
     title: str,
-    data: bytes,
+    file: UploadedFile,
     description: str = "",
     access: str = PublishedModel.Access.PUBLIC,
-) -> PublishedModel:
-    """Publish an existing PEFT adapter uploaded as a zip, after the safety and shape checks.
+    fee_rate_in: int | None = None,
+    fee_rate_out: int | None = None,
+    fee_platform: int | None = None,
+) -> AdapterImport:
+    """Store an uploaded adapter zip and queue its import on a worker; nothing in it is decompressed here.
+
+    What can be refused at once is (a taken name, a zip over the limit, a directory that declares a
+    decompression bomb or pickle files: `adapter_import.inspect_zip` reads only the zip's directory); the
+    rest — unpacking, parsing weights, shape checks, fingerprinting — runs on a worker
+    (`adapter_import_run`), because the web process that takes the upload also serves every answer.
+    """
+    from modelfactory.catalog.adapter_import import AdapterImportRefused, inspect_zip
+    from modelfactory.catalog.tasks import import_adapter
+
+    _require_free_api_name(api_name)
+    if access not in PublishedModel.Access.values:
+        raise PublishRefused(f"unknown access policy {access!r}")
+    fees = _checked_fees(fee_rate_in=fee_rate_in, fee_rate_out=fee_rate_out, fee_platform=fee_platform)
+    limit = settings.MODELFACTORY_ADAPTER_IMPORT_MAX_BYTES
+    if file.size > limit:
+        raise AdapterImportRefused(
+            f"the zip is {file.size / 2**20:,.1f} MB; the limit is {limit / 2**20:,.1f} MB "
+            "(LoRA adapters are usually megabytes)"
+        )
+    directory = Path(settings.VAR_DIR) / "adapter-imports" / uuid.uuid4().hex
+    directory.mkdir(parents=True)
+    stored = directory / "adapter.zip"
+    with stored.open("wb") as out:
+        for chunk in file.chunks():
+            out.write(chunk)
+    try:
+        inspect_zip(stored, max_bytes=limit)
+    except AdapterImportRefused:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    with transaction.atomic():
+        row = AdapterImport.objects.create(
+            owner=user,
+            base_model=base_model,
+            api_name=api_name,
+            title=title or api_name,
+            description=description,
+            access=access,
+            filename=Path(file.name or "adapter.zip").name,
+            stored_path=str(stored),
+            size_bytes=stored.stat().st_size,
+            **fees,
+        )
+        transaction.on_commit(lambda: import_adapter.delay(row.pk))
+    return row
+
+
+def adapter_import_run(*, import_id: int) -> None:
+    """Unpack, check and publish a stored zip (on a worker); idempotent, and failed visibly when it must.
+
+    A redelivered message for an import already ended does nothing; an import whose workers died
+    ``MODELFACTORY_TASK_MAX_ATTEMPTS`` times (weights that exhaust memory, say) fails with that reason
+    instead of killing the next worker. The stored zip is deleted once the import ends either way.
+    """
+    from modelfactory.catalog.adapter_import import AdapterImportRefused
+
+    row = AdapterImport.objects.select_related("base_model", "owner").get(pk=import_id)
+    if row.status not in AdapterImport.ACTIVE:
+        return
+    if attempts_exhausted(attempt_begin(AdapterImport.objects.filter(pk=row.pk))):
+        error = worker_died_reason("importing this adapter")
+        _adapter_import_finish(row, AdapterImport.Status.FAILED, error=error)
+        return
+    AdapterImport.objects.filter(pk=row.pk).update(status=AdapterImport.Status.IMPORTING)
+    try:
+        published = _adapter_import_publish(row=row)
+    except (PublishRefused, AdapterImportRefused) as error:
+        _adapter_import_finish(row, AdapterImport.Status.FAILED, error=str(error))
+    except Exception as error:  # SoftTimeLimitExceeded included: never leave the page saying "importing"
+        logger.exception("adapter import %s failed", row.pk)
+        _adapter_import_finish(
+            row,
+            AdapterImport.Status.FAILED,
+            error=f"the import stopped unexpectedly ({type(error).__name__}: {error}); nothing was published",
+        )
+    else:
+        _adapter_import_finish(row, AdapterImport.Status.IMPORTED, published=published)
+
+
+def _adapter_import_publish(*, row: AdapterImport) -> PublishedModel:
+    """Publish the import's adapter, after the safety and shape checks.
 
     Lineage cannot be stripped by downloading an adapter trained here and importing it again: the import
     is compared with every adapter trained on the same base (`adapter_origin.origin_of`), and a copy
     (same files, or near-identical weights) keeps the original job as its lineage, so its answers credit
     the original's datanets and pay its contributors and developer. An import that is no copy says
     "origin unknown: imported without lineage" on its page and its receipts.
+
+    Unpacked into a folder of its own import (not of its API name), so that two imports racing for one
+    name can never write into each other's weights.
     """
     from modelfactory.catalog.adapter_import import unpack_adapter_zip
     from modelfactory.catalog.adapter_origin import (
@@ -267,28 +362,51 @@ def adapter_import(
         origin_of,
     )
 
+    _require_free_api_name(row.api_name)
+    directory = unpack_adapter_zip(
+        path=Path(row.stored_path),
+        base_model=row.base_model,
+        target=Path(settings.VAR_DIR) / "adapters" / f"import-{row.pk}",
+        max_bytes=settings.MODELFACTORY_ADAPTER_IMPORT_MAX_BYTES,
+        max_rank=settings.MODELFACTORY_ADAPTER_MAX_RANK,
+        deadline=time.monotonic() + settings.MODELFACTORY_IMPORT_TIME_LIMIT_S,
+    )
+    print_ = fingerprint_of_directory(directory, row.base_model)
+    origin = origin_of(base_model=row.base_model, print_=print_)
+    with transaction.atomic():
+        _require_free_api_name(row.api_name)
+        published = PublishedModel.objects.create(
+            api_name=row.api_name,
+            title=row.title,
+            description=row.description,
+            kind=PublishedModel.Kind.ADAPTER,
+            base_model=row.base_model,
+            owner=row.owner,
+            access=row.access,
+            adapter_path=str(directory),
+            origin_job=origin.job if origin else None,
+            origin_match=origin.match if origin else "",
+            origin_similarity=origin.share if origin else None,
+            fee_rate_in=row.fee_rate_in,
+            fee_rate_out=row.fee_rate_out,
+            fee_platform=row.fee_platform,
+        )
+        import_fingerprint_record(published=published, print_=print_)
+    return published
+
+
+def _adapter_import_finish(
+    row: AdapterImport, status: str, *, error: str = "", published: PublishedModel | None = None
+) -> None:
+    AdapterImport.objects.filter(pk=row.pk).update(
+        status=status, error=error, published=published, finished=timezone.now()
+    )
+    shutil.rmtree(Path(row.stored_path).parent, ignore_errors=True)
+
+
+def _require_free_api_name(api_name: str) -> None:
     if PublishedModel.objects.filter(api_name=api_name).exists():
         raise PublishRefused(f"the API name {api_name!r} is taken; choose another")
-    if access not in PublishedModel.Access.values:
-        raise PublishRefused(f"unknown access policy {access!r}")
-    directory = unpack_adapter_zip(data=data, base_model=base_model, api_name=api_name)
-    print_ = fingerprint_of_directory(directory, base_model)
-    origin = origin_of(base_model=base_model, print_=print_)
-    published = PublishedModel.objects.create(
-        api_name=api_name,
-        title=title or api_name,
-        description=description,
-        kind=PublishedModel.Kind.ADAPTER,
-        base_model=base_model,
-        owner=user,
-        access=access,
-        adapter_path=str(directory),
-        origin_job=origin.job if origin else None,
-        origin_match=origin.match if origin else "",
-        origin_similarity=origin.share if origin else None,
-    )
-    import_fingerprint_record(published=published, print_=print_)
-    return published
 
 
 def model_set_fees(

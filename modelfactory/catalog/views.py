@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from modelfactory.accounts.models import User
@@ -160,28 +163,53 @@ def compose(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/compose.html", {"form": form, "adapters": adapters})
 
 
+@csrf_exempt  # checked by `_import_adapter` below, once the upload handler is set
 @login_required
 def import_adapter(request: HttpRequest) -> HttpResponse:
+    """Take the zip as a file on disk, whatever its size: the handler must be chosen before the body is read,
+    which CSRF's check of the form would do first, so the check runs after it (Django's documented way)."""
+    request.upload_handlers = [TemporaryFileUploadHandler(request)]
+    return _import_adapter(request)
+
+
+@csrf_protect
+def _import_adapter(request: HttpRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            model = services.adapter_import(
+            started = services.adapter_import_receive(
                 user=request.user,
                 base_model=data["base_model"],
                 api_name=data["api_name"],
                 title=data["title"],
-                data=data["file"].read(),
+                file=data["file"],
                 description=data["description"],
                 access=data["access"],
+                fee_rate_in=data.get("fee_rate_in"),
+                fee_rate_out=data.get("fee_rate_out"),
+                fee_platform=data.get("fee_platform"),
             )
         except (services.PublishRefused, AdapterImportRefused) as error:
             form.add_error("file", str(error))
         else:
-            _apply_fees(model, data)
-            messages.success(request, f"Imported {model.api_name}.")
-            return redirect("catalog:detail", api_name=model.api_name)
-    return render(request, "catalog/import.html", {"form": form})
+            return redirect("catalog:import_status", import_id=started.pk)
+    limits = {
+        "max_bytes": settings.MODELFACTORY_ADAPTER_IMPORT_MAX_BYTES,
+        "max_rank": settings.MODELFACTORY_ADAPTER_MAX_RANK,
+    }
+    return render(request, "catalog/import.html", {"form": form, **limits})
+
+
+@login_required
+def import_status(request: HttpRequest, import_id: int) -> HttpResponse:
+    """The import's page; htmx polls its status block while a worker checks the zip."""
+    try:
+        started = selectors.adapter_import_of(request.user, import_id)
+    except selectors.AdapterImportNotFound:
+        raise Http404(f"no adapter import {import_id} of yours") from None
+    template = "catalog/_import_status.html" if request.htmx else "catalog/import_status.html"
+    return render(request, template, {"adapter_import": started})
 
 
 @login_required

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from modelfactory.finetuning.models import FineTuneJob
+from modelfactory.worker_attempts import attempt_begin, attempts_exhausted, worker_died_reason
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def merged_export_request(*, job: FineTuneJob) -> bool:
     """Queue the merge once; a second click while it runs, or after it is ready, does nothing."""
     changed = FineTuneJob.objects.filter(
         pk=job.pk, status=FineTuneJob.Status.SUCCEEDED, merged_status__in=["", "failed"]
-    ).update(merged_status="exporting")
+    ).update(merged_status="exporting", merged_attempts=0, merged_error="")
     if changed:
         from modelfactory.finetuning.tasks import export_merged_model
 
@@ -97,11 +98,21 @@ def merged_export_request(*, job: FineTuneJob) -> bool:
 
 
 def merged_export_run(*, job_id: int) -> None:
+    """Merge on a worker; a merge whose worker died ``MODELFACTORY_TASK_MAX_ATTEMPTS`` times fails instead.
+
+    Loading a base model can exhaust a worker's memory; without the cap its message would come back to
+    every worker for ever (`modelfactory.worker_attempts`).
+    """
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     job = FineTuneJob.objects.select_related("base_model").get(pk=job_id)
     if job.merged_status != "exporting":
+        return
+    if attempts_exhausted(attempt_begin(FineTuneJob.objects.filter(pk=job_id), field="merged_attempts")):
+        FineTuneJob.objects.filter(pk=job_id, merged_status="exporting").update(
+            merged_status="failed", merged_error=worker_died_reason("merging this model")
+        )
         return
     target, staging = merged_directory(job), merged_directory(job).with_name("merged.staging")
     try:
@@ -112,8 +123,10 @@ def merged_export_run(*, job_id: int) -> None:
         AutoTokenizer.from_pretrained(job.base_model.source).save_pretrained(staging)
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
-    except Exception:
+    except Exception as error:  # SoftTimeLimitExceeded included: the page says why, the user may retry
         logger.exception("merging job %s failed", job_id)
-        FineTuneJob.objects.filter(pk=job_id).update(merged_status="failed")
+        FineTuneJob.objects.filter(pk=job_id).update(
+            merged_status="failed", merged_error=f"{type(error).__name__}: {error}"
+        )
         return
     FineTuneJob.objects.filter(pk=job_id).update(merged_status="ready")

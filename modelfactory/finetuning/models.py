@@ -60,6 +60,10 @@ class FineTuneJob(models.Model):
     merged_status = models.CharField(
         max_length=16, blank=True, help_text="'', exporting, ready or failed: the merged full-model export."
     )
+    merged_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Merges started for this export; past MODELFACTORY_TASK_MAX_ATTEMPTS it fails."
+    )
+    merged_error = models.TextField(blank=True, help_text="Why the last merged export failed.")
     publish_as = models.CharField(
         max_length=100,
         blank=True,

@@ -28,6 +28,7 @@ from modelfactory.accounts.models import User
 from modelfactory.catalog.models import BaseModel
 from modelfactory.finetuning.errors import JobRefused, NotJobOwner
 from modelfactory.finetuning.models import FineTuneJob, JobMetric
+from modelfactory.worker_attempts import worker_died_reason
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def job_resume(*, job: FineTuneJob, user: User) -> FineTuneJob:
     with transaction.atomic():
         changed = FineTuneJob.objects.filter(
             pk=job.pk, status__in=[FineTuneJob.Status.CANCELLED, FineTuneJob.Status.FAILED]
-        ).update(status=FineTuneJob.Status.QUEUED, error="", finished=None, worker="")
+        ).update(status=FineTuneJob.Status.QUEUED, error="", finished=None, worker="", attempts=0)
         if not changed:
             raise JobRefused(f"a {job.get_status_display().lower()} job cannot be resumed")
         transaction.on_commit(lambda: job_enqueue(job=job))
@@ -130,8 +131,16 @@ def job_resume(*, job: FineTuneJob, user: User) -> FineTuneJob:
     return job
 
 
+JOB_DIED_DOING = "training this job"
+
+
 def jobs_recover_stalled() -> list[int]:
-    """Put back in the queue every running job whose worker stopped beating (killed, lost, crashed)."""
+    """Put back in the queue every running job whose worker stopped beating (killed, lost, crashed).
+
+    Not for ever: a job whose every worker died with it (``MODELFACTORY_TASK_MAX_ATTEMPTS`` claims, none
+    finished) is the likely cause, and would otherwise hold the single trainer in a loop; it fails with
+    the reason, and its owner may resume it (which counts again from zero).
+    """
     stale = timezone.now() - timedelta(seconds=settings.MODELFACTORY_JOB_STALE_AFTER_S)
     recovered = []
     for job in FineTuneJob.objects.filter(
@@ -141,6 +150,17 @@ def jobs_recover_stalled() -> list[int]:
             FineTuneJob.objects.filter(pk=job.pk, heartbeat_at__lt=stale).update(
                 status=FineTuneJob.Status.CANCELLED, finished=timezone.now(), worker=""
             )
+            continue
+        if job.attempts >= settings.MODELFACTORY_TASK_MAX_ATTEMPTS:
+            if FineTuneJob.objects.filter(
+                pk=job.pk, status=FineTuneJob.Status.RUNNING, heartbeat_at__lt=stale
+            ).update(
+                status=FineTuneJob.Status.FAILED,
+                error=worker_died_reason(JOB_DIED_DOING),
+                finished=timezone.now(),
+                worker="",
+            ):
+                logger.warning("job %s lost its worker %s times; failed", job.pk, job.attempts)
             continue
         if FineTuneJob.objects.filter(
             pk=job.pk, status=FineTuneJob.Status.RUNNING, heartbeat_at__lt=stale
@@ -153,21 +173,32 @@ def jobs_recover_stalled() -> list[int]:
 
 # --- Running jobs (worker side) ------------------------------------------------------------------------
 def job_claim(*, job_id: int, worker: str) -> bool:
-    """Take the job for this worker: only a queued job, or a running one whose worker went silent."""
+    """Take the job for this worker: only a queued job, or a running one whose worker went silent.
+
+    Every claim counts an attempt; a job already claimed ``MODELFACTORY_TASK_MAX_ATTEMPTS`` times without
+    finishing (a job only leaves running by finishing, so every one of those workers died) is failed with
+    the reason instead of being trained again, whichever way its message came back (redelivered after its
+    worker was lost, or queued again by `jobs_recover_stalled`).
+    """
     now = timezone.now()
     stale = now - timedelta(seconds=settings.MODELFACTORY_JOB_STALE_AFTER_S)
     claimable = Q(status=FineTuneJob.Status.QUEUED) | Q(
         status=FineTuneJob.Status.RUNNING, heartbeat_at__lt=stale
     )
-    return bool(
-        FineTuneJob.objects.filter(claimable, pk=job_id).update(
-            status=FineTuneJob.Status.RUNNING,
-            worker=worker,
-            heartbeat_at=now,
-            attempts=F("attempts") + 1,
-            started=Coalesce(F("started"), now),
-        )
-    )
+    cap = settings.MODELFACTORY_TASK_MAX_ATTEMPTS
+    if FineTuneJob.objects.filter(claimable, pk=job_id, attempts__lt=cap).update(
+        status=FineTuneJob.Status.RUNNING,
+        worker=worker,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        started=Coalesce(F("started"), now),
+    ):
+        return True
+    if FineTuneJob.objects.filter(claimable, pk=job_id, attempts__gte=cap).update(
+        status=FineTuneJob.Status.FAILED, error=worker_died_reason(JOB_DIED_DOING), finished=now, worker=""
+    ):
+        logger.warning("job %s was claimed %s times without finishing; failed", job_id, cap)
+    return False
 
 
 def training_rows(job: FineTuneJob) -> list[dict]:

@@ -19,9 +19,13 @@ def recover_stalled_jobs() -> None:
     jobs_recover_stalled()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def export_merged_model(job_id: int) -> None:
-    """Fold the adapter into a copy of the base model and save it as a plain Hugging Face model."""
+    """Fold the adapter into a copy of the base model and save it as a plain Hugging Face model.
+
+    Redelivered when its worker dies, at most ``MODELFACTORY_TASK_MAX_ATTEMPTS`` times (counted on the
+    job); bounded in time by ``CELERY_TASK_ANNOTATIONS``.
+    """
     from modelfactory.finetuning.artifacts import merged_export_run
 
     merged_export_run(job_id=job_id)

@@ -39,6 +39,7 @@ def engine() -> Engine:
                     settings.MODELFACTORY_BASE_MODEL,
                     kv_cache_bytes=settings.MODELFACTORY_ENGINE_KV_CACHE_MB * 2**20,
                     max_num_seqs=settings.MODELFACTORY_ENGINE_MAX_SEQS,
+                    max_rank=settings.MODELFACTORY_ADAPTER_MAX_RANK,
                 ).start()
     return _engine
 

@@ -254,6 +254,12 @@ MODELFACTORY_UPLOAD_DAILY_QUOTA_BYTES = env.integer(
     "MODELFACTORY_UPLOAD_DAILY_QUOTA_BYTES", 500 * 1024 * 1024, minimum=1
 )
 MODELFACTORY_ROW_MAX_TOKENS = env.integer("MODELFACTORY_ROW_MAX_TOKENS", 4096, minimum=1)
+# A compressed upload (Parquet) is refused when its metadata declares more than this decompressed, or more
+# rows; checked again while it is read (datanets/ingest/readers/parquet_table.py).
+MODELFACTORY_UPLOAD_MAX_DECODED_BYTES = env.integer(
+    "MODELFACTORY_UPLOAD_MAX_DECODED_BYTES", 512 * 1024 * 1024, minimum=1024
+)
+MODELFACTORY_UPLOAD_MAX_ROWS = env.integer("MODELFACTORY_UPLOAD_MAX_ROWS", 1_000_000, minimum=1)
 # Uploads up to this size import inside the request; larger ones run as a Celery task with a progress bar.
 MODELFACTORY_UPLOAD_INLINE_BYTES = env.integer("MODELFACTORY_UPLOAD_INLINE_BYTES", 256 * 1024, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -264,9 +270,36 @@ MODELFACTORY_JOB_HEARTBEAT_S = env.integer("MODELFACTORY_JOB_HEARTBEAT_S", 5, mi
 # A running job whose worker has been silent this long is queued again and resumes from a checkpoint.
 MODELFACTORY_JOB_STALE_AFTER_S = env.integer("MODELFACTORY_JOB_STALE_AFTER_S", 60, minimum=2)
 
+# --- Workers: attempts and time limits ------------------------------------------------------------
+# A task message whose worker died this many times is not run again: its row (upload, job, merged export,
+# adapter import) fails with "the worker died 3 times while ..." (modelfactory/worker_attempts.py).
+MODELFACTORY_TASK_MAX_ATTEMPTS = env.integer("MODELFACTORY_TASK_MAX_ATTEMPTS", 3, minimum=1)
+# Seconds an import (a datanet upload, an adapter zip) may run: the import checks it itself while it reads,
+# whatever the pool. A 50 MB upload imports in about a minute on 2 cores and a 2 GB zip unpacks in a few.
+MODELFACTORY_IMPORT_TIME_LIMIT_S = env.integer("MODELFACTORY_IMPORT_TIME_LIMIT_S", 15 * 60, minimum=10)
+# Seconds a merged full-model export may run (it loads and saves one base model).
+MODELFACTORY_MERGE_TIME_LIMIT_S = env.integer("MODELFACTORY_MERGE_TIME_LIMIT_S", 60 * 60, minimum=10)
+# Celery's own limits for those tasks, enforced by prefork pools: the soft one raises inside the task (the
+# row fails with the reason), the hard one kills the process a minute later if the soft one was ignored.
+# Training jobs get none: a run lasts what its spec asks (minutes to days), is stopped by cancel and resumed
+# from checkpoints, and a kill at an arbitrary step would only waste the steps since the last one; a worker
+# that dies training it is capped by the attempts above instead.
+CELERY_TASK_ANNOTATIONS = {
+    task: {"soft_time_limit": limit, "time_limit": limit + 60}
+    for task, limit in {
+        "datanets.tasks.import_upload": MODELFACTORY_IMPORT_TIME_LIMIT_S,
+        "modelfactory.catalog.tasks.import_adapter": MODELFACTORY_IMPORT_TIME_LIMIT_S,
+        "modelfactory.finetuning.tasks.export_merged_model": MODELFACTORY_MERGE_TIME_LIMIT_S,
+    }.items()
+}
+
 # --- Serving engine (in the web process) ----------------------------------------------------------
 MODELFACTORY_ENGINE_KV_CACHE_MB = env.integer("MODELFACTORY_ENGINE_KV_CACHE_MB", 256, minimum=8)
 MODELFACTORY_ENGINE_MAX_SEQS = env.integer("MODELFACTORY_ENGINE_MAX_SEQS", 64, minimum=1)
+# The highest LoRA rank the engine serves, and so the highest an imported adapter may have: with ranks
+# bounded and shapes tied to the base model, an import's weights cannot be larger than rank × (in + out)
+# per module, whatever its zip claims.
+MODELFACTORY_ADAPTER_MAX_RANK = env.integer("MODELFACTORY_ADAPTER_MAX_RANK", 64, minimum=1)
 
 # --- Attribution (modelfactory/attribution/) -------------------------------------------------------
 # Gradient sketches: LoGra projection per side of each LoRA module, then a dense JL projection.

@@ -7,13 +7,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from inference.sampling import SamplingParams
-from modelfactory.catalog.models import PublishedModel
+from modelfactory.catalog.models import AdapterImport, PublishedModel
 from modelfactory.finetuning.models import FineTuneJob
 from modelfactory.serving import engine_runtime
 from tests.finetuning.jobs_support import train_tiny_job
+from tests.support.adapter_imports import import_and_run, post_import
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -68,17 +68,7 @@ def test_an_allow_listed_model_is_invisible_to_strangers(client, owner_and_job):
 def test_a_composite_of_two_adapters_is_saved_and_answers_through_the_engine(client, owner_and_job):
     _, job = owner_and_job
     publish(client, job, "part-a")
-    client.post(
-        "/models/import/",
-        {
-            "api_name": "part-b",
-            "title": "B",
-            "description": "",
-            "access": "public",
-            "base_model": job.base_model.pk,
-            "file": SimpleUploadedFile("b.zip", adapter_zip(job)),
-        },
-    )
+    assert import_and_run(client, "part-b", adapter_zip(job), job.base_model).status == "imported"
 
     response = client.post(
         "/models/compose/",
@@ -107,20 +97,13 @@ def test_a_composite_of_two_adapters_is_saved_and_answers_through_the_engine(cli
 def test_importing_a_zip_with_a_pickle_file_is_refused_and_says_why(client, owner_and_job):
     _, job = owner_and_job
 
-    response = client.post(
-        "/models/import/",
-        {
-            "api_name": "risky",
-            "title": "Risky",
-            "description": "",
-            "access": "public",
-            "base_model": job.base_model.pk,
-            "file": SimpleUploadedFile("a.zip", adapter_zip(job, extra={"pytorch_model.bin": b"\x80\x04"})),
-        },
+    response = post_import(
+        client, "risky", adapter_zip(job, extra={"pytorch_model.bin": b"\x80\x04"}), job.base_model
     )
 
-    assert "pickle files are refused" in response.content.decode()
+    assert "pickle files are refused" in response.content.decode()  # from the zip's directory, at once
     assert not PublishedModel.objects.filter(api_name="risky").exists()
+    assert not AdapterImport.objects.exists()
 
 
 def test_importing_an_adapter_for_another_base_model_names_the_mismatch(client, owner_and_job, tmp_path):
@@ -146,35 +129,18 @@ def test_importing_an_adapter_for_another_base_model_names_the_mismatch(client, 
         for path in (tmp_path / "other").glob("adapter_*"):
             archive.write(path, arcname=path.name)
 
-    response = client.post(
-        "/models/import/",
-        {
-            "api_name": "alien",
-            "title": "Alien",
-            "description": "",
-            "access": "public",
-            "base_model": job.base_model.pk,
-            "file": SimpleUploadedFile("alien.zip", buffer.getvalue()),
-        },
-    )
+    ended = import_and_run(client, "alien", buffer.getvalue(), job.base_model)
 
-    assert "trained for another base model" in response.content.decode()
+    assert ended.status == ended.Status.FAILED
+    assert "trained for another base model" in ended.error
+    assert "trained for another base model" in client.get(f"/models/imports/{ended.pk}/").content.decode()
+    assert not PublishedModel.objects.filter(api_name="alien").exists()
 
 
 def test_the_merge_builder_previews_each_adapter_and_the_merge_before_saving(client, owner_and_job):
     _, job = owner_and_job
     publish(client, job, "part-a")
-    client.post(
-        "/models/import/",
-        {
-            "api_name": "part-b",
-            "title": "B",
-            "description": "",
-            "access": "public",
-            "base_model": job.base_model.pk,
-            "file": SimpleUploadedFile("b.zip", adapter_zip(job)),
-        },
-    )
+    assert import_and_run(client, "part-b", adapter_zip(job), job.base_model).status == "imported"
 
     response = client.post(
         "/models/compose/preview/",

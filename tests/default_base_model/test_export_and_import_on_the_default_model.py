@@ -3,8 +3,9 @@ attention are what a merge or a shape check can get wrong (the tiny models of ot
 
 from __future__ import annotations
 
-import io
+import time
 import zipfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -80,12 +81,22 @@ def test_the_merged_export_of_a_default_model_adapter_answers_as_the_adapter_doe
         assert (merged_logits - base(PROBE).logits).abs().max() > 1e-3, "the merge must change the model"
 
 
-def zipped(folder) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+def zipped(folder, path) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
         for name in ("adapter_config.json", "adapter_model.safetensors"):
             archive.write(folder / name, name)
-    return buffer.getvalue()
+    return path
+
+
+def unpacked_as(zip_path, base, name: str, tmp_path) -> Path:
+    return unpack_adapter_zip(
+        path=zip_path,
+        base_model=base,
+        target=tmp_path / "adapters" / name,
+        max_bytes=2**31,
+        max_rank=64,
+        deadline=time.monotonic() + 600,
+    )
 
 
 def test_an_adapter_trained_on_the_default_model_imports_and_a_wrongly_shaped_one_is_refused(
@@ -94,7 +105,7 @@ def test_an_adapter_trained_on_the_default_model_imports_and_a_wrongly_shaped_on
     settings.VAR_DIR = tmp_path
     base = registered(default_base_model)
 
-    unpacked = unpack_adapter_zip(data=zipped(smollm2_adapter), base_model=base, api_name="imported")
+    unpacked = unpacked_as(zipped(smollm2_adapter, tmp_path / "imported.zip"), base, "imported", tmp_path)
 
     assert (unpacked / "adapter_model.safetensors").read_bytes() == (
         smollm2_adapter / "adapter_model.safetensors"
@@ -109,5 +120,5 @@ def test_an_adapter_trained_on_the_default_model_imports_and_a_wrongly_shaped_on
         weights[name] = torch.zeros(576, weights[name].shape[1])
     save_file(weights, broken / "adapter_model.safetensors")
     with pytest.raises(AdapterImportRefused, match="k_proj"):
-        unpack_adapter_zip(data=zipped(broken), base_model=base, api_name="broken")
+        unpacked_as(zipped(broken, tmp_path / "broken.zip"), base, "broken", tmp_path)
     assert not (tmp_path / "adapters" / "broken").exists()

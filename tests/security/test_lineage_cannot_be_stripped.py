@@ -9,7 +9,6 @@ import with no known origin says so on its page and its receipts.
 from __future__ import annotations
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from modelfactory.catalog.adapter_import import module_shapes
 from modelfactory.catalog.models import ORIGIN_UNKNOWN, PublishedModel
@@ -18,6 +17,7 @@ from modelfactory.finetuning.artifacts import adapter_directory
 from modelfactory.ledger.payees import person_key
 from modelfactory.ledger.receipts import lineage, receipt_record
 from tests.finetuning.jobs_support import train_tiny_job
+from tests.support.adapter_imports import import_and_run
 from tests.support.factories import make_user
 from tests.support.lora_files import disguised, random_pairs, read_pairs, write_adapter, zipped
 
@@ -32,18 +32,8 @@ def job(client, use_tiny_base_model):
 
 def import_as(client, user, api_name: str, data: bytes, base_model) -> PublishedModel:
     client.force_login(user)
-    response = client.post(
-        "/models/import/",
-        {
-            "api_name": api_name,
-            "title": api_name,
-            "description": "",
-            "access": "public",
-            "base_model": base_model.pk,
-            "file": SimpleUploadedFile(f"{api_name}.zip", data),
-        },
-    )
-    assert response.status_code == 302, response.content.decode()[-1500:]
+    ended = import_and_run(client, api_name, data, base_model)
+    assert ended.status == ended.Status.IMPORTED, ended.error
     return PublishedModel.objects.get(api_name=api_name)
 
 

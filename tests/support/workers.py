@@ -24,6 +24,7 @@ def celery_worker(
     queues: str = "default",
     name: str = "test",
     pool: str = "solo",
+    concurrency: int | None = None,
     env: dict[str, str] | None = None,
 ) -> Iterator:
     require_tcp("PostgreSQL", *POSTGRES)
@@ -45,6 +46,7 @@ def celery_worker(
             "INFO",
             "--without-mingle",
             "--without-gossip",
+            *(["--concurrency", str(concurrency)] if concurrency else []),
         ],
         env={
             "DATABASE_URL": f"postgres://postgres@{POSTGRES[0]}:{POSTGRES[1]}/{database}",
@@ -58,6 +60,12 @@ def celery_worker(
         yield process
     finally:
         stop(process)
+
+
+def pool_processes(worker) -> list[int]:
+    """The pids of a prefork worker's pool processes (the children of its main process), from /proc."""
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
 
 
 def worker_log(log: Path) -> str:
