@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inference.base_model import locate_base_model
@@ -356,42 +356,47 @@ def _adapter_import_publish(*, row: AdapterImport) -> PublishedModel:
     name can never write into each other's weights.
     """
     from modelfactory.catalog.adapter_import import unpack_adapter_zip
-    from modelfactory.catalog.adapter_origin import (
-        fingerprint_of_directory,
-        import_fingerprint_record,
-        origin_of,
-    )
+    from modelfactory.catalog.adapter_origin import fingerprint_of_directory, origin_of
 
     _require_free_api_name(row.api_name)
     directory = unpack_adapter_zip(
         path=Path(row.stored_path),
         base_model=row.base_model,
-        target=Path(settings.VAR_DIR) / "adapters" / f"import-{row.pk}",
+        target=_import_target(row),
         max_bytes=settings.MODELFACTORY_ADAPTER_IMPORT_MAX_BYTES,
         max_rank=settings.MODELFACTORY_ADAPTER_MAX_RANK,
         deadline=time.monotonic() + settings.MODELFACTORY_IMPORT_TIME_LIMIT_S,
     )
     print_ = fingerprint_of_directory(directory, row.base_model)
     origin = origin_of(base_model=row.base_model, print_=print_)
-    with transaction.atomic():
-        _require_free_api_name(row.api_name)
-        published = PublishedModel.objects.create(
-            api_name=row.api_name,
-            title=row.title,
-            description=row.description,
-            kind=PublishedModel.Kind.ADAPTER,
-            base_model=row.base_model,
-            owner=row.owner,
-            access=row.access,
-            adapter_path=str(directory),
-            origin_job=origin.job if origin else None,
-            origin_match=origin.match if origin else "",
-            origin_similarity=origin.share if origin else None,
-            fee_rate_in=row.fee_rate_in,
-            fee_rate_out=row.fee_rate_out,
-            fee_platform=row.fee_platform,
-        )
-        import_fingerprint_record(published=published, print_=print_)
+    try:
+        with transaction.atomic():
+            published = _adapter_import_create(row=row, directory=directory, origin=origin, print_=print_)
+    except IntegrityError:  # another import or publish took the name while this one was unpacking
+        raise PublishRefused(f"the API name {row.api_name!r} is taken; choose another") from None
+    return published
+
+
+def _adapter_import_create(*, row: AdapterImport, directory: Path, origin, print_) -> PublishedModel:
+    from modelfactory.catalog.adapter_origin import import_fingerprint_record
+
+    published = PublishedModel.objects.create(
+        api_name=row.api_name,
+        title=row.title,
+        description=row.description,
+        kind=PublishedModel.Kind.ADAPTER,
+        base_model=row.base_model,
+        owner=row.owner,
+        access=row.access,
+        adapter_path=str(directory),
+        origin_job=origin.job if origin else None,
+        origin_match=origin.match if origin else "",
+        origin_similarity=origin.share if origin else None,
+        fee_rate_in=row.fee_rate_in,
+        fee_rate_out=row.fee_rate_out,
+        fee_platform=row.fee_platform,
+    )
+    import_fingerprint_record(published=published, print_=print_)
     return published
 
 
@@ -402,6 +407,12 @@ def _adapter_import_finish(
         status=status, error=error, published=published, finished=timezone.now()
     )
     shutil.rmtree(Path(row.stored_path).parent, ignore_errors=True)
+    if published is None:  # unpacked, then refused (a name taken meanwhile): nothing will serve it
+        shutil.rmtree(_import_target(row), ignore_errors=True)
+
+
+def _import_target(row: AdapterImport) -> Path:
+    return Path(settings.VAR_DIR) / "adapters" / f"import-{row.pk}"
 
 
 def _require_free_api_name(api_name: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import zipfile
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -85,6 +86,22 @@ def test_a_zip_bomb_adapter_is_refused_from_its_directory_before_anything_is_dec
     assert not AdapterImport.objects.exists()
     assert files_left(settings) == []
     assert not PublishedModel.objects.filter(api_name="bomb").exists()
+
+
+@pytest.mark.django_db
+def test_the_import_form_taking_files_on_disk_still_requires_its_csrf_token(base, settings):
+    """The view picks Django's on-disk upload handler before the body is read, so it checks CSRF itself,
+    after that (it is exempt from the middleware's check): a forged cross-site post is still refused."""
+    from django.test import Client
+
+    forged = Client(enforce_csrf_checks=True)
+    forged.force_login(make_user("victim"))
+    honest = raw_zip([CONFIG, deflated("adapter_model.safetensors", bytes(64))])
+
+    response = post_import(forged, "forged", honest, base)
+
+    assert response.status_code == 403
+    assert not AdapterImport.objects.exists()
 
 
 @pytest.mark.django_db
@@ -182,3 +199,37 @@ def test_the_import_runs_on_a_worker_while_the_page_follows_it(
     published = PublishedModel.objects.get(api_name="fine-import")
     assert published.adapter_path == str(settings.VAR_DIR / "adapters" / f"import-{started.pk}")
     assert not any("adapter-imports" in left and left.endswith(".zip") for left in files_left(settings))
+
+
+@pytest.mark.django_db
+def test_two_imports_racing_for_one_name_never_write_into_each_others_weights(
+    client, importer, use_tiny_base_model, tmp_path
+):
+    """Both are accepted while the name is free; they unpack into folders of their own import, so the one
+    refused at publishing cannot have overwritten the weights the other now serves."""
+    from modelfactory.catalog.services import adapter_import_run
+    from tests.support.adapter_imports import import_form
+
+    tiny = register_tiny(use_tiny_base_model)
+    shapes = module_shapes(tiny.source)
+    first, second = (
+        write_adapter(tmp_path / name, random_pairs(shapes, rank=4, seed=seed), rank=4, alpha=8)
+        for name, seed in (("first", 1), ("second", 2))
+    )
+    for folder in (first, second):
+        assert (
+            client.post("/models/import/", import_form("contested", zipped(folder), tiny)).status_code == 302
+        )
+    winner, loser = AdapterImport.objects.order_by("pk")
+
+    adapter_import_run(import_id=winner.pk)
+    adapter_import_run(import_id=loser.pk)
+
+    winner.refresh_from_db()
+    loser.refresh_from_db()
+    assert (winner.status, loser.status) == (AdapterImport.Status.IMPORTED, AdapterImport.Status.FAILED)
+    assert loser.error == "the API name 'contested' is taken; choose another"
+    served = Path(PublishedModel.objects.get(api_name="contested").adapter_path)
+    assert (served / "adapter_model.safetensors").read_bytes() == (
+        first / "adapter_model.safetensors"
+    ).read_bytes()
