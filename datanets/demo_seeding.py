@@ -14,11 +14,12 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from contracts.development_accounts import DEVELOPMENT_ACCOUNT_COUNT, FIRST_CONTRIBUTOR_ACCOUNT
 from datanets.models import Datanet, Row
 from datanets.seed import seed_contributors, seed_datanets
 from datanets.services import datanet_upsert, rows_add, version_publish
 from modelfactory.accounts.models import User
-from modelfactory.accounts.services import user_upsert
+from modelfactory.accounts.services import development_wallet_give, user_upsert
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
@@ -38,6 +39,7 @@ class SeedSummary:
     rows_added: int
     versions_published: int
     contributors: int
+    development_wallets: int = 0
 
 
 class DemoRefusedInProduction(Exception):
@@ -67,6 +69,8 @@ def seed_demo_data() -> SeedSummary:
         )
         for seed in seed_contributors()
     }
+    # Before their rows are added, so that a fresh database records rows under the wallet they are paid at.
+    wallets = demo_contributor_wallets_ensure(contributors)
     rows_added = versions = 0
     seeds = seed_datanets()
     for seed in seeds:
@@ -90,7 +94,34 @@ def seed_demo_data() -> SeedSummary:
             version_publish(datanet=datanet, notes="Seed data written for the ModelFactory demo.")
             versions += 1
     _register_demo_base_model()
-    return SeedSummary(len(seeds), rows_added, versions, len(contributors))
+    return SeedSummary(len(seeds), rows_added, versions, len(contributors), wallets)
+
+
+def demo_contributor_account_index(position: int) -> int | None:
+    """The development account of the seed contributor at `position` in `seed_contributors()`' order:
+    10 onwards (0..9 are the operator's, the depositor's and the tests' wallets), None past the last."""
+    index = FIRST_CONTRIBUTOR_ACCOUNT + position
+    return index if index < DEVELOPMENT_ACCOUNT_COUNT else None
+
+
+def demo_contributor_wallets_ensure(contributors: dict[str, User] | None = None) -> int:
+    """Development only: each seed contributor, in `seed_contributors()`' order, gets an anvil development
+    account as their verified wallet (`demo_contributor_account_index`), so what the demo's answers earn
+    them is paid into epochs and claimed from the earnings page: the server holds those keys. Idempotent:
+    the same contributor gets the same account on every run; one who proved a wallet of their own keeps it.
+    `contributors` maps usernames to the users seeding just upserted (else they are looked up). Returns how
+    many contributors hold their development account.
+
+    Refused in production whatever calls it (`DemoRefusedInProduction`): those keys are public.
+    """
+    demo_refuse_in_production()
+    given = 0
+    for position, seed in enumerate(seed_contributors()):
+        user = (contributors or {}).get(seed.username) or User.objects.filter(username=seed.username).first()
+        index = demo_contributor_account_index(position)
+        if user is not None and index is not None and development_wallet_give(user=user, index=index):
+            given += 1
+    return given
 
 
 def _register_demo_base_model() -> None:

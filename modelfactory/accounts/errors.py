@@ -9,3 +9,7 @@ class SignUpThrottled(Exception):
     def __init__(self, message: str, *, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class DevelopmentAccountRefused(Exception):
+    """anvil's development accounts are not handed out as wallets in production: their keys are public."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from contracts.development_accounts import development_index_of
 from modelfactory.accounts.models import User
 
 
@@ -27,6 +28,9 @@ class WalletState(StrEnum):
 class WalletStatus:
     state: WalletState
     address: str
+    development_account: int | None = None
+    """Which of anvil's development accounts the address is (the demo's contributors are given one), else
+    None: its key is public and held by the server, which claims for it on the local chain."""
 
     @property
     def is_linked(self) -> bool:
@@ -38,4 +42,4 @@ def wallet_status_of(user: User) -> WalletStatus:
     if not user.wallet_address:
         return WalletStatus(WalletState.NONE, "")
     state = WalletState.VERIFIED if user.wallet_verified else WalletState.UNVERIFIED
-    return WalletStatus(state, user.wallet_address)
+    return WalletStatus(state, user.wallet_address, development_index_of(user.wallet_address))

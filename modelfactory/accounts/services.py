@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from eth_utils import keccak, to_checksum_address
 
-from modelfactory.accounts.errors import SignUpThrottled
+from contracts.development_accounts import development_address
+from modelfactory.accounts.errors import DevelopmentAccountRefused, SignUpThrottled
 from modelfactory.accounts.models import SignUpAttempt, User
 from modelfactory.sliding_window import retry_after_s
 
@@ -35,13 +36,15 @@ def user_upsert(
 ) -> User:
     """Create the user or bring an existing one up to date; seeding calls this repeatedly.
 
-    `password` is enforced on every call (the demo login must always work). `initial_password_hash`
+    `wallet_address` replaces an address nobody proved, never a verified one. `password` is enforced on
+    every call (the demo login must always work). `initial_password_hash`
     (from `make_password`) is set only while the account has no usable password, so a password its owner
     changed survives re-seeding; it is a hash so that seeding forty accounts hashes once, not forty times.
     """
     user, _created = User.objects.get_or_create(username=username)
     user.display_name = display_name or user.display_name
-    user.wallet_address = wallet_address or user.wallet_address or development_wallet_for(username)
+    if not user.wallet_verified:  # a wallet the person proved stays theirs, whatever seeding proposes
+        user.wallet_address = wallet_address or user.wallet_address or development_wallet_for(username)
     user.is_staff = user.is_staff or is_staff
     if password is not None and not user.check_password(password):
         user.set_password(password)
@@ -52,6 +55,30 @@ def user_upsert(
     user.full_clean()
     user.save()
     return user
+
+
+def development_wallet_give(*, user: User, index: int) -> bool:
+    """Development only: anvil's development account `index` becomes the user's verified wallet.
+
+    Recorded as wallet verification records a proved wallet (`wallet_address`, `wallet_verified`), and
+    the server does hold its key (contracts/development_accounts.py), so the person's earnings are paid
+    into epochs and the development claim path claims them. Not given to someone who proved another wallet
+    (theirs stays), nor when someone else here holds that address already; True when the user has it.
+    Refused in production, where every one of these keys is public.
+    """
+    if settings.ENVIRONMENT == "production":
+        raise DevelopmentAccountRefused(
+            "anvil's development accounts are not handed out when MODELFACTORY_ENV=production: their "
+            "private keys are public, so anything paid to them belongs to whoever takes it first"
+        )
+    address = development_address(index)
+    if user.wallet_verified:
+        return user.wallet_address.lower() == address.lower()
+    if User.objects.filter(wallet_address__iexact=address).exclude(pk=user.pk).exists():
+        return False
+    user.wallet_address, user.wallet_verified = address, True
+    user.save(update_fields=["wallet_address", "wallet_verified"])
+    return True
 
 
 @transaction.atomic

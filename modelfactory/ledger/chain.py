@@ -14,7 +14,7 @@ from pathlib import Path
 from django.conf import settings
 
 from contracts.chain_client import ChainClient
-from contracts.development_accounts import ANVIL_KEYS, DEVELOPMENT_OPERATOR_KEY, address_of
+from contracts.development_accounts import DEVELOPMENT_OPERATOR_KEY, development_key_of
 from contracts.errors import ContractsNotDeployed
 
 
@@ -50,8 +50,7 @@ def development_key_for(address: str) -> str | None:
     """
     if getattr(settings, "ENVIRONMENT", "development") == "production":
         return None
-    wanted = address.lower()
-    return next((key for key in ANVIL_KEYS if address_of(key).lower() == wanted), None)
+    return development_key_of(address)
 
 
 def server_claims_enabled() -> bool:

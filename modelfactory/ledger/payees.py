@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from contracts.development_accounts import ANVIL_KEYS, address_of
+from contracts.development_accounts import development_index_of
 
 PERSON_PREFIX = "person:"
 
@@ -30,23 +30,22 @@ def person_of(key: str) -> int | None:
     return int(number) if number.isdigit() else None
 
 
-def _development_addresses() -> frozenset[str]:
-    return frozenset(address_of(key).lower() for key in ANVIL_KEYS)
-
-
 def payout_wallet_of(user) -> str | None:
     """The wallet a person's earnings may be paid to now, or None while they must be held.
 
     A wallet the person proved by signing (Sign-In with Ethereum). Outside production, also one of
-    anvil's development accounts: the server holds its key, so a claim reaches someone. Never a
-    generated address (every account starts with one that nobody holds a key to) and never an empty
-    one: paying those would send the person's money where no one can ever claim it.
+    anvil's development accounts (the demo's seed contributors are given one each): the server holds its
+    key, so a claim reaches someone. In production never one of those, even proved: their keys are
+    public. Never a generated address (every account starts with one that nobody holds a key to) and
+    never an empty one: paying those would send the person's money where no one can ever claim it.
     """
     address = (user.wallet_address or "").strip()
     if not address:
         return None
-    if user.wallet_verified:
-        return address
-    if settings.ENVIRONMENT != "production" and address.lower() in _development_addresses():
+    development = development_index_of(address) is not None
+    if settings.ENVIRONMENT == "production":
+        # Proved or not, an anvil account's key is public: on a real chain bots take what it is paid.
+        return address if user.wallet_verified and not development else None
+    if user.wallet_verified or development:
         return address
     return None

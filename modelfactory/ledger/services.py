@@ -27,6 +27,7 @@ from eth_utils import is_address, keccak, to_checksum_address
 from hexbytes import HexBytes
 
 from contracts.chain_client import ChainClient
+from contracts.development_accounts import development_index_of
 from contracts.errors import (
     AlreadyClaimed,
     ChainError,
@@ -521,6 +522,11 @@ def wallet_verify(*, user, nonce: str, signature: str):
         raise WalletVerificationFailed(f"not a valid signature: {error}") from error
     if signer != challenge.address:
         raise WalletVerificationFailed(f"signed by {signer}, not by {challenge.address}")
+    if settings.ENVIRONMENT == "production" and development_index_of(signer) is not None:
+        raise WalletVerificationFailed(
+            f"{signer} is one of anvil's development accounts, whose key is public: "
+            "prove a wallet of your own"
+        )
     challenge.used_at = timezone.now()
     challenge.save(update_fields=["used_at"])
     user.wallet_address = challenge.address

@@ -188,9 +188,9 @@ def proxy_ssl_header(name: str) -> tuple[str, str] | None:
 
 def _development_addresses() -> frozenset[str]:
     """anvil's development accounts, lowercased: their keys ship with every Foundry install."""
-    from contracts.development_accounts import ANVIL_KEYS, address_of
+    from contracts.development_accounts import development_addresses
 
-    return frozenset(address_of(key).lower() for key in ANVIL_KEYS)
+    return development_addresses()
 
 
 def wallet(name: str, development_default: str) -> str:

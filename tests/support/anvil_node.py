@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 
+from contracts.development_accounts import DEVELOPMENT_ACCOUNT_COUNT
 from tests.support.processes import ANVIL, start, stop, wait_until
 from tests.support.services import unavailable
 
@@ -22,11 +23,25 @@ def _answers(rpc_url: str) -> bool:
 
 
 @contextmanager
-def running_anvil(port: int, *, log: Path, state_file: Path | None = None) -> Iterator[str]:
-    """Start anvil, yield its RPC URL, stop it with SIGTERM (on which anvil writes `state_file`)."""
+def running_anvil(
+    port: int, *, log: Path, state_file: Path | None = None, accounts: int = DEVELOPMENT_ACCOUNT_COUNT
+) -> Iterator[str]:
+    """Start anvil, yield its RPC URL, stop it with SIGTERM (on which anvil writes `state_file`).
+
+    With as many funded development accounts as the Procfile's anvil (64), so the demo contributors'
+    accounts (10 onwards) have gas to claim with, as in `make run`."""
     if not ANVIL.exists():
         unavailable("node_modules/.bin/anvil is missing: run `make setup` (npm install)")
-    command = [str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--silent"]
+    command = [
+        str(ANVIL),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--accounts",
+        str(accounts),
+        "--silent",
+    ]
     if state_file is not None:
         command += ["--state", str(state_file)]
     process: subprocess.Popen = start(command, log=log)

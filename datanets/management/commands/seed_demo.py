@@ -30,7 +30,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"demo data: {summary.datanets} datanets, {summary.contributors} contributors, "
             f"{summary.rows_added} new rows, {summary.versions_published} versions published "
-            f"(login {DEMO_USERNAME} / {DEMO_PASSWORD})"
+            f"(login {DEMO_USERNAME} / {DEMO_PASSWORD}); {summary.development_wallets} contributors paid at "
+            "anvil development accounts (they claim on /earnings/)"
         )
         if options["no_fine_tunes"]:
             return
