@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
 from modelfactory.api.models import ApiKey
+from tests.support.asgi_calls import run_async_in_own_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,7 +32,7 @@ def test_under_asgi_a_chat_stream_is_async_and_ends_with_done_after_its_receipt(
         )
         return response, [part async for part in response.streaming_content]
 
-    response, parts = async_to_sync(fetch)()
+    response, parts = run_async_in_own_thread(fetch)
 
     events = b"".join(parts).decode().split("\n\n")
     assert response.is_async

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIHandler
-from django.db import connection
 
 from modelfactory.billing.models import Reservation
 from modelfactory.billing.selectors import balance_of, reservations_open
 from tests.playground.playground_support import slow_talkative_engine
+from tests.support.asgi_calls import run_async_in_own_thread
 from tests.support.factories import make_user
 from tests.support.funding import OPEN, fund
 
@@ -63,21 +62,7 @@ def call_and_hang_up(body: dict, secret: str, *, after_s: float, user) -> list[d
             assert time.monotonic() < deadline, "the hold was never closed"
             await asyncio.sleep(0.05)
 
-    failures: list[BaseException] = []
-
-    def in_own_thread() -> None:  # a thread of its own: no event loop of an earlier test in the way
-        try:
-            async_to_sync(run)()
-        except BaseException as error:
-            failures.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=in_own_thread)
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive()
-    assert failures == []
+    run_async_in_own_thread(run)
     return sent
 
 

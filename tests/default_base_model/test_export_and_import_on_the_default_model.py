@@ -73,8 +73,10 @@ def test_the_merged_export_of_a_default_model_adapter_answers_as_the_adapter_doe
     assert merged.lm_head.weight.data_ptr() == merged.model.embed_tokens.weight.data_ptr()
     with torch.no_grad():
         merged_logits = merged(PROBE).logits
+    # 30 layers summed in another order: fp32 rounding reaches ~1e-4 on logits of ~3, so the bound is
+    # relative too (an adapter merged wrongly moves logits by whole units)
     torch.testing.assert_close(
-        merged_logits, peft_logits(default_base_model, smollm2_adapter), atol=1e-4, rtol=0
+        merged_logits, peft_logits(default_base_model, smollm2_adapter), atol=1e-4, rtol=1e-4
     )
     base = AutoModelForCausalLM.from_pretrained(default_base_model, dtype=torch.float32).eval()
     with torch.no_grad():

@@ -28,7 +28,9 @@ def test_worker_on_redis_reports_its_heartbeat_runs_tasks_and_signs_off_on_shutd
         heartbeat = Heartbeat.objects.get(kind=Heartbeat.Kind.WORKER, name__startswith="redis-test@")
         assert heartbeat.detail["queues"] == ["default"]
 
-        with Celery(broker=redis_url) as producer:
+        # not set as current: the closed app would stay current_app, and shared tasks would publish
+        # through its closed pools for the rest of the test session
+        with Celery(broker=redis_url, set_as_current=False) as producer:
             producer.send_task("modelfactory.health.tasks.record_pipeline_heartbeat", queue="default")
         wait_until(
             lambda: Heartbeat.objects.filter(kind=Heartbeat.Kind.PIPELINE).exists(),

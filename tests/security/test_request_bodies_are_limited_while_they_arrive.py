@@ -7,9 +7,9 @@ import asyncio
 import json
 
 import pytest
-from asgiref.sync import async_to_sync
 
 from modelfactory.request_body_limit import RequestBodyLimit
+from tests.support.asgi_calls import run_async_in_own_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,7 +45,10 @@ def run(app, path: str, chunks: int, headers: list[tuple[bytes, bytes]] | None =
         "client": ("127.0.0.1", 5000),
         "server": ("testserver", 80),
     }
-    async_to_sync(app)(scope, receive, send)
+    async def call() -> None:
+        await app(scope, receive, send)
+
+    run_async_in_own_thread(call)
     start = next(message for message in sent if message["type"] == "http.response.start")
     body = b"".join(message.get("body", b"") for message in sent if message["type"] == "http.response.body")
     return {"status": start["status"], "body": body}, pulled

@@ -87,6 +87,7 @@ def app_broker(url: str) -> Iterator[None]:
         pools.reset()  # closes pooled connections and empties kombu's global registries
         app._pool = None
         app.amqp._producer_pool = None
+        app.set_current()  # shared tasks publish through current_app, which another test may have replaced
 
     previous = app.conf.broker_url
     app.conf.broker_url = url
