@@ -205,7 +205,7 @@ def demo_fine_tunes_ensure() -> list[str]:
                 report.append(f"{demo.api_name}: job {job.pk} is {job.status}")
             continue
         version = Datanet.objects.get(slug=demo.datanet_slug).versions.order_by("-number").first()
-        spec = preset(demo.preset, base.source).to_json()
+        spec = preset(demo.preset, base.source, context_length=base.context_length).to_json()
         job = job_create(
             owner=owner,
             name=demo.title,

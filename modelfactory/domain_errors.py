@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from datanets.errors import DatanetAccessDenied, DatanetNotFound, NotDatanetOwner, UploadRefused
+from modelfactory.accounts.errors import LimitReached, Throttled
 from modelfactory.billing.errors import InsufficientBalance
 
 STATUS_FOR = {
@@ -18,6 +19,8 @@ STATUS_FOR = {
     NotDatanetOwner: 403,
     UploadRefused: 400,
     InsufficientBalance: 402,
+    LimitReached: 409,
+    Throttled: 429,
 }
 
 
@@ -31,7 +34,10 @@ class DomainErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         for error_type, status in STATUS_FOR.items():
             if isinstance(exception, error_type):
-                return render(
+                response = render(
                     request, "error.html", {"status": status, "reason": str(exception)}, status=status
                 )
+                if isinstance(exception, Throttled):
+                    response["Retry-After"] = str(exception.retry_after_s)
+                return response
         return None

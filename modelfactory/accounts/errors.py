@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 
-class SignUpThrottled(Exception):
-    """Too many sign-up forms came from one address in the last hour; the view answers 429."""
+class Throttled(Exception):
+    """A per-person or per-address limit was reached (`throttles`); views answer 429 with Retry-After."""
 
     def __init__(self, message: str, *, retry_after_s: int) -> None:
         super().__init__(message)
@@ -13,3 +13,8 @@ class SignUpThrottled(Exception):
 
 class DevelopmentAccountRefused(Exception):
     """anvil's development accounts are not handed out as wallets in production: their keys are public."""
+
+
+class LimitReached(Exception):
+    """A person holds as many of something as one account may (API keys, jobs in progress); they must
+    finish or remove one first. Pages answer 409."""

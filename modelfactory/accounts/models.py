@@ -22,17 +22,34 @@ class User(AbstractUser):
         return self.display_name or self.username
 
 
-class SignUpAttempt(models.Model):
-    """One sign-up form sent from an address: the rows of the last hour form its throttle window.
+class ThrottleEvent(models.Model):
+    """One counted attempt of a throttled action: the rows inside a throttle's window are its count.
 
-    Kept in the database, like the API's request log, so that every web process sees the same count.
+    One table for every throttle (sign-ups by address, failed logins, a person's requests), told apart by
+    `scope`; kept in the database, like the API's request log, so every web process sees the same count.
     """
 
-    ip = models.CharField(max_length=64, help_text="The client's address as the web server saw it.")
+    scope = models.CharField(max_length=32)
+    subject = models.CharField(max_length=160, help_text="Who is counted: an address, a username, a user id.")
     at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["ip", "at"]), models.Index(fields=["at"])]
+        indexes = [models.Index(fields=["scope", "subject", "at"]), models.Index(fields=["scope", "at"])]
 
     def __str__(self) -> str:
-        return f"{self.ip} at {self.at:%H:%M:%S}"
+        return f"{self.scope}:{self.subject} at {self.at:%H:%M:%S}"
+
+
+class AnswerInFlight(models.Model):
+    """An answer a person's request is generating now (API or playground): their concurrent-answer slot.
+
+    Released when the answer ends; a process that died mid-answer leaves its row, which stops counting at
+    `expires`, so a crash costs the person one slot for a while, never for good.
+    """
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="answers_in_flight")
+    started = models.DateTimeField()
+    expires = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"answer of {self.user_id} since {self.started:%H:%M:%S}"

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import math
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from eth_utils import keccak, to_checksum_address
 
 from contracts.development_accounts import development_address
-from modelfactory.accounts.errors import DevelopmentAccountRefused, SignUpThrottled
-from modelfactory.accounts.models import SignUpAttempt, User
-from modelfactory.sliding_window import retry_after_s
-
-SIGN_UP_WINDOW = timedelta(hours=1)
+from modelfactory.accounts.errors import DevelopmentAccountRefused
+from modelfactory.accounts.models import User
+from modelfactory.accounts.throttles import sign_up_throttle
 
 
 def development_wallet_for(username: str) -> str:
@@ -81,28 +75,19 @@ def development_wallet_give(*, user: User, index: int) -> bool:
     return True
 
 
-@transaction.atomic
 def sign_up_attempt_admit(*, ip: str) -> None:
-    """Count one sign-up form from `ip`, or refuse it when the address used up its hourly allowance.
+    """Count one sign-up form from `ip`, or raise `Throttled` when the address used up its hourly allowance.
 
     Every form counts, accepted or not: guessing which usernames and emails exist costs attempts too.
-    A refused attempt is not counted, so the window frees on schedule. Expired rows of every address are
-    pruned as we go, so the table stays one window deep. Two forms racing from one address may both slip
-    in; a throttle against scripts can afford that, unlike the API's per-key limit, which locks its key.
+    Two forms racing from one address may both slip in; a throttle against scripts can afford that,
+    unlike the per-person request limit, which locks its user.
     """
-    limit = settings.MODELFACTORY_SIGNUP_ATTEMPTS_PER_HOUR
-    now = timezone.now()
-    SignUpAttempt.objects.filter(at__lte=now - SIGN_UP_WINDOW).delete()
-    recent = list(SignUpAttempt.objects.filter(ip=ip).values_list("at", flat=True))
-    retry = retry_after_s(recent=recent, limit=limit, window=SIGN_UP_WINDOW, now=now)
-    if retry is not None:
-        minutes = math.ceil(retry / 60)
-        raise SignUpThrottled(
-            f"Too many sign-up attempts from your network ({limit} an hour). "
-            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}, or log in if you have an account.",
-            retry_after_s=retry,
-        )
-    SignUpAttempt.objects.create(ip=ip, at=now)
+    throttle = sign_up_throttle()
+    throttle.admit(
+        ip,
+        refusal=f"Too many sign-up attempts from your network ({throttle.limit} an hour). "
+        "Log in if you have an account.",
+    )
 
 
 @transaction.atomic

@@ -11,7 +11,7 @@ from modelfactory.accounts import views
 
 urlpatterns = [
     path("signup/", views.sign_up, name="signup"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", views.LogInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),  # POST only, with the CSRF token
     path("profile/", views.profile, name="profile"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),

@@ -1,9 +1,10 @@
-"""Thin views of accounts: sign-up and the profile. Log in, log out and passwords are Django's own views."""
+"""Thin views of accounts: sign-up, a throttled log-in, the profile. Log out and passwords are Django's."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.forms import Form
@@ -12,10 +13,11 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from modelfactory.accounts.errors import SignUpThrottled
+from modelfactory.accounts.errors import Throttled
 from modelfactory.accounts.forms import DisplayNameForm, SignUpForm
 from modelfactory.accounts.selectors import display_name_of, wallet_status_of
 from modelfactory.accounts.services import sign_up_attempt_admit, user_profile_update, user_sign_up
+from modelfactory.accounts.throttles import login_failures_record, login_retry_after_s, wait_phrase
 
 
 @require_http_methods(["GET", "POST"])
@@ -26,8 +28,8 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _sign_up_page(request, SignUpForm(), next_url)
     try:
-        sign_up_attempt_admit(ip=request.META.get("REMOTE_ADDR") or "unknown")
-    except SignUpThrottled as throttled:
+        sign_up_attempt_admit(ip=client_address(request))
+    except Throttled as throttled:
         response = _sign_up_page(
             request, SignUpForm(request.POST), next_url, refusal=str(throttled), status=429
         )
@@ -65,6 +67,39 @@ def _add_errors(form: Form, error: ValidationError) -> None:
     """A service's ValidationError on the form: each message under its field, the rest above the form."""
     for field, field_messages in error.message_dict.items():
         form.add_error(field if field in form.fields else None, field_messages)
+
+
+class LogInView(auth_views.LoginView):
+    """Django's log-in, refused for a while after too many failures for one username or from one address.
+
+    Only failures count, so a person who logs in often is never slowed down; a refused attempt does not
+    even check the password, so guessing stops until the window frees.
+    """
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        username, address = request.POST.get("username", ""), client_address(request)
+        retry = login_retry_after_s(username=username, address=address)
+        if retry is None:
+            return super().post(request, *args, **kwargs)
+        form = self.get_form()
+        refusal = (
+            f"Too many failed log-ins for this account or from your network. Try again in "
+            f"{wait_phrase(retry)}, or reset your password."
+        )
+        response = self.render_to_response(self.get_context_data(form=form, refusal=refusal), status=429)
+        response["Retry-After"] = str(retry)
+        return response
+
+    def form_invalid(self, form) -> HttpResponse:
+        login_failures_record(
+            username=self.request.POST.get("username", ""), address=client_address(self.request)
+        )
+        return super().form_invalid(form)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address the web server saw (behind a proxy, the one SECURE_PROXY_SSL_HEADER's proxy set)."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 @login_required

@@ -28,12 +28,15 @@ from django.db import transaction
 
 from inference.errors import EngineError, EngineStopped, PromptTooLong, RequestCancelled
 from inference.request import Completion, RequestHandle
+from modelfactory.accounts.errors import Throttled
+from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take
 from modelfactory.api.errors import (
     AccessDenied,
     ApiError,
     InsufficientQuota,
     InvalidParameter,
     NotFound,
+    RateLimited,
     Unavailable,
 )
 from modelfactory.api.models import ApiKey
@@ -93,6 +96,8 @@ class Answer:
     completions: list[Completion | None] = field(default_factory=list)
     accounted: bool = False
     reservation: Reservation | None = None
+    slot: int | None = None
+    """The caller's concurrent-answer slot (`throttles.answer_slot_take`), given back by `end`."""
     failed: bool = False
     """The engine failed it (or it never started): it is released whole, nobody pays for an error."""
     ended: bool = False
@@ -155,8 +160,13 @@ class Answer:
                 return
             self.ended = True
         self.cancel_unfinished()
-        if self.accounted:
-            return
+        try:
+            if not self.accounted:
+                self._account_what_was_produced()
+        finally:
+            answer_slot_release(self.slot)
+
+    def _account_what_was_produced(self) -> None:
         try:
             produced = None if self.failed else self._produced()
             if produced is not None:
@@ -295,6 +305,12 @@ def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
     except Exception as error:
         raise engine_error(error, ask) from error
     prompt_tokens = len(running.tokenizer(prompt)["input_ids"])
+    slot = answer_slot_for(key)
+    try:
+        reservation = answer_hold(key=key, published=published, ask=ask, prompt_tokens=prompt_tokens)
+    except Exception:
+        answer_slot_release(slot)
+        raise
     answer = Answer(
         key=key,
         published=published,
@@ -302,7 +318,8 @@ def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
         prompt=prompt,
         prompt_tokens=prompt_tokens,
         handles=[],
-        reservation=answer_hold(key=key, published=published, ask=ask, prompt_tokens=prompt_tokens),
+        reservation=reservation,
+        slot=slot,
     )
     try:
         answer.handles = [running.submit(request) for request in requests]
@@ -317,6 +334,16 @@ def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
             raise
         raise engine_error(error, ask) from error
     return answer
+
+
+def answer_slot_for(key: ApiKey) -> int:
+    """One of the caller's concurrent-answer slots, or 429 when their account has too many answers running."""
+    try:
+        return answer_slot_take(user=key.user)
+    except Throttled as error:
+        raise RateLimited(
+            str(error), retry_after_s=error.retry_after_s, code="too_many_concurrent_answers"
+        ) from None
 
 
 def answer_hold(

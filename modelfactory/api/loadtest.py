@@ -8,7 +8,9 @@ bounded in time (at most MAX_SECONDS; requests in flight at the deadline are all
 Each client streams chat completions back to back, cycling over the models given with --model (all
 models the key may call by default). It reports errors by kind, time to first token p50/p95, and
 generated tokens per second, counted from the `usage` chunk the server sends at the end of each stream.
-Create a key with a rate limit that fits: `manage.py api_key_create USER load --rate-limit 100000`.
+Create a key with a rate limit that fits: `manage.py api_key_create USER load --rate-limit 100000`, and
+start the server with the account's own limits raised (`MODELFACTORY_USER_REQUESTS_PER_MINUTE=100000
+MODELFACTORY_USER_CONCURRENT_ANSWERS=64`): every client here is the same account.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from modelfactory.accounts.errors import LimitReached
 from modelfactory.api.forms import ApiKeyForm
 from modelfactory.api.models import ApiKey
 from modelfactory.api.selectors import api_key_of, api_keys_of
@@ -35,7 +36,13 @@ def key_create(request: HttpRequest) -> HttpResponse:
         return render(
             request, "api/key_list.html", {"keys": api_keys_of(request.user), "form": form}, status=400
         )
-    key, secret = api_key_create(user=request.user, name=form.cleaned_data["name"])
+    try:
+        key, secret = api_key_create(user=request.user, name=form.cleaned_data["name"])
+    except LimitReached as error:
+        form.add_error(None, str(error))
+        return render(
+            request, "api/key_list.html", {"keys": api_keys_of(request.user), "form": form}, status=409
+        )
     # Rendered, not redirected: the secret must never sit in a session, a URL or a log.
     return render(
         request,

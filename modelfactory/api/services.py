@@ -6,10 +6,14 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from modelfactory.accounts.errors import LimitReached, Throttled
+from modelfactory.accounts.models import User
+from modelfactory.accounts.throttles import user_request_admit
 from modelfactory.api.errors import InvalidApiKey, RateLimited
 from modelfactory.api.models import DEFAULT_RATE_LIMIT_PER_MINUTE, ApiKey, ApiRequest
 from modelfactory.catalog.models import PublishedModel
@@ -31,7 +35,19 @@ def secret_hash(secret: str) -> str:
 def api_key_create(
     *, user, name: str, rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE
 ) -> tuple[ApiKey, str]:
-    """A new key and its secret; the secret is returned this once and never stored."""
+    """A new key and its secret; the secret is returned this once and never stored.
+
+    An account holds at most MODELFACTORY_API_KEYS_PER_USER active keys (`LimitReached`): each key has
+    its own rate limit, and the account's own limit is what stops many keys adding up, but a bounded list
+    keeps a leaked session from minting keys faster than their owner can revoke them.
+    """
+    User.objects.select_for_update().filter(pk=user.pk).first()  # two tabs creating at once count exactly
+    limit = settings.MODELFACTORY_API_KEYS_PER_USER
+    if ApiKey.objects.filter(user=user, revoked__isnull=True).count() >= limit:
+        raise LimitReached(
+            f"You have {limit} active API keys, the most one account may hold: revoke one you no longer "
+            "use, then create the new one."
+        )
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         user=user,
@@ -57,7 +73,7 @@ def api_key_revoke(*, key: ApiKey, user) -> ApiKey:
 
 
 def api_request_admit(*, secret: str | None) -> ApiKey:
-    """Authenticate a request's bearer key and count it in the key's sliding one-minute window.
+    """Authenticate a request's bearer key and count it in the key's and its account's one-minute windows.
 
     Locking the key row serialises admissions of one key across all web processes, so the count is
     exact; rows older than the window are pruned as we go, so the table stays one minute deep.
@@ -77,6 +93,8 @@ def api_request_admit(*, secret: str | None) -> ApiKey:
             raise InvalidApiKey("incorrect API key; check it or create a new one at /account/api-keys/")
         if key.revoked is not None:
             raise InvalidApiKey("this API key was revoked; create a new one at /account/api-keys/")
+        if not key.user.is_active:
+            raise InvalidApiKey("this API key's account is deactivated; its keys no longer work")
         now = timezone.now()
         ApiRequest.objects.filter(key=key, at__lte=now - WINDOW).delete()
         recent = list(ApiRequest.objects.filter(key=key).order_by("at").values_list("at", flat=True))
@@ -87,6 +105,10 @@ def api_request_admit(*, secret: str | None) -> ApiKey:
                 f"retry in {retry} s",
                 retry_after_s=retry,
             )
+        try:
+            user_request_admit(user=key.user)
+        except Throttled as error:
+            raise RateLimited(str(error), retry_after_s=error.retry_after_s) from None
         ApiRequest.objects.create(key=key, at=now)
         ApiKey.objects.filter(pk=key.pk).update(last_used=now)
         key.last_used = now

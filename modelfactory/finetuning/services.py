@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from datanets.models import Row, Version
 from datanets.selectors import datanets_usable_by
+from modelfactory.accounts.errors import LimitReached
 from modelfactory.accounts.models import User
 from modelfactory.catalog.models import BaseModel
 from modelfactory.finetuning.errors import JobRefused, NotJobOwner
@@ -74,7 +75,9 @@ def job_create(
         raise JobRefused(str(error)) from None
     checked = checked.replace(extra={**checked.extra, "gpus": gpus})
     needs_gpu = checked.method == "qlora" or checked.attention == "flash_attention_2" or gpus > 0
+    _require_bounded(checked, base_model=base_model, versions=versions, on_gpu=needs_gpu)
     with transaction.atomic():
+        _require_job_room(owner)
         job = FineTuneJob.objects.create(
             owner=owner,
             name=name.strip() or f"{base_model.name} on {versions[0].datanet.slug}",
@@ -90,6 +93,57 @@ def job_create(
         job.save(update_fields=["output_dir"])
         transaction.on_commit(lambda: job_enqueue(job=job))
     return job
+
+
+ACTIVE_JOB_STATUSES = (
+    FineTuneJob.Status.QUEUED,
+    FineTuneJob.Status.RUNNING,
+    FineTuneJob.Status.CANCELLING,
+)
+
+
+def _require_job_room(owner: User) -> None:
+    """At most MODELFACTORY_USER_CONCURRENT_JOBS queued or running jobs per person: the trainers are
+    shared, first come first served, so one person's burst must not queue everyone else behind it.
+    Call inside a transaction: the owner's row is locked so two launches at once count exactly."""
+    User.objects.select_for_update().filter(pk=owner.pk).first()
+    limit = settings.MODELFACTORY_USER_CONCURRENT_JOBS
+    active = FineTuneJob.objects.filter(owner=owner, status__in=ACTIVE_JOB_STATUSES).count()
+    if active >= limit:
+        raise LimitReached(
+            f"You have {active} jobs queued or running, the most one account may have at once ({limit}). "
+            "Wait for one to finish or cancel it, then launch this one."
+        )
+
+
+def _require_bounded(spec, *, base_model: BaseModel, versions: list[Version], on_gpu: bool) -> None:
+    """Refuse a spec that does not fit the base model, or whose work would hold a trainer for days.
+
+    The work is bounded by the tokens it may process: steps × rows per step × max sequence length (an
+    upper bound: rows shorter than the limit cost less). The limit depends on where it trains, since a
+    GPU trains a hundred times faster than this CPU (MODELFACTORY_JOB_MAX_TOKENS_CPU / _GPU).
+    """
+    if base_model.context_length and spec.max_seq_length > base_model.context_length:
+        raise JobRefused(
+            f"max sequence length {spec.max_seq_length} is longer than {base_model.name}'s context "
+            f"({base_model.context_length} tokens): lower it to {base_model.context_length} or less"
+        )
+    rows_per_step = spec.batch_size * spec.grad_accumulation * max(1, spec.extra.get("gpus", 0))
+    if spec.max_steps:
+        steps = spec.max_steps
+    else:
+        rows = Row.objects.filter(versions__in=versions).distinct().count()
+        train_rows = max(1, rows - int(rows * spec.eval_fraction))
+        steps = max(1, int(train_rows * spec.epochs / rows_per_step + 0.999))
+    tokens = steps * rows_per_step * spec.max_seq_length
+    limit = settings.MODELFACTORY_JOB_MAX_TOKENS_GPU if on_gpu else settings.MODELFACTORY_JOB_MAX_TOKENS_CPU
+    if tokens > limit:
+        where = "a GPU" if on_gpu else "the CPU"
+        raise JobRefused(
+            f"this job could process up to {tokens:,} tokens ({steps:,} steps × {rows_per_step} rows × "
+            f"{spec.max_seq_length} tokens), more than one job may on {where} ({limit:,}): lower the steps "
+            "or epochs, the batch, or the max sequence length"
+        )
 
 
 def job_enqueue(*, job: FineTuneJob) -> None:
@@ -121,6 +175,7 @@ def job_resume(*, job: FineTuneJob, user: User) -> FineTuneJob:
     starts over when it stopped before writing one (`selectors.job_resume_step` tells which)."""
     _require_owner(job, user)
     with transaction.atomic():
+        _require_job_room(user)
         changed = FineTuneJob.objects.filter(
             pk=job.pk, status__in=[FineTuneJob.Status.CANCELLED, FineTuneJob.Status.FAILED]
         ).update(status=FineTuneJob.Status.QUEUED, error="", finished=None, worker="", attempts=0)

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from datanets.models import Row
+from modelfactory.accounts.errors import LimitReached
 from modelfactory.catalog.models import BaseModel
 from modelfactory.catalog.selectors import base_models
 from modelfactory.finetuning import artifacts, selectors, services
@@ -88,7 +89,8 @@ def _step_data(request: HttpRequest, state: WizardState) -> HttpResponse:
 
 
 def _preset_values(name: str, base: BaseModel) -> dict:
-    spec = preset(name, base.source, hardware=detect_capabilities().hardware).to_json()
+    hardware = detect_capabilities().hardware
+    spec = preset(name, base.source, hardware=hardware, context_length=base.context_length).to_json()
     return {field: spec[field] for field in MethodForm.ADVANCED}
 
 
@@ -108,7 +110,7 @@ def _step_method(request: HttpRequest, state: WizardState) -> HttpResponse:
             }
             state.preset = form.cleaned_data["preset"]
             try:
-                state.spec(base.source)
+                state.spec(base.source, context_length=base.context_length)
             except SpecInvalid as error:
                 form.add_error(error.field if error.field in form.fields else None, error.reason)
             else:
@@ -136,7 +138,7 @@ def _step_method(request: HttpRequest, state: WizardState) -> HttpResponse:
 def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
     base = _chosen_base(state)
     versions = selectors.versions_usable_by(request.user, state.version_ids)
-    spec = state.spec(base.source).to_json()
+    spec = state.spec(base.source, context_length=base.context_length).to_json()
     rows = Row.objects.filter(versions__in=versions).distinct()
     tokens = rows.aggregate(n=Sum("token_count"))["n"] or 0
     facts = selectors.architecture_facts(base)
@@ -176,7 +178,7 @@ def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
                 preset=state.preset,
                 gpus=form.cleaned_data["gpus"],
             )
-        except JobRefused as error:
+        except (JobRefused, LimitReached) as error:
             form.add_error(None, str(error))
         else:
             WizardState.clear(request.session)
@@ -266,7 +268,7 @@ def job_resume(request: HttpRequest, job_id: int) -> HttpResponse:
     resume_step = selectors.job_resume_step(job)
     try:
         services.job_resume(job=job, user=request.user)
-    except JobRefused as error:
+    except (JobRefused, LimitReached) as error:
         messages.error(request, str(error))
     else:
         messages.success(

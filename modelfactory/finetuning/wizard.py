@@ -43,12 +43,14 @@ class WizardState:
             return "data"
         return None
 
-    def spec(self, base_model_source: str) -> TrainingSpec:
-        """The preset for this machine's hardware with the advanced panel's overrides applied."""
+    def spec(self, base_model_source: str, *, context_length: int | None = None) -> TrainingSpec:
+        """The preset for this machine's hardware and the base model's context, with the advanced
+        panel's overrides applied."""
         return preset(
             self.preset,
             base_model_source,
             hardware=detect_capabilities().hardware,
+            context_length=context_length,
             eval_fraction=self.eval_fraction,
             **self.overrides,
         )

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
+from modelfactory.accounts.errors import Throttled
+from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take
 from modelfactory.attribution.services import answer_of
 from modelfactory.billing.errors import BillingError, InsufficientBalance
 from modelfactory.billing.services import answer_charge, answer_release, answer_reserve
@@ -71,6 +73,7 @@ class RunningAnswer:
     handle: RequestHandle
     tokens_in: int
     reservation: Reservation | None = None
+    slot: int | None = None
 
 
 def server_event(name: str, data: dict) -> bytes:
@@ -113,6 +116,11 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
     if not claimed:
         raise AnswerNotStartable("this answer is already streaming in another tab or connection")
     try:
+        slot = answer_slot_take(user=user)
+    except Throttled as error:
+        _fail(answer, str(error))
+        raise AnswerNotStartable(str(error)) from error
+    try:
         published = model_for(user, answer.model_name)
         settings = ChatSettings.parse(answer.conversation.settings)
         running_engine = engine_runtime.engine()
@@ -132,18 +140,26 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
             raise
         tokens_in = fit.tokens
     except InsufficientBalance as error:
+        answer_slot_release(slot)
         _fail(answer, str(error))
         raise AnswerNotStartable(str(error), deposit_url=error.deposit_path) from error
     except (ModelNotFound, ModelAccessDenied, InvalidSettings, ConversationTooLong) as error:
+        answer_slot_release(slot)
         _fail(answer, str(error))
         raise AnswerNotStartable(str(error)) from error
     except Exception as error:  # an engine that cannot start must fail this answer, not hang the page
+        answer_slot_release(slot)
         _fail(answer, f"the model could not run this answer: {error}")
         raise AnswerNotStartable(f"the model could not run this answer: {error}") from error
     with _in_flight_lock:
         _in_flight[answer.pk] = handle
     return RunningAnswer(
-        answer=answer, published=published, handle=handle, tokens_in=tokens_in, reservation=reservation
+        answer=answer,
+        published=published,
+        handle=handle,
+        tokens_in=tokens_in,
+        reservation=reservation,
+        slot=slot,
     )
 
 
@@ -163,6 +179,14 @@ def answer_finish(*, user, running: RunningAnswer, timeout: float = 60) -> Messa
     finally:
         with _in_flight_lock:
             _in_flight.pop(running.answer.pk, None)
+    try:
+        return _record(user=user, running=running)
+    finally:
+        answer_slot_release(running.slot)
+
+
+def _record(*, user, running: RunningAnswer) -> Message:
+    handle = running.handle
     completion = handle.completion
     answer = running.answer
     if completion is None or completion.finish_reason == "error":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from modelfactory.accounts.throttles import user_request_admit
 from modelfactory.billing.errors import InsufficientBalance
 from modelfactory.billing.pricing import answer_price_max
 from modelfactory.billing.selectors import balance_of
@@ -105,7 +106,8 @@ def prompt_send(
     """Add the user's prompt and one pending answer per model; the stream endpoint then fills each answer.
 
     Models, system prompt and settings may change between turns; the conversation keeps the latest,
-    which is what "Copy as curl" and the next turn use.
+    which is what "Copy as curl" and the next turn use. Each answer counts as one request in the
+    account's per-minute limit, shared with its API keys (`Throttled` when it is used up).
     """
     if conversation.user_id != user.pk:
         raise InvalidSettings("conversation", "you can only write in your own conversations")
@@ -126,6 +128,7 @@ def prompt_send(
         conversation.settings = settings.as_json()
     if not conversation.title:
         conversation.title = content[:TITLE_CHARS] + ("…" if len(content) > TITLE_CHARS else "")
+    user_request_admit(user=user, count=len(conversation.model_names))  # one request per answer
     conversation.updated = timezone.now()
     conversation.save()
     prompt = Message.objects.create(conversation=conversation, role=Message.Role.USER, content=content)

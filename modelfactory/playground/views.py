@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from modelfactory.accounts.errors import Throttled
 from modelfactory.billing.errors import InsufficientBalance
 from modelfactory.billing.selectors import balance_of
 from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound
@@ -29,6 +30,7 @@ STATUS_FOR: dict[type[Exception], int] = {
     InvalidSettings: 400,
     ConversationTooLong: 400,
     InsufficientBalance: 402,
+    Throttled: 429,
 }
 
 
@@ -45,8 +47,14 @@ def _errors_as_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
                 body = {"error": str(error)}
                 if isinstance(error, InsufficientBalance):  # the page links to where to deposit
                     body["deposit_url"] = reverse("ledger:wallet")
-                return JsonResponse(body, status=status)
-            return render(request, "error.html", {"status": status, "reason": str(error)}, status=status)
+                response: HttpResponse = JsonResponse(body, status=status)
+            else:
+                response = render(
+                    request, "error.html", {"status": status, "reason": str(error)}, status=status
+                )
+            if isinstance(error, Throttled):
+                response["Retry-After"] = str(error.retry_after_s)
+            return response
 
     return wrapper
 

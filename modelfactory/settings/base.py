@@ -110,6 +110,24 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sign-up forms accepted from one client address per hour: enough for a household or a classroom behind
 # one NAT retrying typos, too few to script thousands of accounts.
 MODELFACTORY_SIGNUP_ATTEMPTS_PER_HOUR = env.integer("MODELFACTORY_SIGNUP_ATTEMPTS_PER_HOUR", 20, minimum=1)
+# Failed logins per username, and per client address, in 15 minutes: a person mistyping gets ten tries,
+# a script guessing passwords gets ten per quarter hour.
+MODELFACTORY_LOGIN_FAILURES_PER_15_MIN = env.integer("MODELFACTORY_LOGIN_FAILURES_PER_15_MIN", 10, minimum=1)
+
+# --- Per-person limits (the engine is shared: more API keys must not mean more of it) --------------------
+# Requests per minute of one account, all its API keys and the playground together (each key also has its
+# own limit); answers one account may have generating at once; active API keys per account.
+MODELFACTORY_USER_REQUESTS_PER_MINUTE = env.integer("MODELFACTORY_USER_REQUESTS_PER_MINUTE", 240, minimum=1)
+MODELFACTORY_USER_CONCURRENT_ANSWERS = env.integer("MODELFACTORY_USER_CONCURRENT_ANSWERS", 8, minimum=2)
+MODELFACTORY_API_KEYS_PER_USER = env.integer("MODELFACTORY_API_KEYS_PER_USER", 10, minimum=1)
+# The longest one answer may run; a crashed process's concurrent-answer slot frees a minute after it.
+MODELFACTORY_ANSWER_MAX_S = env.integer("MODELFACTORY_ANSWER_MAX_S", 300, minimum=10)
+# Fine-tuning jobs one account may have queued or running at once.
+MODELFACTORY_USER_CONCURRENT_JOBS = env.integer("MODELFACTORY_USER_CONCURRENT_JOBS", 3, minimum=1)
+# The most tokens one job may process (steps × rows per step × max sequence length): about a day of
+# SmolLM2-135M training on a 2-core CPU, and on a GPU about a day of a 7B model on one H100.
+MODELFACTORY_JOB_MAX_TOKENS_CPU = env.integer("MODELFACTORY_JOB_MAX_TOKENS_CPU", 200_000_000, minimum=1)
+MODELFACTORY_JOB_MAX_TOKENS_GPU = env.integer("MODELFACTORY_JOB_MAX_TOKENS_GPU", 20_000_000_000, minimum=1)
 
 # --- Email (password resets) ----------------------------------------------------------------------
 # Development prints mails on the web process's console; production sends them through SMTP. Tests get

@@ -212,17 +212,28 @@ _PRESET_TABLE: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-def preset(name: str, base_model: str, *, hardware: Hardware = "cpu", **overrides: Any) -> TrainingSpec:
+def preset(
+    name: str,
+    base_model: str,
+    *,
+    hardware: Hardware = "cpu",
+    context_length: int | None = None,
+    **overrides: Any,
+) -> TrainingSpec:
     """The named preset (``quick`` / ``balanced`` / ``thorough``) scaled for ``hardware``, then ``overrides``.
 
     The wizard starts from a preset and lets the advanced panel override single fields; the preset
-    name is kept in ``extra`` so the job page can say "Balanced, rank changed to 32".
+    name is kept in ``extra`` so the job page can say "Balanced, rank changed to 32". A preset's max
+    sequence length never exceeds the base model's ``context_length`` (an override may, and is refused
+    when the job is created).
     """
     if name not in PRESETS:
         raise SpecInvalid("preset", f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     if hardware not in ("cpu", "gpu"):
         raise SpecInvalid("hardware", f"unknown hardware {hardware!r}; choose cpu or gpu")
     values: dict[str, Any] = {"base_model": base_model, **_PRESET_TABLE[(name, hardware)]}
+    if context_length:
+        values["max_seq_length"] = min(values["max_seq_length"], context_length)
     values.update(overrides)
     values["extra"] = {"preset": name, "hardware": hardware, **values.get("extra", {})}
     return TrainingSpec(**values)
