@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Sum
@@ -244,7 +246,10 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 def job_metrics(request: HttpRequest, job_id: int) -> JsonResponse:
     job = _job_or_404(request, job_id)
-    after = int(request.GET.get("after", -1))
+    after = request.GET.get("after", "-1")
+    if not re.fullmatch(r"-?[0-9]{1,18}", after):
+        return JsonResponse({"error": f"after: {after!r} is not a step number"}, status=400)
+    after = int(after)
     return JsonResponse({"status": job.status, "curves": selectors.job_curves(job, after_step=after)})
 
 
