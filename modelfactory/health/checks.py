@@ -6,6 +6,7 @@ the reason a person needs to fix it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -156,10 +157,40 @@ def run_check(check: Callable[[], CheckResult]) -> CheckResult:
     return CheckResult(result.name, result.ok, result.detail, latency_ms, result.data)
 
 
+_last_report: tuple[float, dict] | None = None
+_last_report_lock = threading.Lock()
+
+
 def platform_health() -> dict:
+    """Every part's state, reused for MODELFACTORY_HEALTH_CACHE_S seconds.
+
+    A load balancer polls each replica every few seconds and anyone may open the status page; without
+    the reuse each hit would query the database, the broker and the chain again.
+    """
+    global _last_report
+    ttl = settings.MODELFACTORY_HEALTH_CACHE_S
+    with _last_report_lock:
+        if ttl > 0 and _last_report is not None and time.monotonic() - _last_report[0] < ttl:
+            return _last_report[1]
     results = [run_check(check) for check in CHECKS]
-    return {
+    report = {
         "status": "ok" if all(r.ok for r in results) else "degraded",
         "checked_at": timezone.now().isoformat(),
         "checks": {r.name: r.as_dict() for r in results},
+    }
+    with _last_report_lock:
+        _last_report = (time.monotonic(), report)
+    return report
+
+
+def public_health(report: dict) -> dict:
+    """What anyone may see: each part up or down and how fast it answered. The details (error text,
+    which can name a chain RPC URL with its provider key, worker names, model paths) are for staff."""
+    return {
+        "status": report["status"],
+        "checked_at": report["checked_at"],
+        "checks": {
+            name: {"name": name, "ok": check["ok"], "latency_ms": check["latency_ms"]}
+            for name, check in report["checks"].items()
+        },
     }

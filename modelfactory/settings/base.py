@@ -113,6 +113,9 @@ AUTH_PASSWORD_VALIDATORS = [
 MODELFACTORY_SIGNUP_ATTEMPTS_PER_HOUR = env.integer("MODELFACTORY_SIGNUP_ATTEMPTS_PER_HOUR", 20, minimum=1)
 # Failed logins per username, and per client address, in 15 minutes: a person mistyping gets ten tries,
 # a script guessing passwords gets ten per quarter hour.
+# /healthz and /status/ reuse one check of every part for this long (a probe per replica per second
+# must not query the chain each time).
+MODELFACTORY_HEALTH_CACHE_S = env.integer("MODELFACTORY_HEALTH_CACHE_S", 5, minimum=0)
 MODELFACTORY_LOGIN_FAILURES_PER_15_MIN = env.integer("MODELFACTORY_LOGIN_FAILURES_PER_15_MIN", 10, minimum=1)
 
 # --- Per-person limits (the engine is shared: more API keys must not mean more of it) --------------------

@@ -45,3 +45,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Each test changes what the checks see (a chain URL, a base model): no report may outlive its test.
+MODELFACTORY_HEALTH_CACHE_S = 0
