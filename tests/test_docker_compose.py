@@ -62,3 +62,12 @@ def test_the_procfile_runs_the_same_programs_as_compose():
         words = shlex.split(command.replace("&&", " && "))
         program = next(w for w in words if w.startswith((".venv/bin/", "node_modules/")))
         assert (REPO / program).exists(), program
+
+
+def test_only_the_web_server_is_published_beyond_the_hosts_loopback():
+    """A development chain, the database or the broker reachable from outside is a way in: only `web`
+    (behind its own authentication) may listen on every interface."""
+    for name, service in COMPOSE["services"].items():
+        for port in service.get("ports", []):
+            if name != "web":
+                assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
