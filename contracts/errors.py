@@ -23,6 +23,12 @@ class TransactionNotMined(ChainUnavailable):
     (e.g. `last_committed_epoch`) before sending it again."""
 
 
+class TransactionRejected(ChainUnavailable):
+    """The node refused a signed transaction before mining it ("nonce too low", "replacement transaction
+    underpriced", "already known"): another sender of the same account got there first. Nothing was
+    done; re-read state and try again later, like an outage."""
+
+
 class OperatorKeyMissing(ChainError):
     """A write was asked of a client built without an operator key."""
 

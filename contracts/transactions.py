@@ -27,6 +27,7 @@ from web3.exceptions import (
     ProviderConnectionError,
     RequestTimedOut,
     TimeExhausted,
+    Web3RPCError,
 )
 
 from contracts.artifacts import abi_type, error_abis
@@ -35,6 +36,7 @@ from contracts.errors import (
     ChainUnavailable,
     ContractReverted,
     TransactionNotMined,
+    TransactionRejected,
 )
 
 OUTAGES = (OSError, ProviderConnectionError, RequestTimedOut)
@@ -88,19 +90,29 @@ class TransactionSender:
         return self.account.address
 
     def send(self, call: ContractFunction, *, contract: str) -> Any:
-        """Simulate, sign, send and wait for `call`; returns the receipt of a successful transaction."""
+        """Simulate, sign, send and wait for `call`; returns the receipt of a successful transaction.
+
+        A nonce taken meanwhile by another process sending as the same account is retried once with a
+        fresh one; a second refusal is `TransactionRejected`, for the caller to retry later.
+        """
         function = call.fn_name
         with self._lock, outages_as_chain_unavailable(self.rpc_url):
-            try:
-                transaction = call.build_transaction(
-                    {
-                        "from": self.address,
-                        "nonce": self.web3.eth.get_transaction_count(self.address, "pending"),
-                    }
-                )
-            except ContractLogicError as error:
-                raise decode_revert(error, contract=contract, function=function) from error
-            return self._sign_send_wait(transaction, contract=contract, function=function)
+            for attempt in (1, 2):
+                try:
+                    transaction = call.build_transaction(
+                        {
+                            "from": self.address,
+                            "nonce": self.web3.eth.get_transaction_count(self.address, "pending"),
+                        }
+                    )
+                except ContractLogicError as error:
+                    raise decode_revert(error, contract=contract, function=function) from error
+                try:
+                    return self._sign_send_wait(transaction, contract=contract, function=function)
+                except TransactionRejected as error:
+                    if attempt == 2 or "nonce" not in str(error).lower():
+                        raise
+        raise AssertionError("unreachable")
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any, contract: str) -> Any:
         """Deploy a contract; returns the receipt (its `contractAddress` is the new address)."""
@@ -119,7 +131,15 @@ class TransactionSender:
 
     def _sign_send_wait(self, transaction: dict[str, Any], *, contract: str, function: str) -> Any:
         signed = self.account.sign_transaction(transaction)
-        tx_hash = self.web3.eth.send_raw_transaction(signed.raw_transaction)
+        try:
+            tx_hash = self.web3.eth.send_raw_transaction(signed.raw_transaction)
+        except RequestTimedOut:
+            raise  # an outage, not a refusal: `outages_as_chain_unavailable` says so
+        except Web3RPCError as error:
+            raise TransactionRejected(
+                f"the node at {self.rpc_url} refused {contract}.{function} from {self.address} "
+                f"(nonce {transaction.get('nonce')}): {error}"
+            ) from error
         try:
             receipt = self.web3.eth.wait_for_transaction_receipt(
                 tx_hash, timeout=self.receipt_timeout_s, poll_latency=0.1

@@ -182,3 +182,19 @@ class ChainRegistration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id}"
+
+
+class ChainWriterLease(models.Model):
+    """Which process may send the operator's transactions now (`chain_writer_lease`).
+
+    Settlement and chain registration both sign as the operator; two processes doing so at once race
+    for nonces and can commit an epoch twice. The lease expires, so a process that died holding it
+    blocks the others only until then.
+    """
+
+    name = models.CharField(max_length=32, primary_key=True)
+    holder = models.CharField(max_length=200, blank=True)
+    expires = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.holder or 'free'}"

@@ -39,6 +39,7 @@ from contracts.merkle_tree import bytes32_root
 from contracts.payout_tree import PayoutTree
 from contracts.transactions import outages_as_chain_unavailable
 from modelfactory.ledger.chain import OperatorKeyNotConfigured, development_key_for, settlement_client
+from modelfactory.ledger.chain_writer_lease import OPERATOR, ChainWriterBusy, chain_writer_lease, lease_renew
 from modelfactory.ledger.epoch_funding import EpochNotFunded, vault_funding
 from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, PersonEarning, WalletChallenge
 from modelfactory.ledger.payees import payout_wallet_of, person_of
@@ -333,11 +334,12 @@ def epoch_commit(*, client: ChainClient, epoch: Epoch) -> Epoch:
     return epoch
 
 
-def epoch_commit_pending(*, client: ChainClient) -> list[Epoch]:
+def epoch_commit_pending(*, client: ChainClient, lease_holder: str | None = None) -> list[Epoch]:
     """Commit every queued epoch in order, the chain's `last_committed_epoch()` deciding what is done.
 
     Raises `ChainUnavailable` when the node goes away; what was committed before stays marked and the
-    rest stays queued for the next run.
+    rest stays queued for the next run. With `lease_holder` (from `chain_writer_lease`) the lease is
+    renewed before each epoch, and the run stops if it was lost.
     """
     pending = list(Epoch.objects.exclude(status=Epoch.Status.COMMITTED).order_by("number"))
     if not pending:
@@ -345,6 +347,8 @@ def epoch_commit_pending(*, client: ChainClient) -> list[Epoch]:
     last = client.last_committed_epoch()
     committed = []
     for epoch in pending:
+        if lease_holder is not None and not lease_renew(OPERATOR, lease_holder):
+            raise ChainWriterBusy("the lease to send the operator's transactions expired mid-run")
         if epoch.number <= last:
             _mark_committed_from_chain(client, epoch)
         elif epoch.number == last + 1:
@@ -376,14 +380,22 @@ def epoch_close_and_commit(*, client: ChainClient | None = None) -> SettlementRu
     epoch is still closed in the database and waits, with the reason in `last_error`.
     """
     run = SettlementRun()
-    closed = epoch_close(only_when_due=True)
-    run.closed = closed.number if closed else None
     try:
-        client = client or settlement_client()
-        run.committed = [epoch.number for epoch in epoch_commit_pending(client=client)]
-    except (ChainError, LedgerOutOfSync, OperatorKeyNotConfigured, EpochNotFunded) as error:
-        run.error = f"{type(error).__name__}: {error}"
-        logger.warning("settlement deferred: %s", run.error)
+        with chain_writer_lease() as holder:
+            closed = epoch_close(only_when_due=True)
+            run.closed = closed.number if closed else None
+            try:
+                client = client or settlement_client()
+                run.committed = [
+                    epoch.number for epoch in epoch_commit_pending(client=client, lease_holder=holder)
+                ]
+            except (ChainError, LedgerOutOfSync, OperatorKeyNotConfigured, EpochNotFunded) as error:
+                run.error = f"{type(error).__name__}: {error}"
+                logger.warning("settlement deferred: %s", run.error)
+    except ChainWriterBusy as busy:
+        run.error = f"ChainWriterBusy: {busy}"
+        logger.info("settlement skipped: %s", busy)
+        return run
     run.queued = list(
         Epoch.objects.exclude(status=Epoch.Status.COMMITTED)
         .order_by("number")

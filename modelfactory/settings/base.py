@@ -213,6 +213,9 @@ if env.is_production() and not (CHAIN_OPERATOR_KEY or CHAIN_OPERATOR_KEYSTORE):
     raise env.ConfigurationError(
         "CHAIN_OPERATOR_KEY (or CHAIN_OPERATOR_KEYSTORE) is required when MODELFACTORY_ENV=production"
     )
+# How long one process may hold the right to send the operator's transactions before others may take it
+# (renewed between epochs): longer than one transaction takes to be mined on a slow chain.
+MODELFACTORY_CHAIN_WRITER_LEASE_S = env.integer("MODELFACTORY_CHAIN_WRITER_LEASE_S", 600, minimum=30)
 # Settlement epochs close when the oldest waiting receipt is this old, or this many are waiting.
 LEDGER_EPOCH_SECONDS = env.integer("LEDGER_EPOCH_SECONDS", 300, minimum=1)
 LEDGER_EPOCH_MAX_RECEIPTS = env.integer("LEDGER_EPOCH_MAX_RECEIPTS", 1000, minimum=1)
