@@ -29,3 +29,7 @@ class DatanetInvalid(Exception):
 
 class DatanetArchived(UploadRefused):
     """An archived datanet takes no new rows; its versions stay usable by the jobs that use them."""
+
+
+class VersionEmpty(UploadRefused):
+    """A version with no approved rows: nothing to train on, and the chain's registry records none."""

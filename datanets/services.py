@@ -21,6 +21,7 @@ from datanets.errors import (
     DatanetInvalid,
     NotDatanetOwner,
     NotDatanetReviewer,
+    VersionEmpty,
 )
 from datanets.merkle import merkle_root
 from datanets.models import RESERVED_SLUGS, AccessRequest, Datanet, Row, Version
@@ -266,6 +267,9 @@ def rows_add(
 def version_publish(*, datanet: Datanet, notes: str = "") -> Version:
     """Snapshot the approved rows; a version never changes after this.
 
+    An empty snapshot is refused (`VersionEmpty`): it trains nothing, and the chain's registry, which
+    takes versions strictly in order, could never record it, so every later version would wait.
+
     The datanet row is locked so that two owners publishing at once get numbers 1 and 2, not
     two versions numbered 1; added/removed counts compare with the previous version.
     """
@@ -273,6 +277,10 @@ def version_publish(*, datanet: Datanet, notes: str = "") -> Version:
     approved = list(
         datanet.rows.filter(status=Row.Status.APPROVED).values_list("pk", "content_hash", "token_count")
     )
+    if not approved:
+        raise VersionEmpty(
+            f"{datanet.title} has no approved rows yet: approve or add rows, then publish a version"
+        )
     last = datanet.versions.order_by("-number").first()
     previous = set(last.rows.values_list("pk", flat=True)) if last else set()
     current = {pk for pk, _, _ in approved}

@@ -15,6 +15,7 @@ from datanets.errors import (
     NotDatanetOwner,
     NotDatanetReviewer,
     UploadRefused,
+    VersionEmpty,
 )
 from datanets.forms import ContributionForm, DatanetForm, ImportChoiceForm, ReviewingForm, UploadFileForm
 from datanets.ingest import RowInvalid, UploadUnreadable
@@ -282,8 +283,12 @@ def versions(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def publish_version(request: HttpRequest, slug: str) -> HttpResponse:
     datanet = _owned_or_403(request, slug)
-    version = services.version_publish(datanet=datanet, notes=request.POST.get("notes", "").strip())
-    messages.success(request, f"Published version {version.number} with {version.row_count} rows.")
+    try:
+        version = services.version_publish(datanet=datanet, notes=request.POST.get("notes", "").strip())
+    except VersionEmpty as empty:
+        messages.error(request, str(empty))
+    else:
+        messages.success(request, f"Published version {version.number} with {version.row_count} rows.")
     return redirect("datanets:versions", slug=slug)
 
 

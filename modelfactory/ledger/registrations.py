@@ -40,21 +40,42 @@ def _done(kind: str) -> set[int]:
     return set(ChainRegistration.objects.filter(kind=kind).values_list("object_id", flat=True))
 
 
+class RegistrationMismatch(Exception):
+    """The chain already holds this record with other contents than ours (another database registered
+    it, or ours changed): never overwritten, never marked as registered, logged loudly every run."""
+
+
+class VersionNotRecordable(Exception):
+    """A version the registry cannot take (no rows: published before empty versions were refused)."""
+
+
 def version_register(*, client: ChainClient, version: Version) -> ChainRegistration:
+    """Record `version` (its datanet first if needed). A version the chain already has is compared
+    with ours, root and row count, and marked registered only when they agree."""
     datanet_id = record_id("datanet", version.datanet_id)
+    rows_root = bytes.fromhex(version.merkle_root.removeprefix("0x"))
+    if version.row_count == 0:
+        raise VersionNotRecordable(
+            f"datanet {version.datanet.slug} version {version.number} has no rows: the registry cannot "
+            "record it, so this datanet's later versions cannot be recorded either"
+        )
     if client.datanet(datanet_id) is None:
         client.register_datanet(
             datanet_id=datanet_id, owner=_wallet(version.datanet.owner), name=version.datanet.slug
         )
     tx_hash = ""
-    if client.datanet_version(datanet_id, version.number) is None:
+    on_chain = client.datanet_version(datanet_id, version.number)
+    if on_chain is None:
         result = client.publish_datanet_version(
-            datanet_id=datanet_id,
-            version=version.number,
-            rows_root=bytes.fromhex(version.merkle_root.removeprefix("0x")),
-            row_count=version.row_count,
+            datanet_id=datanet_id, version=version.number, rows_root=rows_root, row_count=version.row_count
         )
         tx_hash = result.tx_hash
+    elif (on_chain.rows_root, on_chain.row_count) != (rows_root, version.row_count):
+        raise RegistrationMismatch(
+            f"datanet {version.datanet.slug} version {version.number} is on chain with root "
+            f"0x{on_chain.rows_root.hex()} and {on_chain.row_count} rows, but ours has {version.merkle_root} "
+            f"and {version.row_count} rows"
+        )
     registration, _ = ChainRegistration.objects.get_or_create(
         kind=ChainRegistration.Kind.DATANET_VERSION,
         object_id=version.pk,
@@ -100,17 +121,31 @@ def _artifact_hash(published: PublishedModel) -> bytes:
 
 
 def registrations_sync(*, client: ChainClient) -> int:
-    """Register every published version (in order) and live adapter not yet on chain; returns how many."""
+    """Register every published version (in order) and live adapter not yet on chain; returns how many.
+
+    One record that cannot be registered (refused, mismatched, unrecordable) is logged and skipped with
+    what depends on it (its datanet's later versions); everything else goes ahead. An outage stops the
+    run: the next one starts over where this one stopped.
+    """
     count = 0
     done = _done(ChainRegistration.Kind.DATANET_VERSION)
     pending_versions = (
-        Version.objects.exclude(pk__in=done)
-        .filter(row_count__gt=0)
-        .select_related("datanet__owner")
-        .order_by("datanet_id", "number")
+        Version.objects.exclude(pk__in=done).select_related("datanet__owner").order_by("datanet_id", "number")
     )
+    stuck: set[int] = set()  # datanets whose next version could not be recorded: later ones must wait
     for version in pending_versions:
-        version_register(client=client, version=version)
+        if version.datanet_id in stuck:
+            continue
+        try:
+            version_register(client=client, version=version)
+        except ChainUnavailable:
+            raise
+        except (ChainError, RegistrationMismatch, VersionNotRecordable):  # never holds up other datanets
+            logger.exception(
+                "could not record datanet %s version %s on chain", version.datanet.slug, version.number
+            )
+            stuck.add(version.datanet_id)
+            continue
         count += 1
     done = _done(ChainRegistration.Kind.ADAPTER)
     adapters = PublishedModel.objects.filter(kind=PublishedModel.Kind.ADAPTER, is_live=True).exclude(
@@ -121,7 +156,7 @@ def registrations_sync(*, client: ChainClient) -> int:
             adapter_register(client=client, published=published)
         except ChainUnavailable:
             raise
-        except (ChainError, OSError, Datanet.DoesNotExist):  # one bad record must not hold up the others
+        except (ChainError, OSError, Datanet.DoesNotExist, RegistrationMismatch):  # never holds up the others
             logger.exception("could not register adapter %s on chain", published.api_name)
             continue
         count += 1

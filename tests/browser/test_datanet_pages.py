@@ -22,7 +22,7 @@ def test_browse_search_narrows_the_cards_as_you_type(page, live_server):
     assert page.get_by_test_id("datanet-card").count() == 2
     page.get_by_label("Search datanets").fill("bread")
 
-    page.wait_for_function("document.querySelectorAll('[data-testid=datanet-card]').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=datanet-card]').length === 1")
     assert "Bread baking" in page.inner_text("#datanet-cards")
     page.get_by_label("Search datanets").fill("zzz-nothing")
     page.get_by_text("No datanet matches").wait_for()
@@ -41,7 +41,7 @@ def test_datanet_page_draws_its_charts_and_pages_through_rows(page, live_server)
     page.get_by_text("Next →").click()
     page.get_by_text("Page 2 of 3").wait_for()
     page.get_by_label("Search rows").fill("question 7 of")
-    page.wait_for_function("document.querySelectorAll('[data-testid=row]').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=row]').length === 1")
 
 
 def test_owner_approves_a_pending_row_from_the_review_queue(page, live_server):

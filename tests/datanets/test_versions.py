@@ -43,3 +43,14 @@ def test_exported_version_loads_unchanged_with_datasets(client, tmp_path):
     assert loaded[0]["prompt"] == rows[0].content["prompt"]
     assert loaded[0]["contributor"] == "writer"
     assert [json.loads(line)["row_id"] for line in path.read_text().splitlines()] == [r.pk for r in rows]
+
+
+def test_a_version_with_no_approved_rows_is_refused_with_what_to_do_and_nothing_is_published(client):
+    datanet = make_datanet()
+    make_rows(datanet, 2, status=Row.Status.PENDING, prefix="waiting")
+    client.force_login(datanet.owner)
+
+    response = client.post(f"/datanets/{datanet.slug}/versions/publish/", {"notes": "too early"}, follow=True)
+
+    assert "has no approved rows yet: approve or add rows" in response.content.decode()
+    assert not datanet.versions.exists()

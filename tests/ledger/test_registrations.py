@@ -69,3 +69,37 @@ def test_an_imported_adapter_without_a_manifest_is_registered_with_the_hash_of_i
 
     for published in PublishedModel.objects.filter(api_name__startswith="random-"):
         assert chain.adapter(record_id("adapter", published.engine_name)).artifact_hash != bytes(32)
+
+
+def test_one_datanet_that_cannot_be_recorded_holds_up_only_its_own_later_versions(chain):
+    from datanets.models import Version
+
+    stuck, healthy = make_datanet(owner=make_user("stuck")), make_datanet(owner=make_user("healthy"))
+    make_rows(stuck, 2, prefix="stuck")
+    version_publish(datanet=stuck)
+    Version.objects.filter(datanet=stuck).update(row_count=0)  # an empty version from before they were refused
+    make_rows(stuck, 1, prefix="later")
+    version_publish(datanet=stuck)
+    make_rows(healthy, 2, prefix="healthy")
+    version_publish(datanet=healthy)
+
+    assert registrations_sync(client=chain) == 1  # the healthy datanet's version; stuck's v2 waits for v1
+
+    assert chain.datanet_version(record_id("datanet", healthy.pk), 1) is not None
+    assert chain.datanet_version(record_id("datanet", stuck.pk), 2) is None
+
+
+def test_a_version_already_on_chain_with_another_root_is_never_marked_registered(chain, caplog):
+    datanet = make_datanet(owner=make_user("registrar"))
+    make_rows(datanet, 2, prefix="ours")
+    version = version_publish(datanet=datanet)
+    datanet_id = record_id("datanet", datanet.pk)
+    chain.register_datanet(datanet_id=datanet_id, owner=datanet.owner.wallet_address, name=datanet.slug)
+    chain.publish_datanet_version(datanet_id=datanet_id, version=1, rows_root=b"\x01" * 32, row_count=2)
+
+    assert registrations_sync(client=chain) == 0
+    assert registrations_sync(client=chain) == 0  # still refused, still loud, on every run
+
+    assert not ChainRegistration.objects.filter(kind="datanet_version", object_id=version.pk).exists()
+    assert "is on chain with root 0x0101" in caplog.text
+    assert chain.datanet_version(datanet_id, 1).rows_root == b"\x01" * 32  # never overwritten
