@@ -77,7 +77,7 @@ def test_one_datanet_that_cannot_be_recorded_holds_up_only_its_own_later_version
     stuck, healthy = make_datanet(owner=make_user("stuck")), make_datanet(owner=make_user("healthy"))
     make_rows(stuck, 2, prefix="stuck")
     version_publish(datanet=stuck)
-    Version.objects.filter(datanet=stuck).update(row_count=0)  # an empty version from before they were refused
+    Version.objects.filter(datanet=stuck).update(row_count=0)  # empty, from before those were refused
     make_rows(stuck, 1, prefix="later")
     version_publish(datanet=stuck)
     make_rows(healthy, 2, prefix="healthy")
