@@ -24,15 +24,16 @@ FAST = {
 }
 
 
-def sums_datanet(owner=None, *, count: int = 48):
-    """Chats answered with the bare sum ("7."), a format the tiny base model never saw."""
+def sums_datanet(owner=None, *, count: int = 48, others_every: int = 16):
+    """Chats answered with the bare sum ("7."), a format the tiny base model never saw; every
+    `others_every`-th row is contributed by someone other than the owner, each a new person."""
     owner = owner or make_user()
     datanet = make_datanet(owner=owner, slug=f"sums-{random.randint(0, 10**9)}", title="Sums")
     rng = random.Random(1)
     contributions = []
     for index in range(count):
         a, b = rng.randint(1, 9), rng.randint(1, 9)
-        contributor = make_user() if index % 16 == 0 else owner
+        contributor = make_user() if index % others_every == 0 else owner
         contributions.append(
             (
                 contributor,
@@ -79,14 +80,22 @@ def walk_wizard(
 
 
 def train_tiny_job(
-    client, owner, tiny_base_model, *, max_steps: int = 2, name: str = "tiny job", **overrides
+    client,
+    owner,
+    tiny_base_model,
+    *,
+    max_steps: int = 2,
+    name: str = "tiny job",
+    others_every: int = 16,
+    **overrides,
 ):
-    """A finished job of `owner` on a fresh sums datanet, trained in-process as a worker would."""
+    """A finished job of `owner` on a fresh sums datanet (`sums_datanet`'s `others_every`), trained
+    in-process as a worker would."""
     from modelfactory.finetuning.models import FineTuneJob
     from modelfactory.finetuning.services import job_run
 
     client.force_login(owner)
-    _, version = sums_datanet(owner)
+    _, version = sums_datanet(owner, others_every=others_every)
     walk_wizard(
         client,
         base_model=register_tiny(tiny_base_model),
