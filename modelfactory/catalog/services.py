@@ -130,12 +130,18 @@ def model_publish_from_job(
     loads the new weights instead of serving cached old ones.
     """
     from modelfactory.finetuning.artifacts import adapter_directory
+    from modelfactory.finetuning.errors import JobRefused
     from modelfactory.finetuning.models import FineTuneJob
+    from modelfactory.finetuning.services import job_datanets_require_usable
 
     if job.owner_id != user.pk:
         raise PublishRefused("only the person who launched the job can publish its adapter")
     if job.status != FineTuneJob.Status.SUCCEEDED:
         raise PublishRefused("only a job that succeeded has an adapter to publish")
+    try:
+        job_datanets_require_usable(user, job.datanet_versions.select_related("datanet"))
+    except JobRefused as refused:
+        raise PublishRefused(f"this adapter cannot be published: {refused}") from None
     if access not in PublishedModel.Access.values:
         raise PublishRefused(f"unknown access policy {access!r}")
     fees = _checked_fees(fee_rate_in=fee_rate_in, fee_rate_out=fee_rate_out, fee_platform=fee_platform)

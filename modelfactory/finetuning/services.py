@@ -63,10 +63,7 @@ def job_create(
 
     if not versions:
         raise JobRefused("choose at least one datanet version to train on")
-    usable = set(datanets_usable_by(owner).values_list("pk", flat=True))
-    for version in versions:
-        if version.datanet_id not in usable:
-            raise JobRefused(f"you may not train on {version.datanet.title}: ask its owner for access")
+    job_datanets_require_usable(owner, versions)
     if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 0:
         raise JobRefused(f"the number of GPUs must be 0 or more, not {gpus!r}")
     try:
@@ -93,6 +90,18 @@ def job_create(
         job.save(update_fields=["output_dir"])
         transaction.on_commit(lambda: job_enqueue(job=job))
     return job
+
+
+def job_datanets_require_usable(owner: User, versions) -> None:
+    """Raise `JobRefused` naming the first datanet `owner` may not (or no longer) train on.
+
+    Checked when a job is created, resumed, trained and published: access revoked in between (a
+    permissioned datanet's owner removing someone) stops the work that has not happened yet.
+    """
+    usable = set(datanets_usable_by(owner).values_list("pk", flat=True))
+    for version in versions:
+        if version.datanet_id not in usable:
+            raise JobRefused(f"you may not train on {version.datanet.title}: ask its owner for access")
 
 
 ACTIVE_JOB_STATUSES = (
@@ -174,6 +183,7 @@ def job_resume(*, job: FineTuneJob, user: User) -> FineTuneJob:
     """Queue a cancelled or failed job again; training continues from its last complete checkpoint, or
     starts over when it stopped before writing one (`selectors.job_resume_step` tells which)."""
     _require_owner(job, user)
+    job_datanets_require_usable(user, job.datanet_versions.select_related("datanet"))
     with transaction.atomic():
         _require_job_room(user)
         changed = FineTuneJob.objects.filter(
@@ -279,8 +289,13 @@ def job_run(*, job_id: int, worker: str) -> None:
             "job %s is not claimable by %s (done, cancelled or owned by a live worker)", job_id, worker
         )
         return
-    job = FineTuneJob.objects.select_related("base_model").get(pk=job_id)
+    job = FineTuneJob.objects.select_related("base_model", "owner").get(pk=job_id)
     versions = list(job.datanet_versions.select_related("datanet"))
+    try:
+        job_datanets_require_usable(job.owner, versions)
+    except JobRefused as refused:  # access revoked while the job waited in the queue
+        _finish(job.pk, worker, FineTuneJob.Status.FAILED, error=f"not trained: {refused}")
+        return
     spec = TrainingSpec.from_json({**job.spec, "base_model": job.base_model.source})
     logs = _LogTail()
     beat = _Heartbeat(job_id=job.pk, worker=worker, logs=logs)
