@@ -31,7 +31,6 @@ from inference.request import Completion, RequestHandle
 from modelfactory.accounts.errors import Throttled
 from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take
 from modelfactory.api.errors import (
-    AccessDenied,
     ApiError,
     InsufficientQuota,
     InvalidParameter,
@@ -47,7 +46,7 @@ from modelfactory.billing.errors import InsufficientBalance
 from modelfactory.billing.models import Reservation
 from modelfactory.billing.services import answer_charge, answer_release, answer_reserve
 from modelfactory.catalog.models import PublishedModel
-from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound, model_for
+from modelfactory.catalog.selectors import ModelNotFound, model_for
 from modelfactory.serving import engine_runtime
 
 logger = logging.getLogger(__name__)
@@ -63,10 +62,8 @@ CANCEL_WAIT_S = 10.0
 def published_for(key: ApiKey, api_name: str) -> PublishedModel:
     try:
         return model_for(key.user, api_name)
-    except ModelNotFound as error:
+    except ModelNotFound as error:  # ModelAccessDenied included: the same 404, the same words
         raise NotFound(str(error), param="model", code="model_not_found") from None
-    except ModelAccessDenied as error:
-        raise AccessDenied(str(error), param="model") from None
 
 
 def engine_error(error: Exception, ask: CompletionAsk) -> ApiError:

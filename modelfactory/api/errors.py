@@ -36,12 +36,6 @@ class InvalidApiKey(ApiError):
     code = "invalid_api_key"
 
 
-class AccessDenied(ApiError):
-    status = 403
-    type = "invalid_request_error"
-    code = "model_access_denied"
-
-
 class NotFound(ApiError):
     status = 404
     type = "invalid_request_error"

@@ -22,8 +22,13 @@ class ModelNotFound(Exception):
     """No live model by that API name (or one the caller may not know about)."""
 
 
-class ModelAccessDenied(Exception):
-    """The model is on an allow-list that does not include the caller."""
+class ModelAccessDenied(ModelNotFound):
+    """The model is on an allow-list that does not include the caller.
+
+    A kind of `ModelNotFound`, said in the same words: someone who may not use a model cannot tell it
+    from one that does not exist (the catalog lists it only to those who may), so its name leaks
+    nothing. Owners share an allow-listed model by granting it, not by its name being probed.
+    """
 
 
 class AdapterImportNotFound(Exception):
@@ -108,6 +113,11 @@ def composite_parts_for(user, composite: PublishedModel) -> list[tuple[Published
     return parts
 
 
+def not_found_message(api_name: str) -> str:
+    """OpenAI's words for a model that is missing or not the caller's to use: the two are one answer."""
+    return f"The model {api_name!r} does not exist or you do not have access to it."
+
+
 def model_for(user, api_name: str) -> PublishedModel:
     """The live model `api_name` if the user may call it; `ModelNotFound` / `ModelAccessDenied` otherwise.
 
@@ -117,9 +127,9 @@ def model_for(user, api_name: str) -> PublishedModel:
         PublishedModel.objects.filter(api_name=api_name, is_live=True).select_related("base_model").first()
     )
     if model is None:
-        raise ModelNotFound(f"the model {api_name!r} does not exist")
+        raise ModelNotFound(not_found_message(api_name))
     if not PublishedModel.objects.filter(_granted(user), pk=model.pk).exists():
-        raise ModelAccessDenied(f"you do not have access to the model {api_name!r}; ask its owner")
+        raise ModelAccessDenied(not_found_message(api_name))
     if model.kind == PublishedModel.Kind.COMPOSITE:
         composite_parts_for(user, model)
     return model

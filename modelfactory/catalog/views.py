@@ -37,7 +37,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 def _model_or_404(request: HttpRequest, api_name: str) -> PublishedModel:
     try:
         return selectors.model_for(request.user, api_name)
-    except (selectors.ModelNotFound, selectors.ModelAccessDenied):
+    except selectors.ModelNotFound:  # ModelAccessDenied included
         raise Http404(f"no model {api_name!r} that you may use") from None
 
 

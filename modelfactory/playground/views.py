@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from modelfactory.accounts.errors import Throttled
 from modelfactory.billing.errors import InsufficientBalance
 from modelfactory.billing.selectors import balance_of
-from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound
+from modelfactory.catalog.selectors import ModelNotFound
 from modelfactory.playground import selectors, services
 from modelfactory.playground.answer_streaming import answer_events, answer_events_async, answer_stop
 from modelfactory.playground.chat_settings import MAX_TOKENS_LIMIT, ChatSettings
@@ -26,7 +26,6 @@ from modelfactory.playground.models import Message
 STATUS_FOR: dict[type[Exception], int] = {
     PlaygroundItemNotFound: 404,
     ModelNotFound: 404,
-    ModelAccessDenied: 403,
     InvalidSettings: 400,
     ConversationTooLong: 400,
     InsufficientBalance: 402,

@@ -27,7 +27,7 @@ def test_an_allow_listed_adapter_answers_once_granted_with_its_contributors_on_t
     private_adapter, openai_client, caller, live_server
 ):
     ask = {"model": "private-sums", "messages": [{"role": "user", "content": "What is 2 plus 3?"}]}
-    with pytest.raises(openai.PermissionDeniedError):
+    with pytest.raises(openai.NotFoundError):  # to someone not granted, it does not exist
         openai_client.chat.completions.create(**ask, max_tokens=4)
     assert "private-sums" not in [model.id for model in openai_client.models.list()]
 

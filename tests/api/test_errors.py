@@ -35,14 +35,17 @@ def test_a_revoked_key_is_refused_with_401(live_server, openai_client, caller):
         openai_client.models.list()
 
 
-def test_a_private_model_without_a_grant_is_refused_with_403(openai_client):
+def test_a_private_model_without_a_grant_is_404_in_the_same_words_as_a_missing_one(openai_client):
     private_model("secret-sauce")
 
-    with pytest.raises(openai.PermissionDeniedError) as refused:
+    with pytest.raises(openai.NotFoundError) as private:
         openai_client.chat.completions.create(model="secret-sauce", messages=HELLO)
+    with pytest.raises(openai.NotFoundError) as missing:
+        openai_client.chat.completions.create(model="no-sauce", messages=HELLO)
 
-    assert refused.value.status_code == 403
-    assert refused.value.param == "model"
+    assert private.value.code == missing.value.code == "model_not_found"
+    assert private.value.param == "model"
+    assert private.value.message.replace("secret", "no") == missing.value.message
 
 
 def test_an_unknown_model_is_404_naming_the_model(openai_client):
