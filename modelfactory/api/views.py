@@ -24,6 +24,7 @@ from modelfactory.api.models import ApiKey
 from modelfactory.api.parameters import body_of, chat_ask, text_ask
 from modelfactory.api.selectors import receipt_for
 from modelfactory.api.services import api_request_admit
+from modelfactory.attribution.selectors import attribution_visible_to
 from modelfactory.billing.pricing import model_pricing
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.selectors import models_usable_by
@@ -115,7 +116,7 @@ async def attribution(request: HttpRequest, key: ApiKey, receipt_id: str) -> Htt
             "usage": {"prompt_tokens": receipt.tokens_in, "completion_tokens": receipt.tokens_out},
             "fee": str(receipt.fee),
             "split": receipt.split,
-            "attribution": receipt.attribution,
+            "attribution": await sync_to_async(attribution_visible_to)(receipt, key.user),
             "attribution_status": receipt.attribution_status,
             "epoch": receipt.epoch,
         }

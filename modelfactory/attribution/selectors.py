@@ -102,6 +102,34 @@ def evidence_spans(receipt: InferenceReceipt, viewer=None) -> list[dict]:
     ]
 
 
+def attribution_visible_to(receipt: InferenceReceipt, viewer=None) -> dict:
+    """The receipt's attribution record, with row and span text kept only for datanets `viewer` may read.
+
+    What the API returns: the same rule as the receipt pages (`evidence_rows`, `evidence_spans`), so
+    asking a question is never a way to read a permissioned datanet's rows.
+    """
+    from datanets.selectors import datanets_usable_by
+
+    attribution = dict(receipt.attribution or {})
+    rows = list(attribution.get("rows", []))
+    row_datanets = dict(
+        Row.objects.filter(pk__in=[row["row_id"] for row in rows]).values_list("pk", "datanet_id")
+    )
+    readable_ids = set(
+        datanets_usable_by(viewer).filter(pk__in=set(row_datanets.values())).values_list("pk", flat=True)
+    )
+    attribution["rows"] = [
+        row if row_datanets.get(row["row_id"]) in readable_ids else {**row, "span": ""} for row in rows
+    ]
+    spans = list(attribution.get("spans", []))
+    named = {span.get("datanet") for span in spans if span.get("datanet")}
+    readable_slugs = set(datanets_usable_by(viewer).filter(slug__in=named).values_list("slug", flat=True))
+    attribution["spans"] = [
+        span if span.get("datanet") in readable_slugs else {**span, "text": ""} for span in spans
+    ]
+    return attribution
+
+
 def receipt_evidence(receipt: InferenceReceipt, viewer=None) -> dict:
     """Everything the receipt page and the playground panel say about how an answer was attributed."""
     attribution = receipt.attribution or {}
