@@ -48,6 +48,11 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 299.0},
     },
+    "fail-abandoned-answers": {
+        "task": "modelfactory.playground.tasks.fail_abandoned_answers",
+        "schedule": 300.0,
+        "options": {"expires": 299.0},
+    },
     "recover-stalled-finetune-jobs": {
         "task": "modelfactory.finetuning.tasks.recover_stalled_jobs",
         "schedule": 20.0,

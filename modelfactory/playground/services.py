@@ -6,6 +6,9 @@ private model fails here exactly as the chooser would have hidden it.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -143,3 +146,24 @@ def prompt_send(
         for name in conversation.model_names
     ]
     return prompt, answers
+
+
+ABANDONED_ANSWER = (
+    "This answer stopped when the server generating it went away (restarted or crashed) and nothing was "
+    "charged for it; send the message again."
+)
+
+
+def answers_fail_abandoned(*, older_than: timedelta | None = None) -> int:
+    """Fail the answers still pending or streaming long after any answer could have ended.
+
+    A web process that dies mid-answer leaves its answer "streaming" for ever, and the page would wait on
+    it; its hold on the balance is released by billing's own sweep. An answer still running when this
+    runs (never, within MODELFACTORY_ANSWER_MAX_S) would overwrite the failure when it is recorded.
+    """
+    older_than = older_than or timedelta(seconds=django_settings.MODELFACTORY_ANSWER_MAX_S + 300)
+    return Message.objects.filter(
+        role=Message.Role.ASSISTANT,
+        status__in=[Message.Status.PENDING, Message.Status.STREAMING],
+        created__lt=timezone.now() - older_than,
+    ).update(status=Message.Status.FAILED, error=ABANDONED_ANSWER)
