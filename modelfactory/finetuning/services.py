@@ -429,19 +429,26 @@ def _finish(job_id: int, worker: str, status: str, **fields) -> None:
 
 
 class _LogTail(logging.Handler):
-    """Keeps the last lines the training libraries logged, so a failure shows what happened."""
+    """Keeps the last lines the training libraries logged, so a failure shows what happened.
+
+    Only lines logged by the thread that attached it: the loggers are process-wide, and a worker with a
+    threads pool trains two jobs at once, whose logs must not end up in each other's job page.
+    """
 
     LOGGERS = ("modelfactory.finetuning", "transformers", "trl", "peft")
 
     def __init__(self) -> None:
         super().__init__(level=logging.INFO)
         self.lines: collections.deque[str] = collections.deque(maxlen=LOG_TAIL_LINES)
+        self.thread: int | None = None
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
+        if record.thread == self.thread:
+            self.lines.append(self.format(record))
 
     def attach(self) -> None:
+        self.thread = threading.get_ident()
         for name in self.LOGGERS:
             logging.getLogger(name).addHandler(self)
 
