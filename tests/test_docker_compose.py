@@ -9,7 +9,16 @@ import yaml
 from tests.support.processes import REPO
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-APP_SERVICES = {"web", "migrate", "deploy-contracts", "worker-cpu", "worker-gpu", "beat", "chain"}
+APP_SERVICES = {
+    "web",
+    "migrate",
+    "deploy-contracts",
+    "worker-cpu",
+    "worker-gpu",
+    "worker-settlement",
+    "beat",
+    "chain",
+}
 
 
 def test_compose_has_every_service_of_the_architecture():
@@ -57,7 +66,16 @@ def test_the_procfile_runs_the_same_programs_as_compose():
     procfile = dict(
         line.split(":", 1) for line in (REPO / "Procfile").read_text().splitlines() if line.strip()
     )
-    assert set(procfile) == {"web", "worker", "trainer", "attribution", "beat", "chain", "contracts"}
+    assert set(procfile) == {
+        "web",
+        "worker",
+        "trainer",
+        "attribution",
+        "settler",
+        "beat",
+        "chain",
+        "contracts",
+    }
     for command in procfile.values():
         words = shlex.split(command.replace("&&", " && "))
         program = next(w for w in words if w.startswith((".venv/bin/", "node_modules/")))
@@ -71,3 +89,34 @@ def test_only_the_web_server_is_published_beyond_the_hosts_loopback():
         for port in service.get("ports", []):
             if name != "web":
                 assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+
+
+def test_only_the_processes_that_sign_hold_the_operator_key():
+    signers = {"web", "deploy-contracts", "worker-settlement"}
+    for name in APP_SERVICES - {"chain"}:
+        environment = COMPOSE["services"][name].get("environment", COMPOSE["x-app"]["environment"])
+        if name in signers:
+            assert environment["MODELFACTORY_SIGNS_ON_CHAIN"] == "1", name
+            assert environment["CHAIN_OPERATOR_KEY"].startswith("${CHAIN_OPERATOR_KEY:?"), name
+        else:
+            assert environment["MODELFACTORY_SIGNS_ON_CHAIN"] == "0", name
+            assert "CHAIN_OPERATOR_KEY" not in environment, name
+
+
+def test_every_queue_a_task_is_routed_to_has_a_worker_in_compose_and_in_the_procfile():
+    from django.conf import settings
+
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {"default", "cpu", "gpu"}
+    procfile = (REPO / "Procfile").read_text()
+
+    def queues(command: list[str]) -> set[str]:
+        return set(command[command.index("--queues") + 1].split(",")) if "--queues" in command else set()
+
+    in_compose = set().union(
+        *(queues(service.get("command", [])) for service in COMPOSE["services"].values())
+    )
+    in_procfile = set().union(
+        *(queues(shlex.split(line)) for line in procfile.splitlines() if "--queues" in line)
+    )
+    assert routed <= in_compose
+    assert routed <= in_procfile

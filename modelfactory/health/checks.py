@@ -104,7 +104,7 @@ def check_workers() -> CheckResult:
         )
     # Every queue should have a consumer; a missing one degrades (work waits) rather than breaks the app.
     served = {queue for w in alive for queue in w.detail.get("queues", [])}
-    expected = {"default", "cpu", "attribution"}
+    expected = {"default", "cpu", "attribution", "settlement"}
     data["unserved_queues"] = sorted(expected - served)
     message = f"{len(alive)} worker(s) alive"
     if data["unserved_queues"]:

@@ -186,8 +186,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-# Attribution needs its own copy of the model and a backward pass per answer: its own worker.
+# Attribution needs its own copy of the model and a backward pass per answer: its own worker. The chain's
+# work (settling epochs, registering, watching the vault) has its own queue and worker too: an import that
+# kills its worker must never stop payouts, and only that worker needs the operator key.
 CELERY_TASK_ROUTES = {
+    "modelfactory.ledger.tasks.settle_epochs": {"queue": "settlement"},
+    "modelfactory.ledger.tasks.register_on_chain": {"queue": "settlement"},
+    "modelfactory.ledger.tasks.watch_vault": {"queue": "settlement"},
     "modelfactory.attribution.tasks.attribute_receipt": {"queue": "attribution"},
     "modelfactory.attribution.tasks.build_adapter_sketch": {"queue": "attribution"},
     "modelfactory.attribution.tasks.build_span_index": {"queue": "attribution"},
@@ -202,16 +207,25 @@ if CELERY_BROKER_URL.startswith("sqla+"):
 # --- Chain ----------------------------------------------------------------------------------------
 CHAIN_RPC_URL = env.url("CHAIN_RPC_URL", "http://127.0.0.1:8545", schemes=("http", "https", "ws", "wss"))
 CHAIN_ID = env.chain_id("CHAIN_ID", 31337)
-# The settlement operator's key: required in production (or a keystore); never in the repository.
-# In development the ledger falls back to anvil's first well-known account.
+# The settlement operator's key: required in production (or a keystore) by the processes that sign (the
+# web process issues withdrawal vouchers, the settlement worker commits epochs); the others run with
+# MODELFACTORY_SIGNS_ON_CHAIN=0 and no key at all. Never in the repository. In development the ledger
+# falls back to anvil's first well-known account.
+MODELFACTORY_SIGNS_ON_CHAIN = env.boolean("MODELFACTORY_SIGNS_ON_CHAIN", True)
 CHAIN_OPERATOR_KEY = env.operator_key_checked(
     "CHAIN_OPERATOR_KEY", env.env.str("CHAIN_OPERATOR_KEY", default="")
 )
 CHAIN_OPERATOR_KEYSTORE = env.env.str("CHAIN_OPERATOR_KEYSTORE", default="")
 CHAIN_OPERATOR_KEYSTORE_PASSWORD = env.env.str("CHAIN_OPERATOR_KEYSTORE_PASSWORD", default="")
-if env.is_production() and not (CHAIN_OPERATOR_KEY or CHAIN_OPERATOR_KEYSTORE):
+if (
+    env.is_production()
+    and MODELFACTORY_SIGNS_ON_CHAIN
+    and not (CHAIN_OPERATOR_KEY or CHAIN_OPERATOR_KEYSTORE)
+):
     raise env.ConfigurationError(
-        "CHAIN_OPERATOR_KEY (or CHAIN_OPERATOR_KEYSTORE) is required when MODELFACTORY_ENV=production"
+        "CHAIN_OPERATOR_KEY (or CHAIN_OPERATOR_KEYSTORE) is required when MODELFACTORY_ENV=production, "
+        "or MODELFACTORY_SIGNS_ON_CHAIN=0 for a process that never signs (training and attribution "
+        "workers, beat)"
     )
 # How long one process may hold the right to send the operator's transactions before others may take it
 # (renewed between epochs): longer than one transaction takes to be mined on a slow chain.

@@ -105,8 +105,8 @@ def test_a_queue_without_a_worker_is_named_but_does_not_turn_health_red(client, 
     workers = client.get("/healthz").json()["checks"]["workers"]
 
     assert workers["ok"] is True
-    assert workers["data"]["unserved_queues"] == ["attribution", "cpu"]
-    assert "no worker consumes attribution, cpu" in workers["detail"]
+    assert workers["data"]["unserved_queues"] == ["attribution", "cpu", "settlement"]
+    assert "no worker consumes attribution, cpu, settlement" in workers["detail"]
 
 
 def test_anyone_sees_each_part_up_or_down_but_not_the_reasons(client, settings, live_workers):
