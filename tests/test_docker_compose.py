@@ -71,7 +71,6 @@ def test_the_procfile_runs_the_same_programs_as_compose():
         "worker",
         "trainer",
         "attribution",
-        "settler",
         "beat",
         "chain",
         "contracts",

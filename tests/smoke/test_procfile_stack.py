@@ -61,9 +61,15 @@ def test_procfile_stack_reaches_all_green_healthz_and_stops_cleanly(tmp_path, ti
     assert "sending SIGKILL" not in log, log[-3000:]
     # honcho reports each process as it stops; 0 or "ended by the SIGTERM it was sent" are clean.
     stopped = dict(re.findall(r"(\w+)\.1 stopped \(rc=(-?\d+)\)", log))
-    assert set(stopped) == {"web", "worker", "trainer", "attribution", "beat", "chain", "contracts"}, log[
-        -3000:
-    ]
+    assert set(stopped) == {
+        "web",
+        "worker",
+        "trainer",
+        "attribution",
+        "beat",
+        "chain",
+        "contracts",
+    }, log[-3000:]
     assert set(stopped.values()) <= {"0", "-15"}, stopped
     assert "Traceback" not in log, log[-4000:]
     assert (tmp_path / "var" / "chain" / "state.json").exists(), "the chain node must save its state on exit"
