@@ -463,3 +463,57 @@ def model_settings_update(
     published.full_clean()
     published.save(update_fields=["description", "access", *fees, "updated"])
     return published
+
+
+PREVIEW_PROMPT_MAX_CHARS = 2000
+PREVIEW_MAX_TOKENS = 48
+
+
+def composite_preview(
+    *, user, parts: list[tuple[PublishedModel, float]], method: str, density: float, prompt: str
+) -> list[dict]:
+    """Each part's answer and the merge's to `prompt`, nothing saved: `[{"label", "text", "error"}]`.
+
+    Every answer counts in the account's per-minute request limit (the engine is shared) and the whole
+    preview holds one of its answers-in-flight slots; both raise `Throttled` before anything runs.
+    Previews are short (48 tokens) and not charged: they exist to choose weights before a composite
+    is published, after which every answer is paid for.
+    """
+    from inference.sampling import SamplingParams
+    from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take, user_request_admit
+    from modelfactory.serving import engine_runtime
+
+    user_request_admit(user=user, count=len(parts) + 1)
+    merge = PublishedModel(
+        kind=PublishedModel.Kind.COMPOSITE,
+        base_model=parts[0][0].base_model,
+        api_name="preview",
+        recipe={
+            "method": method,
+            "density": density,
+            "adapters": [(part.api_name, weight) for part, weight in parts],
+        },
+    )
+    candidates = [(part.api_name, part) for part, _ in parts] + [("merge", merge)]
+    slot = answer_slot_take(user=user)
+    try:
+        text = engine_runtime.chat_prompt([{"role": "user", "content": prompt}])
+        sampling = SamplingParams(max_tokens=PREVIEW_MAX_TOKENS)
+        engine = engine_runtime.engine()
+        handles = [
+            (label, engine.submit(engine_runtime.request_for(model, prompt=text, sampling=sampling)))
+            for label, model in candidates
+        ]
+        answers = []
+        for label, handle in handles:
+            completion = handle.result(timeout=120)
+            answers.append(
+                {
+                    "label": label,
+                    "text": completion.text,
+                    "error": str(completion.error) if completion.error else "",
+                }
+            )
+        return answers
+    finally:
+        answer_slot_release(slot)

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from modelfactory.accounts.errors import Throttled
 from modelfactory.accounts.models import User
 from modelfactory.attribution.selectors import current_sketch
 from modelfactory.catalog import selectors, services
@@ -215,45 +216,42 @@ def import_status(request: HttpRequest, import_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def compose_preview(request: HttpRequest) -> HttpResponse:
-    """Answers of each chosen adapter and of the merge to one prompt, before anything is saved."""
-    from inference.sampling import SamplingParams
-    from modelfactory.serving import engine_runtime
+    """Answers of each chosen adapter and of the merge to one prompt, before anything is saved.
 
+    A refusal comes back as the fragment with its reason: 400 for a bad field, 429 with Retry-After for
+    the account's request limit; to htmx as 200, since htmx swaps only 2xx answers into the page."""
     adapters = selectors.models_usable_by(request.user).filter(kind=PublishedModel.Kind.ADAPTER)
     form = CompositeForm(request.POST, adapters=adapters)
-    form.is_valid()  # the preview needs only the weights and the method; naming comes at saving
+    form.is_valid()  # the preview needs only the weights, the method and the density; naming comes at saving
     parts = [(name, weight) for name, weight in form.parts() if weight]
     prompt = request.POST.get("prompt", "").strip() or "Hello!"
+    problem = ""
     if len(parts) < 2:
-        return render(request, "catalog/_preview.html", {"error": "Give at least two adapters a weight."})
-    method, density = request.POST.get("method", "linear"), float(request.POST.get("density") or 1.0)
-    first = adapters.get(api_name=parts[0][0])
-    merge = PublishedModel(
-        kind=PublishedModel.Kind.COMPOSITE,
-        base_model=first.base_model,
-        api_name="preview",
-        recipe={"method": method, "density": density, "adapters": parts},
-    )
-    candidates = [(name, adapters.get(api_name=name)) for name, _ in parts] + [("merge", merge)]
-    text = engine_runtime.chat_prompt([{"role": "user", "content": prompt}])
-    sampling = SamplingParams(max_tokens=48)
-    handles = [
-        (
-            label,
-            engine_runtime.engine().submit(engine_runtime.request_for(model, prompt=text, sampling=sampling)),
+        problem = "Give at least two adapters a weight."
+    elif "method" in form.errors or "density" in form.errors:
+        problem = " ".join(
+            f"{name}: {form.errors[name][0]}" for name in ("method", "density") if name in form.errors
         )
-        for label, model in candidates
-    ]
-    answers = []
-    for label, handle in handles:
-        completion = handle.result(timeout=120)
-        answers.append(
-            {
-                "label": label,
-                "text": completion.text,
-                "error": str(completion.error) if completion.error else "",
-            }
+    elif len(prompt) > services.PREVIEW_PROMPT_MAX_CHARS:
+        problem = f"Keep the preview prompt under {services.PREVIEW_PROMPT_MAX_CHARS} characters."
+    if problem:
+        return render(
+            request, "catalog/_preview.html", {"error": problem}, status=200 if request.htmx else 400
         )
+    try:
+        answers = services.composite_preview(
+            user=request.user,
+            parts=[(adapters.get(api_name=name), weight) for name, weight in parts],
+            method=form.cleaned_data["method"],
+            density=form.cleaned_data["density"],
+            prompt=prompt,
+        )
+    except Throttled as throttled:
+        response = render(
+            request, "catalog/_preview.html", {"error": str(throttled)}, status=200 if request.htmx else 429
+        )
+        response["Retry-After"] = str(throttled.retry_after_s)
+        return response
     return render(request, "catalog/_preview.html", {"answers": answers, "prompt": prompt})
 
 

@@ -17,6 +17,7 @@ from modelfactory.accounts.models import AnswerInFlight, ThrottleEvent
 from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take
 from modelfactory.api.models import ApiKey
 from modelfactory.api.services import api_key_create, api_key_revoke
+from modelfactory.catalog.models import PublishedModel
 from modelfactory.finetuning.errors import JobRefused
 from modelfactory.finetuning.models import FineTuneJob
 from modelfactory.finetuning.services import job_cancel, job_create
@@ -295,3 +296,70 @@ def test_a_job_spec_that_would_hold_the_trainer_for_days_or_overflow_the_model_i
         )
 
     assert not FineTuneJob.objects.filter(owner=ada).exists()
+
+
+# --- merge previews ------------------------------------------------------------------------------------
+@pytest.fixture
+def two_adapters(use_tiny_base_model):
+    from django.core.management import call_command
+
+    register_tiny(use_tiny_base_model)
+    make_user("demo")
+    call_command("create_random_adapters", count=2)
+    return list(
+        PublishedModel.objects.filter(api_name__startswith="random-")
+        .order_by("api_name")
+        .values_list("api_name", flat=True)
+    )
+
+
+def preview(client, names: list[str], **fields):
+    data = {"method": "linear", "density": "1.0", "prompt": "Hi", **{f"weight_{n}": "0.5" for n in names}}
+    return client.post("/models/compose/preview/", {**data, **fields})
+
+
+@pytest.mark.django_db
+def test_merge_previews_count_against_the_accounts_request_limit_before_the_engine_runs(
+    client, settings, two_adapters
+):
+    settings.MODELFACTORY_USER_REQUESTS_PER_MINUTE = 2  # a preview of two parts is three answers
+    client.force_login(make_user("ada"))
+
+    refused = preview(client, two_adapters)
+
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert "requests per minute" in refused.content.decode()
+    assert not ThrottleEvent.objects.filter(scope="user-request").exists()  # refused whole, nothing counted
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"density": "lots"}, "density: Enter a number."),
+        ({"density": "7"}, "density: Ensure this value is less than or equal to 1.0."),
+        ({"method": "magic"}, "method: Select a valid choice."),
+        ({"prompt": "x" * 2001}, "Keep the preview prompt under 2000 characters."),
+    ],
+)
+def test_a_merge_preview_with_a_bad_field_is_400_saying_which(client, two_adapters, fields, said):
+    client.force_login(make_user("ada"))
+
+    refused = preview(client, two_adapters, **fields)
+    on_the_page = client.post(
+        "/models/compose/preview/",
+        {
+            "method": "linear",
+            "density": "1.0",
+            "prompt": "Hi",
+            **{f"weight_{n}": "0.5" for n in two_adapters},
+            **fields,
+        },
+        headers={"HX-Request": "true"},
+    )
+
+    assert refused.status_code == 400
+    assert said in refused.content.decode()
+    assert on_the_page.status_code == 200  # htmx swaps only 2xx: the reason must reach the page
+    assert said in on_the_page.content.decode()
