@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 import uuid
 from datetime import timedelta
@@ -65,26 +66,43 @@ def upload_receive(*, datanet: Datanet, uploader: User, file: UploadedFile) -> U
             f"{file.name} is {file.size / 2**20:.1f} MB; files up to {limit / 2**20:.0f} MB are accepted. "
             "Split it into smaller files."
         )
-    since = timezone.now() - timedelta(days=1)
-    used = (
-        Upload.objects.filter(uploader=uploader, created__gte=since).aggregate(n=Sum("size_bytes"))["n"] or 0
-    )
-    quota = settings.MODELFACTORY_UPLOAD_DAILY_QUOTA_BYTES
-    if used + file.size > quota:
-        raise UploadRefused(
-            f"this upload would take you past your daily quota of {quota / 2**20:.0f} MB "
-            f"({used / 2**20:.1f} MB used in the last 24 hours); try again tomorrow"
-        )
     directory = Path(settings.VAR_DIR) / "uploads" / uuid.uuid4().hex
-    directory.mkdir(parents=True)
     name = Path(file.name).name or "upload"
     target = directory / name
-    with target.open("wb") as out:
-        for chunk in file.chunks():
-            out.write(chunk)
-    return Upload.objects.create(
-        datanet=datanet, uploader=uploader, filename=name, stored_path=str(target), size_bytes=file.size
-    )
+    with transaction.atomic():
+        # The uploader's row is locked while the quota is counted and this upload's bytes are reserved
+        # (its row), so two uploads sent at once cannot both fit in what only one of them fits in.
+        User.objects.select_for_update().filter(pk=uploader.pk).first()
+        since = timezone.now() - timedelta(days=1)
+        used = (
+            Upload.objects.filter(uploader=uploader, created__gte=since).aggregate(n=Sum("size_bytes"))["n"]
+            or 0
+        )
+        quota = settings.MODELFACTORY_UPLOAD_DAILY_QUOTA_BYTES
+        if used + file.size > quota:
+            raise UploadRefused(
+                f"this upload would take you past your daily quota of {quota / 2**20:.0f} MB "
+                f"({used / 2**20:.1f} MB used in the last 24 hours); try again tomorrow"
+            )
+        upload = Upload.objects.create(
+            datanet=datanet, uploader=uploader, filename=name, stored_path=str(target), size_bytes=file.size
+        )
+    try:
+        directory.mkdir(parents=True)
+        with target.open("wb") as out:
+            for chunk in file.chunks():
+                out.write(chunk)
+    except BaseException:
+        upload.delete()  # the reservation goes with the file that could not be stored
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
+    return upload
+
+
+def _drop_stored_file(upload: Upload) -> None:
+    """An upload's file is needed only until it is imported, failed or discarded; its rejections report
+    (beside it) stays for the uploader to download."""
+    Path(upload.stored_path).unlink(missing_ok=True)
 
 
 def _decode_limits() -> DecodeLimits:
@@ -268,6 +286,7 @@ def _finish(
     upload.finished = timezone.now()
     upload.save()
     _progress_path(upload).unlink(missing_ok=True)
+    _drop_stored_file(upload)
 
 
 def upload_discard(*, upload: Upload, user: User) -> None:
@@ -276,6 +295,7 @@ def upload_discard(*, upload: Upload, user: User) -> None:
     if upload.status == Upload.Status.INSPECTED:
         upload.status, upload.finished = Upload.Status.DISCARDED, timezone.now()
         upload.save(update_fields=["status", "finished"])
+        _drop_stored_file(upload)
 
 
 def upload_progress(upload: Upload) -> float:
