@@ -293,13 +293,40 @@ def _mark_committed_from_chain(client: ChainClient, epoch: Epoch) -> None:
             f"epoch {epoch.number} on chain has another payout root than the database; not marking it"
         )
     log = _commit_log(client, epoch.number)
+    tx_hash = HexBytes(log["transactionHash"]).to_0x_hex() if log else ""
+    _record_landed(client, epoch, tx_hash=tx_hash, block_number=log["blockNumber"] if log else None)
+
+
+def _record_landed(client: ChainClient, epoch: Epoch, *, tx_hash: str, block_number: int | None) -> None:
+    """An epoch's commit is in a block: COMMITTED (claimable) once MODELFACTORY_EPOCH_CONFIRMATIONS blocks
+    sit on top of it, COMMITTING with its transaction until then.
+
+    A commit only one block deep can still be reorganised away; claims and earnings pages would then
+    show money the chain no longer owes. Until it is deep enough each run re-reads the chain
+    (`_mark_committed_from_chain`), and an epoch that vanished is committed again in order.
+    """
+    depth = settings.MODELFACTORY_EPOCH_CONFIRMATIONS
+    confirmations = client.block_number() - block_number if block_number is not None else depth
+    epoch.tx_hash, epoch.block_number = tx_hash, block_number
+    if confirmations < depth:
+        epoch.status = Epoch.Status.COMMITTING
+        epoch.last_error = (
+            f"in block {block_number}: waiting for {depth} confirmations ({confirmations} so far)"
+        )
+        epoch.save(update_fields=["status", "tx_hash", "block_number", "last_error"])
+        logger.info(
+            "epoch %s landed in block %s; %s/%s confirmations",
+            epoch.number,
+            block_number,
+            confirmations,
+            depth,
+        )
+        return
     epoch.status = Epoch.Status.COMMITTED
-    epoch.tx_hash = HexBytes(log["transactionHash"]).to_0x_hex() if log else ""
-    epoch.block_number = log["blockNumber"] if log else None
     epoch.committed_at = timezone.now()
     epoch.last_error = ""
     epoch.save(update_fields=["status", "tx_hash", "block_number", "committed_at", "last_error"])
-    logger.info("epoch %s was on chain already: marked committed", epoch.number)
+    logger.info("committed epoch %s in %s (block %s)", epoch.number, tx_hash, block_number)
 
 
 def epoch_commit(*, client: ChainClient, epoch: Epoch) -> Epoch:
@@ -324,13 +351,7 @@ def epoch_commit(*, client: ChainClient, epoch: Epoch) -> Epoch:
     except EpochAlreadyCommitted:
         _mark_committed_from_chain(client, epoch)
         return epoch
-    epoch.status = Epoch.Status.COMMITTED
-    epoch.tx_hash = result.tx_hash
-    epoch.block_number = result.block_number
-    epoch.committed_at = timezone.now()
-    epoch.last_error = ""
-    epoch.save(update_fields=["status", "tx_hash", "block_number", "committed_at", "last_error"])
-    logger.info("committed epoch %s in %s (block %s)", epoch.number, result.tx_hash, result.block_number)
+    _record_landed(client, epoch, tx_hash=result.tx_hash, block_number=result.block_number)
     return epoch
 
 
@@ -359,7 +380,8 @@ def epoch_commit_pending(*, client: ChainClient, lease_holder: str | None = None
                 f"epoch {last + 1} is missing from the database or the chain lost its state"
             )
         last = epoch.number
-        committed.append(epoch)
+        if epoch.status == Epoch.Status.COMMITTED:
+            committed.append(epoch)
     return committed
 
 

@@ -237,6 +237,11 @@ LEDGER_EPOCH_MAX_RECEIPTS = env.integer("LEDGER_EPOCH_MAX_RECEIPTS", 1000, minim
 LEDGER_SERVER_CLAIMS = env.boolean("LEDGER_SERVER_CLAIMS", not env.is_production())
 # A vault deposit is credited once its block has this many confirmations (1: once mined). anvil never
 # reorganises; on a real chain a deposit credited and then dropped by a reorganisation would be spent twice.
+# Blocks on top of an epoch's commit before its payouts count as committed (claimable): a shallower
+# commit can be reorganised away. Development's chain mines one block per transaction, so 0 there.
+MODELFACTORY_EPOCH_CONFIRMATIONS = env.integer(
+    "MODELFACTORY_EPOCH_CONFIRMATIONS", 12 if env.is_production() else 0, minimum=0
+)
 MODELFACTORY_DEPOSIT_CONFIRMATIONS = env.integer(
     "MODELFACTORY_DEPOSIT_CONFIRMATIONS", 12 if env.is_production() else 1, minimum=1
 )
