@@ -72,16 +72,23 @@ class ChainClient:
         *,
         timeout_s: float = 3.0,
         operator_key: str | None = None,
+        voucher_key: str | None = None,
         deployment: Deployment | None = None,
         receipt_timeout_s: float = 120,
         web3: Web3 | None = None,
     ) -> None:
-        """`web3` replaces the HTTP provider built from `rpc_url` (tests pass eth-tester's in-process EVM)."""
+        """`web3` replaces the HTTP provider built from `rpc_url` (tests pass eth-tester's in-process EVM).
+
+        `voucher_key` signs withdrawal vouchers (its address must hold the vault's SIGNER_ROLE,
+        `voucher_signer_grant`); without it the operator key does. It lets the public web process sign
+        vouchers without holding the key that commits epochs and administers the contracts.
+        """
         self.rpc_url = rpc_url
         self.web3 = web3 or Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}))
         self.receipt_timeout_s = receipt_timeout_s
         self._senders: dict[str, TransactionSender] = {}
         self._operator = self._sender_for(operator_key) if operator_key else None
+        self._voucher_key = voucher_key
         self.deployment = deployment
         self._contracts: dict[str, Contract] = {}
         self._event_index: dict[tuple[str, bytes], Any] = {}
@@ -332,12 +339,13 @@ class ChainClient:
     def withdrawal_voucher(
         self, *, account_id: bytes, recipient: str, amount: int, nonce: int, deadline: int
     ) -> WithdrawalVoucher:
-        """A voucher for `withdraw`, signed with the operator key (which holds the vault's SIGNER_ROLE).
+        """A voucher for `withdraw`, signed with the voucher key (else the operator's), which must hold
+        the vault's SIGNER_ROLE.
 
         Signing sends nothing; only call it once the amount is reserved in the platform's ledger.
         """
         return sign_voucher(
-            signer_key=self._require_operator().account.key.to_0x_hex(),
+            signer_key=self._voucher_key or self._require_operator().account.key.to_0x_hex(),
             chain_id=self.deployment.chain_id if self.deployment else self._chain_id(),
             vault=self.contract("PaymentVault").address,
             account=account_id,
@@ -346,6 +354,15 @@ class ChainClient:
             nonce=nonce,
             deadline=deadline,
         )
+
+    def voucher_signer_grant(self, address: str) -> bool:
+        """Give `address` the vault's SIGNER_ROLE (as its admin, the operator); False when it has it."""
+        vault = self.contract("PaymentVault")
+        role = self._read(vault.functions.SIGNER_ROLE())
+        if self._read(vault.functions.hasRole(role, _address(address))):
+            return False
+        self._send("PaymentVault", vault.functions.grantRole(role, _address(address)))
+        return True
 
     def withdraw(self, voucher: WithdrawalVoucher, *, sender_key: str | None = None) -> TxResult:
         """Send `withdraw` with the voucher; the OPEN goes to the voucher's recipient whoever sends it."""

@@ -91,7 +91,7 @@ def test_only_the_web_server_is_published_beyond_the_hosts_loopback():
 
 
 def test_only_the_processes_that_sign_hold_the_operator_key():
-    signers = {"web", "deploy-contracts", "worker-settlement"}
+    signers = {"deploy-contracts", "worker-settlement"}
     for name in APP_SERVICES - {"chain"}:
         environment = COMPOSE["services"][name].get("environment", COMPOSE["x-app"]["environment"])
         if name in signers:
@@ -119,3 +119,13 @@ def test_every_queue_a_task_is_routed_to_has_a_worker_in_compose_and_in_the_proc
     )
     assert routed <= in_compose
     assert routed <= in_procfile
+
+
+def test_the_public_web_process_signs_vouchers_with_a_key_of_their_own():
+    web = COMPOSE["services"]["web"]["environment"]
+
+    assert web["MODELFACTORY_VOUCHER_KEY"].startswith("${MODELFACTORY_VOUCHER_KEY:?")
+    assert "CHAIN_OPERATOR_KEY" not in web
+    assert (
+        "MODELFACTORY_VOUCHER_KEY" in COMPOSE["services"]["deploy-contracts"]["environment"]
+    )  # grants its role

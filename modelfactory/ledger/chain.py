@@ -42,6 +42,27 @@ def operator_key() -> str:
     return DEVELOPMENT_OPERATOR_KEY
 
 
+def voucher_key() -> str:
+    """The key that signs withdrawal vouchers: MODELFACTORY_VOUCHER_KEY, else the operator's.
+
+    A key of its own lets the public web process sign vouchers (the only thing it signs) without the
+    operator key, which commits epochs and administers the contracts; `deploy_contracts` grants it the
+    vault's SIGNER_ROLE.
+    """
+    return _setting("MODELFACTORY_VOUCHER_KEY") or operator_key()
+
+
+def voucher_client(*, timeout_s: float = 3.0) -> ChainClient:
+    """A client that signs vouchers and nothing else, attached to the stored deployment."""
+    client = ChainClient(settings.CHAIN_RPC_URL, timeout_s=timeout_s, voucher_key=voucher_key())
+    if client.find_deployment(Path(settings.VAR_DIR)) is None:
+        raise ContractsNotDeployed(
+            f"no live deployment for {settings.CHAIN_RPC_URL} under {settings.VAR_DIR}: "
+            "run `manage.py deploy_contracts`"
+        )
+    return client
+
+
 def development_key_for(address: str) -> str | None:
     """anvil's key for `address` if it is one of anvil's development accounts, else None.
 

@@ -215,6 +215,11 @@ MODELFACTORY_SIGNS_ON_CHAIN = env.boolean("MODELFACTORY_SIGNS_ON_CHAIN", True)
 CHAIN_OPERATOR_KEY = env.operator_key_checked(
     "CHAIN_OPERATOR_KEY", env.env.str("CHAIN_OPERATOR_KEY", default="")
 )
+# The key that signs withdrawal vouchers (granted the vault's SIGNER_ROLE by `deploy_contracts`): lets the
+# web process, which signs them, run without the operator key. Empty: the operator key signs them.
+MODELFACTORY_VOUCHER_KEY = env.operator_key_checked(
+    "MODELFACTORY_VOUCHER_KEY", env.env.str("MODELFACTORY_VOUCHER_KEY", default="")
+)
 CHAIN_OPERATOR_KEYSTORE = env.env.str("CHAIN_OPERATOR_KEYSTORE", default="")
 CHAIN_OPERATOR_KEYSTORE_PASSWORD = env.env.str("CHAIN_OPERATOR_KEYSTORE_PASSWORD", default="")
 if (

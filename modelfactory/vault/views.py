@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from contracts.errors import ChainError, ContractReverted
 from modelfactory.billing.errors import BillingError
-from modelfactory.ledger.chain import reader_client, settlement_client
+from modelfactory.ledger.chain import reader_client, settlement_client, voucher_client
 from modelfactory.ledger.open_amounts import NotAnOpenAmount, base_units, open_display
 from modelfactory.vault.browser_transactions import (
     BrowserTransaction,
@@ -111,7 +111,7 @@ def withdraw(request: HttpRequest) -> HttpResponse:
     if amount is None:
         return redirect("ledger:wallet")
     try:
-        voucher = withdrawal_voucher_issue(user=request.user, amount=amount, client=settlement_client())
+        voucher = withdrawal_voucher_issue(user=request.user, amount=amount, client=voucher_client())
     except (WithdrawalRefused, BillingError) as error:
         messages.error(request, str(error))
     except ChainError as error:

@@ -144,3 +144,25 @@ def test_charges_waiting_for_settlement_can_be_neither_withdrawn_nor_lost(chain,
     assert (run.committed, run.error) == ([1], "")
     assert on_chain(chain, saver) == balance_of(saver).available == 0
     assert chain.epoch(1).total == charged
+
+
+def test_a_voucher_key_of_its_own_signs_once_granted_and_the_web_process_needs_no_operator_key(
+    chain, saver, settings
+):
+    from contracts.errors import OperatorKeyMissing, VoucherInvalid
+    from modelfactory.ledger.chain import voucher_client
+
+    settings.MODELFACTORY_VOUCHER_KEY = ANVIL_KEYS[7]
+    web = voucher_client()  # what the web process signs with
+
+    ungranted = withdrawal_voucher_issue(user=saver, amount=OPEN, client=web)
+    with pytest.raises(VoucherInvalid):
+        chain.withdraw(signed_voucher(ungranted), sender_key=WALLET_KEY)
+    assert chain.voucher_signer_grant(address_of(ANVIL_KEYS[7]))
+    assert not chain.voucher_signer_grant(address_of(ANVIL_KEYS[7]))  # granted once
+    granted = withdrawal_voucher_issue(user=saver, amount=2 * OPEN, client=web)
+    chain.withdraw(signed_voucher(granted), sender_key=WALLET_KEY)
+
+    assert on_chain(chain, saver) == 8 * OPEN
+    with pytest.raises(OperatorKeyMissing):
+        web.operator_address  # noqa: B018 - the web's client holds no operator key at all

@@ -4,18 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0006_exact_base_units'),
+        ("ledger", "0006_exact_base_units"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChainWriterLease',
+            name="ChainWriterLease",
             fields=[
-                ('name', models.CharField(max_length=32, primary_key=True, serialize=False)),
-                ('holder', models.CharField(blank=True, max_length=200)),
-                ('expires', models.DateTimeField(blank=True, null=True)),
+                ("name", models.CharField(max_length=32, primary_key=True, serialize=False)),
+                ("holder", models.CharField(blank=True, max_length=200)),
+                ("expires", models.DateTimeField(blank=True, null=True)),
             ],
         ),
     ]

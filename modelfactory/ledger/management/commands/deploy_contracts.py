@@ -16,11 +16,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from eth_account import Account
 
 from contracts.chain_client import ChainClient
 from contracts.errors import ChainError
 from contracts.records import ChainStatus
-from modelfactory.ledger.chain import operator_key
+from modelfactory.ledger.chain import operator_key, voucher_key
 
 OPEN = 10**18
 
@@ -93,6 +94,11 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         try:
             deployment = client.ensure_deployed(Path(settings.VAR_DIR), replace_outdated=replace_outdated)
+            signer = Account.from_key(voucher_key()).address
+            if client.voucher_signer_grant(signer):
+                self.stdout.write(
+                    f"withdrawal vouchers are signed by {signer} (granted the vault's SIGNER_ROLE)"
+                )
             production = getattr(settings, "ENVIRONMENT", "development") == "production"
             wanted = mint * OPEN
             balance = client.balance_of(client.operator_address)
