@@ -73,6 +73,9 @@ class FineTuneJob(models.Model):
     publish_error = models.TextField(blank=True, help_text="Why publishing on success failed, if it did.")
 
     created = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task message was last sent (a lost one is sent again)."
+    )
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
 

@@ -158,6 +158,7 @@ def _require_bounded(spec, *, base_model: BaseModel, versions: list[Version], on
 def job_enqueue(*, job: FineTuneJob) -> None:
     from modelfactory.finetuning.tasks import run_finetune_job
 
+    FineTuneJob.objects.filter(pk=job.pk).update(queued_at=timezone.now())
     run_finetune_job.apply_async((job.pk,), queue=job.queue)
 
 
@@ -199,15 +200,37 @@ def job_resume(*, job: FineTuneJob, user: User) -> FineTuneJob:
 JOB_DIED_DOING = "training this job"
 
 
+def _jobs_resend_lost() -> list[int]:
+    """Queued jobs whose message was sent more than MODELFACTORY_JOB_RESEND_AFTER_S ago get it again.
+
+    A message lost (a broker restarted without persistence, a purge) would leave the job "queued" for
+    ever. A job that merely waits behind others gets a duplicate, which costs nothing: its claim is one
+    conditional UPDATE, so a second delivery finds it taken or done and returns.
+    """
+    waiting = timezone.now() - timedelta(seconds=settings.MODELFACTORY_JOB_RESEND_AFTER_S)
+    lost = FineTuneJob.objects.filter(status=FineTuneJob.Status.QUEUED).filter(
+        Q(queued_at__lt=waiting) | Q(queued_at__isnull=True, created__lt=waiting)
+    )
+    resent = []
+    for job in lost:
+        logger.warning(
+            "job %s was queued at %s and never claimed: its message is sent again", job.pk, job.queued_at
+        )
+        job_enqueue(job=job)
+        resent.append(job.pk)
+    return resent
+
+
 def jobs_recover_stalled() -> list[int]:
-    """Put back in the queue every running job whose worker stopped beating (killed, lost, crashed).
+    """Put back in the queue every running job whose worker stopped beating (killed, lost, crashed), and
+    send again the message of a job queued long ago and never claimed (`_jobs_resend_lost`).
 
     Not for ever: a job whose every worker died with it (``MODELFACTORY_TASK_MAX_ATTEMPTS`` claims, none
     finished) is the likely cause, and would otherwise hold the single trainer in a loop; it fails with
     the reason, and its owner may resume it (which counts again from zero).
     """
     stale = timezone.now() - timedelta(seconds=settings.MODELFACTORY_JOB_STALE_AFTER_S)
-    recovered = []
+    recovered = _jobs_resend_lost()
     for job in FineTuneJob.objects.filter(
         status__in=[FineTuneJob.Status.RUNNING, FineTuneJob.Status.CANCELLING], heartbeat_at__lt=stale
     ):

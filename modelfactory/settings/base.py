@@ -127,6 +127,9 @@ MODELFACTORY_API_KEYS_PER_USER = env.integer("MODELFACTORY_API_KEYS_PER_USER", 1
 # The longest one answer may run; a crashed process's concurrent-answer slot frees a minute after it.
 MODELFACTORY_ANSWER_MAX_S = env.integer("MODELFACTORY_ANSWER_MAX_S", 300, minimum=10)
 # Fine-tuning jobs one account may have queued or running at once.
+# A queued job not claimed this long after its message was sent gets the message again (a lost one would
+# leave it queued for ever; a duplicate is a no-op).
+MODELFACTORY_JOB_RESEND_AFTER_S = env.integer("MODELFACTORY_JOB_RESEND_AFTER_S", 1800, minimum=60)
 MODELFACTORY_USER_CONCURRENT_JOBS = env.integer("MODELFACTORY_USER_CONCURRENT_JOBS", 3, minimum=1)
 # The most tokens one job may process (steps × rows per step × max sequence length): about a day of
 # SmolLM2-135M training on a 2-core CPU, and on a GPU about a day of a 7B model on one H100.
