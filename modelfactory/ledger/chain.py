@@ -54,13 +54,7 @@ def voucher_key() -> str:
 
 def voucher_client(*, timeout_s: float = 3.0) -> ChainClient:
     """A client that signs vouchers and nothing else, attached to the stored deployment."""
-    client = ChainClient(settings.CHAIN_RPC_URL, timeout_s=timeout_s, voucher_key=voucher_key())
-    if client.find_deployment(Path(settings.VAR_DIR)) is None:
-        raise ContractsNotDeployed(
-            f"no live deployment for {settings.CHAIN_RPC_URL} under {settings.VAR_DIR}: "
-            "run `manage.py deploy_contracts`"
-        )
-    return client
+    return _attached(ChainClient(settings.CHAIN_RPC_URL, timeout_s=timeout_s, voucher_key=voucher_key()))
 
 
 def development_key_for(address: str) -> str | None:
@@ -87,7 +81,11 @@ def settlement_client(*, timeout_s: float = 3.0) -> ChainClient:
     its state must not quietly deploy fresh contracts and renumber epochs from 1. Raises
     `ContractsNotDeployed` when there is no live deployment and `ChainUnavailable` when the node is down.
     """
-    client = ChainClient(settings.CHAIN_RPC_URL, timeout_s=timeout_s, operator_key=operator_key())
+    return _attached(ChainClient(settings.CHAIN_RPC_URL, timeout_s=timeout_s, operator_key=operator_key()))
+
+
+def _attached(client: ChainClient) -> ChainClient:
+    """`client` attached to the deployment stored under VAR_DIR, or `ContractsNotDeployed`."""
     if client.find_deployment(Path(settings.VAR_DIR)) is None:
         raise ContractsNotDeployed(
             f"no live deployment for {settings.CHAIN_RPC_URL} under {settings.VAR_DIR}: "

@@ -66,36 +66,28 @@ def test_production_without_an_operator_key_refuses_to_start():
     assert "CHAIN_OPERATOR_KEY" in result.stderr
 
 
+PRODUCTION = {
+    "MODELFACTORY_ENV": "production",
+    "SECRET_KEY": "x" * 50,
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/modelfactory",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CHAIN_RPC_URL": "http://127.0.0.1:8545",
+    "ALLOWED_HOSTS": "modelfactory.example",
+    "CHAIN_ID": "8453",
+    "MODELFACTORY_PLATFORM_WALLET": "0x" + "a1" * 20,
+    "MODELFACTORY_OPERATOR_WALLET": "0x" + "b2" * 20,
+}
+"""Every variable production requires, but the operator key (which only signing processes need)."""
+
+
 def test_production_with_every_required_variable_starts():
-    result = start_up(
-        MODELFACTORY_ENV="production",
-        SECRET_KEY="x" * 50,
-        DATABASE_URL="postgres://postgres@127.0.0.1:5432/modelfactory",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-        CHAIN_RPC_URL="http://127.0.0.1:8545",
-        ALLOWED_HOSTS="modelfactory.example",
-        CHAIN_OPERATOR_KEY="0x" + "11" * 32,
-        CHAIN_ID="8453",
-        MODELFACTORY_PLATFORM_WALLET="0x" + "a1" * 20,
-        MODELFACTORY_OPERATOR_WALLET="0x" + "b2" * 20,
-    )
+    result = start_up(**PRODUCTION, CHAIN_OPERATOR_KEY="0x" + "11" * 32)
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
 
 
 def test_a_production_process_that_never_signs_starts_without_the_operator_key():
-    result = start_up(
-        MODELFACTORY_ENV="production",
-        MODELFACTORY_SIGNS_ON_CHAIN="0",
-        SECRET_KEY="x" * 50,
-        DATABASE_URL="postgres://postgres@127.0.0.1:5432/modelfactory",
-        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-        CHAIN_RPC_URL="http://127.0.0.1:8545",
-        ALLOWED_HOSTS="modelfactory.example",
-        CHAIN_ID="8453",
-        MODELFACTORY_PLATFORM_WALLET="0x" + "a1" * 20,
-        MODELFACTORY_OPERATOR_WALLET="0x" + "b2" * 20,
-    )
+    result = start_up(**PRODUCTION, MODELFACTORY_SIGNS_ON_CHAIN="0")
 
     assert result.returncode == 0, result.stderr
