@@ -53,6 +53,11 @@ app.conf.beat_schedule = {
         "schedule": 300.0,
         "options": {"expires": 299.0},
     },
+    "resend-lost-adapter-imports": {
+        "task": "modelfactory.catalog.tasks.resend_lost_imports",
+        "schedule": 300.0,
+        "options": {"expires": 299.0},
+    },
     "recover-stalled-finetune-jobs": {
         "task": "modelfactory.finetuning.tasks.recover_stalled_jobs",
         "schedule": 20.0,

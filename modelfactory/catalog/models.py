@@ -220,6 +220,9 @@ class AdapterImport(models.Model):
         PublishedModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="adapter_import"
     )
     created = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its task message was last sent (a lost one is sent again)."
+    )
     finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:

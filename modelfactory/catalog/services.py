@@ -7,11 +7,13 @@ import logging
 import shutil
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inference.base_model import locate_base_model
@@ -277,7 +279,6 @@ def adapter_import_receive(
     (`adapter_import_run`), because the web process that takes the upload also serves every answer.
     """
     from modelfactory.catalog.adapter_import import AdapterImportRefused, inspect_zip
-    from modelfactory.catalog.tasks import import_adapter
 
     _require_free_api_name(api_name)
     if access not in PublishedModel.Access.values:
@@ -313,8 +314,32 @@ def adapter_import_receive(
             size_bytes=stored.stat().st_size,
             **fees,
         )
-        transaction.on_commit(lambda: import_adapter.delay(row.pk))
+        transaction.on_commit(lambda: adapter_import_enqueue(import_id=row.pk))
     return row
+
+
+def adapter_import_enqueue(*, import_id: int) -> None:
+    from modelfactory.catalog.tasks import import_adapter
+
+    AdapterImport.objects.filter(pk=import_id).update(queued_at=timezone.now())
+    import_adapter.delay(import_id)
+
+
+def adapter_imports_resend_lost() -> list[int]:
+    """Imports still waiting MODELFACTORY_JOB_RESEND_AFTER_S after their message was sent get it again.
+
+    A lost message would leave the page saying "waiting for a worker" for ever; a duplicate of one that
+    was only waiting does nothing (`adapter_import_run` returns for an import already ended or counted).
+    """
+    waiting = timezone.now() - timedelta(seconds=settings.MODELFACTORY_JOB_RESEND_AFTER_S)
+    lost = AdapterImport.objects.filter(status=AdapterImport.Status.QUEUED).filter(
+        Q(queued_at__lt=waiting) | Q(queued_at__isnull=True, created__lt=waiting)
+    )
+    resent = list(lost.values_list("pk", flat=True))
+    for import_id in resent:
+        logger.warning("adapter import %s was never picked up: its message is sent again", import_id)
+        adapter_import_enqueue(import_id=import_id)
+    return resent
 
 
 def adapter_import_run(*, import_id: int) -> None:

@@ -13,3 +13,11 @@ def import_adapter(import_id: int) -> None:
     from modelfactory.catalog.services import adapter_import_run
 
     adapter_import_run(import_id=import_id)
+
+
+@shared_task(name="modelfactory.catalog.tasks.resend_lost_imports", acks_late=True, ignore_result=True)
+def resend_lost_imports() -> list[int]:
+    """Beat-scheduled: an adapter import whose message was lost is sent again."""
+    from modelfactory.catalog.services import adapter_imports_resend_lost
+
+    return adapter_imports_resend_lost()

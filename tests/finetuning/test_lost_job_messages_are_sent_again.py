@@ -8,29 +8,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from modelfactory.celery import app
 from modelfactory.finetuning.models import FineTuneJob
 from modelfactory.finetuning.services import job_claim, job_create, jobs_recover_stalled
 from modelfactory.finetuning.training.spec import preset
 from tests.finetuning.jobs_support import register_tiny, sums_datanet
 from tests.support.factories import make_user
-from tests.support.workers import app_broker
+from tests.support.workers import app_broker, queued_messages
 
 pytestmark = pytest.mark.django_db
-
-
-def queued_messages(queue: str) -> list[dict]:
-    """What waits in the (in-memory) broker's queue, read off it."""
-    messages = []
-    with app.connection_for_write() as connection:
-        simple = connection.SimpleQueue(queue)
-        while True:
-            try:
-                message = simple.get(timeout=0.2)
-            except simple.Empty:
-                return messages
-            messages.append({"task": message.headers["task"], "args": message.headers["argsrepr"]})
-            message.ack()
 
 
 def test_a_job_queued_long_ago_and_never_claimed_gets_its_message_again(settings, use_tiny_base_model):

@@ -97,3 +97,19 @@ def app_broker(url: str) -> Iterator[None]:
     finally:
         app.conf.broker_url = previous
         reset()
+
+
+def queued_messages(queue: str) -> list[dict]:
+    """What waits in the (in-memory) broker's queue, read off it."""
+    from modelfactory.celery import app
+
+    messages = []
+    with app.connection_for_write() as connection:
+        simple = connection.SimpleQueue(queue)
+        while True:
+            try:
+                message = simple.get(timeout=0.2)
+            except simple.Empty:
+                return messages
+            messages.append({"task": message.headers["task"], "args": message.headers["argsrepr"]})
+            message.ack()
