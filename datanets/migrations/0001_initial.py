@@ -6,6 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -14,289 +15,117 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="Datanet",
+            name='Datanet',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("slug", models.SlugField(max_length=80, unique=True)),
-                ("title", models.CharField(max_length=200)),
-                ("description", models.TextField(blank=True)),
-                ("tags", models.JSONField(blank=True, default=list)),
-                ("license", models.CharField(default="CC-BY-4.0", max_length=64)),
-                (
-                    "visibility",
-                    models.CharField(
-                        choices=[("public", "Public"), ("permissioned", "Permissioned")],
-                        default="public",
-                        max_length=16,
-                    ),
-                ),
-                (
-                    "chain_id",
-                    models.CharField(
-                        blank=True, help_text="Registry id once registered on chain.", max_length=80
-                    ),
-                ),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                ("updated", models.DateTimeField(auto_now=True)),
-                (
-                    "owner",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="owned_datanets",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('slug', models.SlugField(max_length=80, unique=True)),
+                ('title', models.CharField(max_length=200)),
+                ('description', models.TextField(blank=True)),
+                ('tags', models.JSONField(blank=True, default=list)),
+                ('license', models.CharField(default='CC-BY-4.0', max_length=64)),
+                ('visibility', models.CharField(choices=[('public', 'Public'), ('permissioned', 'Permissioned')], default='public', max_length=16)),
+                ('chain_id', models.CharField(blank=True, help_text='Registry id once registered on chain.', max_length=80)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('updated', models.DateTimeField(auto_now=True)),
+                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='owned_datanets', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["title"],
+                'ordering': ['title'],
             },
         ),
         migrations.CreateModel(
-            name="Upload",
+            name='Upload',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("filename", models.CharField(max_length=255)),
-                ("stored_path", models.CharField(max_length=500)),
-                ("size_bytes", models.PositiveBigIntegerField()),
-                ("detected_format", models.CharField(blank=True, max_length=32)),
-                ("mapping", models.JSONField(blank=True, default=dict)),
-                (
-                    "mode",
-                    models.CharField(
-                        choices=[
-                            ("all_or_nothing", "Import nothing if any row is rejected"),
-                            ("valid_rows", "Import the valid rows"),
-                        ],
-                        default="all_or_nothing",
-                        max_length=20,
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("inspected", "Waiting for your choice"),
-                            ("importing", "Importing"),
-                            ("imported", "Imported"),
-                            ("discarded", "Nothing imported"),
-                            ("failed", "Failed"),
-                        ],
-                        default="inspected",
-                        max_length=16,
-                    ),
-                ),
-                ("progress", models.FloatField(default=0.0, help_text="0..1 while importing.")),
-                ("accepted_count", models.PositiveIntegerField(default=0)),
-                ("rejected_count", models.PositiveIntegerField(default=0)),
-                ("rejections_path", models.CharField(blank=True, max_length=500)),
-                ("error", models.TextField(blank=True)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                ("finished", models.DateTimeField(blank=True, null=True)),
-                (
-                    "datanet",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="uploads",
-                        to="datanets.datanet",
-                    ),
-                ),
-                (
-                    "uploader",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="uploads",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('filename', models.CharField(max_length=255)),
+                ('stored_path', models.CharField(max_length=500)),
+                ('size_bytes', models.PositiveBigIntegerField()),
+                ('detected_format', models.CharField(blank=True, max_length=32)),
+                ('mapping', models.JSONField(blank=True, default=dict)),
+                ('mode', models.CharField(choices=[('all_or_nothing', 'Import nothing if any row is rejected'), ('valid_rows', 'Import the valid rows')], default='all_or_nothing', max_length=20)),
+                ('status', models.CharField(choices=[('inspected', 'Waiting for your choice'), ('importing', 'Importing'), ('imported', 'Imported'), ('discarded', 'Nothing imported'), ('failed', 'Failed')], default='inspected', max_length=16)),
+                ('progress', models.FloatField(default=0.0, help_text='0..1 while importing.')),
+                ('accepted_count', models.PositiveIntegerField(default=0)),
+                ('rejected_count', models.PositiveIntegerField(default=0)),
+                ('rejections_path', models.CharField(blank=True, max_length=500)),
+                ('error', models.TextField(blank=True)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('finished', models.DateTimeField(blank=True, null=True)),
+                ('datanet', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='uploads', to='datanets.datanet')),
+                ('uploader', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='uploads', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created"],
+                'ordering': ['-created'],
             },
         ),
         migrations.CreateModel(
-            name="Row",
+            name='Row',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "format",
-                    models.CharField(
-                        choices=[
-                            ("messages", "Chat messages"),
-                            ("prompt_completion", "Prompt / completion"),
-                            ("text", "Plain text"),
-                        ],
-                        max_length=24,
-                    ),
-                ),
-                ("content", models.JSONField()),
-                (
-                    "content_hash",
-                    models.CharField(
-                        help_text="keccak256 of the canonical JSON content, 0x-hex.", max_length=66
-                    ),
-                ),
-                (
-                    "search_text",
-                    models.TextField(blank=True, help_text="The row's text without markup, for search."),
-                ),
-                (
-                    "wallet_address",
-                    models.CharField(help_text="The contributor's wallet when contributing.", max_length=42),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("pending", "Pending"), ("approved", "Approved"), ("rejected", "Rejected")],
-                        default="pending",
-                        max_length=16,
-                    ),
-                ),
-                ("rejection_reason", models.CharField(blank=True, max_length=500)),
-                ("token_count", models.PositiveIntegerField(default=0)),
-                ("source", models.CharField(blank=True, help_text="seed, form, or upload.", max_length=64)),
-                ("reviewed", models.DateTimeField(blank=True, null=True)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                (
-                    "contributor",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="rows",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "datanet",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="rows",
-                        to="datanets.datanet",
-                    ),
-                ),
-                (
-                    "upload",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="rows",
-                        to="datanets.upload",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('format', models.CharField(choices=[('messages', 'Chat messages'), ('prompt_completion', 'Prompt / completion'), ('text', 'Plain text')], max_length=24)),
+                ('content', models.JSONField()),
+                ('content_hash', models.CharField(help_text='keccak256 of the canonical JSON content, 0x-hex.', max_length=66)),
+                ('search_text', models.TextField(blank=True, help_text="The row's text without markup, for search.")),
+                ('wallet_address', models.CharField(help_text="The contributor's wallet when contributing.", max_length=42)),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='pending', max_length=16)),
+                ('rejection_reason', models.CharField(blank=True, max_length=500)),
+                ('token_count', models.PositiveIntegerField(default=0)),
+                ('source', models.CharField(blank=True, help_text='seed, form, or upload.', max_length=64)),
+                ('reviewed', models.DateTimeField(blank=True, null=True)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('contributor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='rows', to=settings.AUTH_USER_MODEL)),
+                ('datanet', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='datanets.datanet')),
+                ('upload', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='rows', to='datanets.upload')),
             ],
             options={
-                "ordering": ["id"],
+                'ordering': ['id'],
             },
         ),
         migrations.CreateModel(
-            name="Version",
+            name='Version',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("number", models.PositiveIntegerField()),
-                ("row_count", models.PositiveIntegerField()),
-                ("token_count", models.PositiveBigIntegerField()),
-                ("merkle_root", models.CharField(max_length=66)),
-                (
-                    "added_count",
-                    models.PositiveIntegerField(default=0, help_text="Rows not in the previous version."),
-                ),
-                (
-                    "removed_count",
-                    models.PositiveIntegerField(
-                        default=0, help_text="Rows of the previous version left out."
-                    ),
-                ),
-                ("notes", models.TextField(blank=True)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                (
-                    "datanet",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="versions",
-                        to="datanets.datanet",
-                    ),
-                ),
-                ("rows", models.ManyToManyField(related_name="versions", to="datanets.row")),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.PositiveIntegerField()),
+                ('row_count', models.PositiveIntegerField()),
+                ('token_count', models.PositiveBigIntegerField()),
+                ('merkle_root', models.CharField(max_length=66)),
+                ('added_count', models.PositiveIntegerField(default=0, help_text='Rows not in the previous version.')),
+                ('removed_count', models.PositiveIntegerField(default=0, help_text='Rows of the previous version left out.')),
+                ('notes', models.TextField(blank=True)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('datanet', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='datanets.datanet')),
+                ('rows', models.ManyToManyField(related_name='versions', to='datanets.row')),
             ],
             options={
-                "ordering": ["datanet", "-number"],
+                'ordering': ['datanet', '-number'],
             },
         ),
         migrations.CreateModel(
-            name="AccessRequest",
+            name='AccessRequest',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("pending", "Pending"), ("approved", "Approved"), ("rejected", "Rejected")],
-                        default="pending",
-                        max_length=16,
-                    ),
-                ),
-                ("message", models.CharField(blank=True, max_length=500)),
-                ("created", models.DateTimeField(auto_now_add=True)),
-                ("decided", models.DateTimeField(blank=True, null=True)),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="access_requests",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "datanet",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="access_requests",
-                        to="datanets.datanet",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('rejected', 'Rejected')], default='pending', max_length=16)),
+                ('message', models.CharField(blank=True, max_length=500)),
+                ('created', models.DateTimeField(auto_now_add=True)),
+                ('decided', models.DateTimeField(blank=True, null=True)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='access_requests', to=settings.AUTH_USER_MODEL)),
+                ('datanet', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='access_requests', to='datanets.datanet')),
             ],
             options={
-                "ordering": ["-created"],
-                "constraints": [
-                    models.UniqueConstraint(fields=("datanet", "user"), name="one_access_request_per_user")
-                ],
+                'ordering': ['-created'],
+                'constraints': [models.UniqueConstraint(fields=('datanet', 'user'), name='one_access_request_per_user')],
             },
         ),
         migrations.AddIndex(
-            model_name="row",
-            index=models.Index(fields=["datanet", "status"], name="datanets_ro_datanet_c73b84_idx"),
+            model_name='row',
+            index=models.Index(fields=['datanet', 'status'], name='datanets_ro_datanet_c73b84_idx'),
         ),
         migrations.AddConstraint(
-            model_name="row",
-            constraint=models.UniqueConstraint(
-                fields=("datanet", "content_hash"), name="unique_row_per_datanet"
-            ),
+            model_name='row',
+            constraint=models.UniqueConstraint(fields=('datanet', 'content_hash'), name='unique_row_per_datanet'),
         ),
         migrations.AddConstraint(
-            model_name="version",
-            constraint=models.UniqueConstraint(fields=("datanet", "number"), name="unique_version_number"),
+            model_name='version',
+            constraint=models.UniqueConstraint(fields=('datanet', 'number'), name='unique_version_number'),
         ),
     ]

@@ -5,61 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("datanets", "0001_initial"),
+        ('datanets', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="datanet",
-            name="archived",
-            field=models.DateTimeField(
-                blank=True,
-                help_text="When the owner archived it: hidden from browsing, no new rows; its versions stay usable.",
-                null=True,
-            ),
+            model_name='datanet',
+            name='archived',
+            field=models.DateTimeField(blank=True, help_text='When the owner archived it: hidden from browsing, no new rows; its versions stay usable.', null=True),
         ),
         migrations.AddField(
-            model_name="datanet",
-            name="auto_approved_contributors",
-            field=models.ManyToManyField(
-                blank=True,
-                help_text="Contributors whose rows are approved on arrival, like the owner's.",
-                related_name="auto_approved_datanets",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='datanet',
+            name='auto_approved_contributors',
+            field=models.ManyToManyField(blank=True, help_text="Contributors whose rows are approved on arrival, like the owner's.", related_name='auto_approved_datanets', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="datanet",
-            name="expected_format",
-            field=models.CharField(
-                blank=True,
-                choices=[
-                    ("messages", "Chat messages"),
-                    ("prompt_completion", "Prompt / completion"),
-                    ("text", "Plain text"),
-                ],
-                help_text="The row format contributions must have; blank takes any (datanets made before formats).",
-                max_length=24,
-            ),
+            model_name='datanet',
+            name='expected_format',
+            field=models.CharField(blank=True, choices=[('messages', 'Chat messages'), ('prompt_completion', 'Prompt / completion'), ('text', 'Plain text')], help_text='The row format contributions must have; blank takes any (datanets made before formats).', max_length=24),
         ),
         migrations.AddField(
-            model_name="datanet",
-            name="reviewers",
-            field=models.ManyToManyField(
-                blank=True,
-                help_text="Besides the owner, who may approve and reject pending rows.",
-                related_name="reviewing_datanets",
-                to=settings.AUTH_USER_MODEL,
-            ),
+            model_name='datanet',
+            name='reviewers',
+            field=models.ManyToManyField(blank=True, help_text='Besides the owner, who may approve and reject pending rows.', related_name='reviewing_datanets', to=settings.AUTH_USER_MODEL),
         ),
         migrations.AddField(
-            model_name="upload",
-            name="approved_on_arrival",
-            field=models.BooleanField(
-                default=False,
-                help_text="Its rows were approved at import (owner or auto-approved contributor).",
-            ),
+            model_name='upload',
+            name='approved_on_arrival',
+            field=models.BooleanField(default=False, help_text='Its rows were approved at import (owner or auto-approved contributor).'),
         ),
     ]

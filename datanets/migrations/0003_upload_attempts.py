@@ -4,16 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("datanets", "0002_ownership_formats_and_reviewing"),
+        ('datanets', '0002_ownership_formats_and_reviewing'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="upload",
-            name="attempts",
-            field=models.PositiveSmallIntegerField(
-                default=0, help_text="Imports started; past MODELFACTORY_TASK_MAX_ATTEMPTS the upload fails."
-            ),
+            model_name='upload',
+            name='attempts',
+            field=models.PositiveSmallIntegerField(default=0, help_text='Imports started; past MODELFACTORY_TASK_MAX_ATTEMPTS the upload fails.'),
         ),
     ]

@@ -27,13 +27,9 @@ def _digits(apps, schema_editor) -> None:
         return
     with connection.cursor() as cursor:
         for table, column in COLUMNS:
-            cursor.execute(
-                f"SELECT id, {column} FROM {table} WHERE {column} LIKE '%e%' OR {column} LIKE '%.%'"
-            )
+            cursor.execute(f"SELECT id, {column} FROM {table} WHERE {column} LIKE '%e%' OR {column} LIKE '%.%'")
             for pk, value in cursor.fetchall():
-                cursor.execute(
-                    f"UPDATE {table} SET {column} = %s WHERE id = %s", [str(int(Decimal(value))), pk]
-                )
+                cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [str(int(Decimal(value))), pk])
 
 
 class Migration(migrations.Migration):
