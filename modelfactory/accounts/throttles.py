@@ -31,33 +31,36 @@ class Throttle:
     limit: int
     window: timedelta
 
-    def retry_after_s(self, subject: str) -> int | None:
-        """None when one more attempt of `subject` fits now; otherwise whole seconds until it does."""
+    def retry_after_s(self, subject: str, *, count: int = 1) -> int | None:
+        """None when `count` more attempts of `subject` fit now; otherwise whole seconds until they do."""
         now = timezone.now()
         recent = list(
             ThrottleEvent.objects.filter(scope=self.scope, subject=subject, at__gt=now - self.window)
             .order_by("at")
             .values_list("at", flat=True)
         )
-        return retry_after_s(recent=recent, limit=self.limit, window=self.window, now=now)
+        # `count` more fit when one more fits under a limit `count - 1` lower
+        return retry_after_s(recent=recent, limit=self.limit - count + 1, window=self.window, now=now)
 
-    def record(self, subject: str) -> None:
-        """Count one attempt, pruning this scope's expired rows so the table stays one window deep."""
+    def record(self, subject: str, *, count: int = 1) -> None:
+        """Count `count` attempts, pruning this scope's expired rows so the table stays one window deep."""
         now = timezone.now()
         ThrottleEvent.objects.filter(scope=self.scope, at__lte=now - self.window).delete()
-        ThrottleEvent.objects.create(scope=self.scope, subject=subject, at=now)
+        ThrottleEvent.objects.bulk_create(
+            ThrottleEvent(scope=self.scope, subject=subject, at=now) for _ in range(count)
+        )
 
     @transaction.atomic
-    def admit(self, subject: str, *, refusal: str) -> None:
-        """Count one attempt, or raise `Throttled` (`refusal` + when to retry) without counting it.
+    def admit(self, subject: str, *, refusal: str, count: int = 1) -> None:
+        """Count `count` attempts, or raise `Throttled` (`refusal` + when to retry) counting none of them.
 
         A refused attempt is not counted, so the window frees on schedule. Callers that need an exact
         count under concurrency lock a row of their subject first (`user_request_admit` locks the user).
         """
-        retry = self.retry_after_s(subject)
+        retry = self.retry_after_s(subject, count=count)
         if retry is not None:
             raise Throttled(f"{refusal} Try again in {wait_phrase(retry)}.", retry_after_s=retry)
-        self.record(subject)
+        self.record(subject, count=count)
 
 
 def wait_phrase(seconds: int) -> str:
@@ -105,14 +108,12 @@ def user_request_admit(*, user: User, count: int = 1) -> None:
     """
     User.objects.select_for_update().filter(pk=user.pk).first()
     throttle = user_request_throttle()
-    limit = throttle.limit
-    subject = str(user.pk)
-    for _ in range(count):
-        throttle.admit(
-            subject,
-            refusal=f"Your account reached its limit of {limit} requests per minute "
-            "(all your API keys and the playground together).",
-        )
+    throttle.admit(
+        str(user.pk),
+        count=count,
+        refusal=f"Your account reached its limit of {throttle.limit} requests per minute "
+        "(all your API keys and the playground together).",
+    )
 
 
 # --- a person's answers in flight --------------------------------------------------------------------
@@ -127,12 +128,10 @@ def answer_slot_take(*, user: User) -> int:
     now = timezone.now()
     AnswerInFlight.objects.filter(expires__lte=now).delete()
     limit = settings.MODELFACTORY_USER_CONCURRENT_ANSWERS
-    running = list(
-        AnswerInFlight.objects.filter(user=user).order_by("started").values_list("started", flat=True)
-    )
-    if len(running) >= limit:
+    running = AnswerInFlight.objects.filter(user=user).count()
+    if running >= limit:
         raise Throttled(
-            f"You already have {len(running)} answers being generated, the most one account may have at "
+            f"You already have {running} answers being generated, the most one account may have at "
             f"once ({limit}). Wait for one to finish or stop it, then try again.",
             retry_after_s=1,
         )

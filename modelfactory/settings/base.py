@@ -111,11 +111,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # Sign-up forms accepted from one client address per hour: enough for a household or a classroom behind
 # one NAT retrying typos, too few to script thousands of accounts.
 MODELFACTORY_SIGNUP_ATTEMPTS_PER_HOUR = env.integer("MODELFACTORY_SIGNUP_ATTEMPTS_PER_HOUR", 20, minimum=1)
-# Failed logins per username, and per client address, in 15 minutes: a person mistyping gets ten tries,
-# a script guessing passwords gets ten per quarter hour.
 # /healthz and /status/ reuse one check of every part for this long (a probe per replica per second
 # must not query the chain each time).
 MODELFACTORY_HEALTH_CACHE_S = env.integer("MODELFACTORY_HEALTH_CACHE_S", 5, minimum=0)
+# Failed logins per username, and per client address, in 15 minutes: a person mistyping gets ten tries,
+# a script guessing passwords gets ten per quarter hour.
 MODELFACTORY_LOGIN_FAILURES_PER_15_MIN = env.integer("MODELFACTORY_LOGIN_FAILURES_PER_15_MIN", 10, minimum=1)
 
 # --- Per-person limits (the engine is shared: more API keys must not mean more of it) --------------------
@@ -126,10 +126,10 @@ MODELFACTORY_USER_CONCURRENT_ANSWERS = env.integer("MODELFACTORY_USER_CONCURRENT
 MODELFACTORY_API_KEYS_PER_USER = env.integer("MODELFACTORY_API_KEYS_PER_USER", 10, minimum=1)
 # The longest one answer may run; a crashed process's concurrent-answer slot frees a minute after it.
 MODELFACTORY_ANSWER_MAX_S = env.integer("MODELFACTORY_ANSWER_MAX_S", 300, minimum=10)
-# Fine-tuning jobs one account may have queued or running at once.
-# A queued job not claimed this long after its message was sent gets the message again (a lost one would
-# leave it queued for ever; a duplicate is a no-op).
+# A queued job or adapter import not picked up this long after its message was sent gets the message
+# again (a lost one would leave it waiting for ever; a duplicate is a no-op).
 MODELFACTORY_JOB_RESEND_AFTER_S = env.integer("MODELFACTORY_JOB_RESEND_AFTER_S", 1800, minimum=60)
+# Fine-tuning jobs one account may have queued or running at once.
 MODELFACTORY_USER_CONCURRENT_JOBS = env.integer("MODELFACTORY_USER_CONCURRENT_JOBS", 3, minimum=1)
 # The most tokens one job may process (steps × rows per step × max sequence length): about a day of
 # SmolLM2-135M training on a 2-core CPU, and on a GPU about a day of a 7B model on one H100.
@@ -210,9 +210,9 @@ if CELERY_BROKER_URL.startswith("sqla+"):
 # --- Chain ----------------------------------------------------------------------------------------
 CHAIN_RPC_URL = env.url("CHAIN_RPC_URL", "http://127.0.0.1:8545", schemes=("http", "https", "ws", "wss"))
 CHAIN_ID = env.chain_id("CHAIN_ID", 31337)
-# The settlement operator's key: required in production (or a keystore) by the processes that sign (the
-# web process issues withdrawal vouchers, the settlement worker commits epochs); the others run with
-# MODELFACTORY_SIGNS_ON_CHAIN=0 and no key at all. Never in the repository. In development the ledger
+# The settlement operator's key: required in production (or a keystore) by the processes that sign as the
+# operator (the settlement worker, deploy_contracts); the others run with MODELFACTORY_SIGNS_ON_CHAIN=0
+# (the web process with only the voucher key below). Never in the repository. In development the ledger
 # falls back to anvil's first well-known account.
 MODELFACTORY_SIGNS_ON_CHAIN = env.boolean("MODELFACTORY_SIGNS_ON_CHAIN", True)
 CHAIN_OPERATOR_KEY = env.operator_key_checked(
