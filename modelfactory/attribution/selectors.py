@@ -33,21 +33,31 @@ def span_detail(words: int, rows: int | None, indexed_rows: int | None, *, count
     return f"{words} words, found in {rows} of {indexed_rows} rows"
 
 
+def _readable_datanet_ids(datanet_ids: set[int], viewer) -> set[int]:
+    """Those of `datanet_ids` whose rows `viewer` may read: row and span text is shown for these only."""
+    from datanets.selectors import datanets_usable_by
+
+    return set(datanets_usable_by(viewer).filter(pk__in=datanet_ids).values_list("pk", flat=True))
+
+
+def _readable_datanet_slugs(slugs: set[str], viewer) -> set[str]:
+    """The same by slug, as spans name their datanet."""
+    from datanets.selectors import datanets_usable_by
+
+    if not slugs:
+        return set()
+    return set(datanets_usable_by(viewer).filter(slug__in=slugs).values_list("slug", flat=True))
+
+
 def evidence_rows(receipt: InferenceReceipt, viewer=None) -> list[dict]:
     """The receipt's top rows, each with its datanet title and a short excerpt of the row's text.
 
     A receipt is shareable by link, so row text (and a matched span, which is row text) is shown
     only for datanets the viewer may read; the others show their row ids and scores alone.
     """
-    from datanets.selectors import datanets_usable_by
-
     rows = list((receipt.attribution or {}).get("rows", []))
     found = Row.objects.select_related("datanet").in_bulk([row["row_id"] for row in rows])
-    readable = set(
-        datanets_usable_by(viewer)
-        .filter(pk__in={r.datanet_id for r in found.values()})
-        .values_list("pk", flat=True)
-    )
+    readable = _readable_datanet_ids({r.datanet_id for r in found.values()}, viewer)
     shown = []
     for row in rows:
         record = found.get(row["row_id"])
@@ -78,15 +88,8 @@ def evidence_spans(receipt: InferenceReceipt, viewer=None) -> list[dict]:
     Span text is row text, so as for rows it is shown only for datanets the viewer may read (a span
     whose datanet is not recorded is not shown). Receipts attributed before spans were stored have none.
     """
-    from datanets.selectors import datanets_usable_by
-
     spans = [SpanEvidence.from_json(span) for span in (receipt.attribution or {}).get("spans", [])]
-    named = {span.datanet for span in spans if span.datanet}
-    readable = (
-        set(datanets_usable_by(viewer).filter(slug__in=named).values_list("slug", flat=True))
-        if named
-        else set()
-    )
+    readable = _readable_datanet_slugs({span.datanet for span in spans if span.datanet}, viewer)
     return [
         {
             "text": span.text if span.datanet in readable else "",
@@ -108,22 +111,17 @@ def attribution_visible_to(receipt: InferenceReceipt, viewer=None) -> dict:
     What the API returns: the same rule as the receipt pages (`evidence_rows`, `evidence_spans`), so
     asking a question is never a way to read a permissioned datanet's rows.
     """
-    from datanets.selectors import datanets_usable_by
-
     attribution = dict(receipt.attribution or {})
     rows = list(attribution.get("rows", []))
     row_datanets = dict(
         Row.objects.filter(pk__in=[row["row_id"] for row in rows]).values_list("pk", "datanet_id")
     )
-    readable_ids = set(
-        datanets_usable_by(viewer).filter(pk__in=set(row_datanets.values())).values_list("pk", flat=True)
-    )
+    readable_ids = _readable_datanet_ids(set(row_datanets.values()), viewer)
     attribution["rows"] = [
         row if row_datanets.get(row["row_id"]) in readable_ids else {**row, "span": ""} for row in rows
     ]
     spans = list(attribution.get("spans", []))
-    named = {span.get("datanet") for span in spans if span.get("datanet")}
-    readable_slugs = set(datanets_usable_by(viewer).filter(slug__in=named).values_list("slug", flat=True))
+    readable_slugs = _readable_datanet_slugs({s.get("datanet") for s in spans if s.get("datanet")}, viewer)
     attribution["spans"] = [
         span if span.get("datanet") in readable_slugs else {**span, "text": ""} for span in spans
     ]

@@ -58,6 +58,11 @@ class Estimate:
     """True when that speed was measured on earlier jobs here, False when computed from FLOPs."""
 
 
+def planned_steps(*, max_steps: int | None, train_rows: int, epochs: float, rows_per_step: int) -> int:
+    """The optimizer steps a job will take: `max_steps` when set, else its epochs over the training rows."""
+    return max_steps or max(1, int(train_rows * epochs / max(1, rows_per_step) + 0.999))
+
+
 def estimate(
     *,
     parameter_count: int,
@@ -81,7 +86,9 @@ def estimate(
     per_row = min(average, seq)
     epochs = spec.get("epochs", 1.0)
     batch = spec.get("batch_size", 8) * spec.get("grad_accumulation", 1)
-    steps = spec.get("max_steps") or max(1, int(train_rows * epochs / max(1, batch) + 0.999))
+    steps = planned_steps(
+        max_steps=spec.get("max_steps"), train_rows=train_rows, epochs=epochs, rows_per_step=batch
+    )
     train_tokens = int(steps * batch * per_row)
     modules_per_layer = 7 if spec.get("target_modules", "auto") in ("auto", "attention_mlp") else 4
     lora_parameters = num_layers * modules_per_layer * 2 * hidden_size * spec.get("rank", 16)

@@ -28,6 +28,7 @@ from modelfactory.accounts.errors import LimitReached
 from modelfactory.accounts.models import User
 from modelfactory.catalog.models import BaseModel
 from modelfactory.finetuning.errors import JobRefused, NotJobOwner
+from modelfactory.finetuning.estimates import planned_steps
 from modelfactory.finetuning.models import FineTuneJob, JobMetric
 from modelfactory.worker_attempts import worker_died_reason
 
@@ -138,12 +139,13 @@ def _require_bounded(spec, *, base_model: BaseModel, versions: list[Version], on
             f"({base_model.context_length} tokens): lower it to {base_model.context_length} or less"
         )
     rows_per_step = spec.batch_size * spec.grad_accumulation * max(1, spec.extra.get("gpus", 0))
-    if spec.max_steps:
-        steps = spec.max_steps
-    else:
-        rows = Row.objects.filter(versions__in=versions).distinct().count()
-        train_rows = max(1, rows - int(rows * spec.eval_fraction))
-        steps = max(1, int(train_rows * spec.epochs / rows_per_step + 0.999))
+    rows = 0 if spec.max_steps else Row.objects.filter(versions__in=versions).distinct().count()
+    steps = planned_steps(
+        max_steps=spec.max_steps,
+        train_rows=rows - int(rows * spec.eval_fraction),
+        epochs=spec.epochs,
+        rows_per_step=rows_per_step,
+    )
     tokens = steps * rows_per_step * spec.max_seq_length
     limit = settings.MODELFACTORY_JOB_MAX_TOKENS_GPU if on_gpu else settings.MODELFACTORY_JOB_MAX_TOKENS_CPU
     if tokens > limit:
