@@ -97,22 +97,21 @@ class TransactionSender:
         """
         function = call.fn_name
         with self._lock, outages_as_chain_unavailable(self.rpc_url):
-            for attempt in (1, 2):
-                try:
-                    transaction = call.build_transaction(
-                        {
-                            "from": self.address,
-                            "nonce": self.web3.eth.get_transaction_count(self.address, "pending"),
-                        }
-                    )
-                except ContractLogicError as error:
-                    raise decode_revert(error, contract=contract, function=function) from error
-                try:
-                    return self._sign_send_wait(transaction, contract=contract, function=function)
-                except TransactionRejected as error:
-                    if attempt == 2 or "nonce" not in str(error).lower():
-                        raise
-        raise AssertionError("unreachable")
+            try:
+                return self._sign_send_wait(self._built(call, contract), contract=contract, function=function)
+            except TransactionRejected as error:
+                if "nonce" not in str(error).lower():
+                    raise
+            return self._sign_send_wait(self._built(call, contract), contract=contract, function=function)
+
+    def _built(self, call: ContractFunction, contract: str) -> dict[str, Any]:
+        """`call` as a transaction from this sender, at its next nonce (a revert is the domain error)."""
+        try:
+            return call.build_transaction(
+                {"from": self.address, "nonce": self.web3.eth.get_transaction_count(self.address, "pending")}
+            )
+        except ContractLogicError as error:
+            raise decode_revert(error, contract=contract, function=call.fn_name) from error
 
     def deploy(self, abi: list[dict[str, Any]], bytecode: str, *args: Any, contract: str) -> Any:
         """Deploy a contract; returns the receipt (its `contractAddress` is the new address)."""

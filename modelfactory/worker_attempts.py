@@ -14,9 +14,12 @@ leaves the state the task runs in, so the starts of a row still in that state ar
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
 
 def attempt_begin(rows: QuerySet, *, field: str = "attempts") -> int:
@@ -35,3 +38,12 @@ def worker_died_reason(doing: str) -> str:
     """What the row's page says, e.g. "the worker died 3 times while importing this file"."""
     times = settings.MODELFACTORY_TASK_MAX_ATTEMPTS
     return f"the worker died {times} time{'s' if times != 1 else ''} while {doing}"
+
+
+def message_maybe_lost() -> Q:
+    """Rows whose task message was sent (``queued_at``, else ``created`` for rows from before it was
+    recorded) more than MODELFACTORY_JOB_RESEND_AFTER_S ago: filter the rows still waiting with it, and
+    send theirs again. A duplicate of a message that was only slow is a no-op: every task claims its row.
+    """
+    sent_before = timezone.now() - timedelta(seconds=settings.MODELFACTORY_JOB_RESEND_AFTER_S)
+    return Q(queued_at__lt=sent_before) | Q(queued_at__isnull=True, created__lt=sent_before)

@@ -7,19 +7,22 @@ import logging
 import shutil
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from inference.base_model import locate_base_model
 from modelfactory.catalog.models import AdapterImport, BaseModel, CompositePart, PublishedModel
 from modelfactory.ledger.open_amounts import open_units
-from modelfactory.worker_attempts import attempt_begin, attempts_exhausted, worker_died_reason
+from modelfactory.worker_attempts import (
+    attempt_begin,
+    attempts_exhausted,
+    message_maybe_lost,
+    worker_died_reason,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -331,10 +334,7 @@ def adapter_imports_resend_lost() -> list[int]:
     A lost message would leave the page saying "waiting for a worker" for ever; a duplicate of one that
     was only waiting does nothing (`adapter_import_run` returns for an import already ended or counted).
     """
-    waiting = timezone.now() - timedelta(seconds=settings.MODELFACTORY_JOB_RESEND_AFTER_S)
-    lost = AdapterImport.objects.filter(status=AdapterImport.Status.QUEUED).filter(
-        Q(queued_at__lt=waiting) | Q(queued_at__isnull=True, created__lt=waiting)
-    )
+    lost = AdapterImport.objects.filter(message_maybe_lost(), status=AdapterImport.Status.QUEUED)
     resent = list(lost.values_list("pk", flat=True))
     for import_id in resent:
         logger.warning("adapter import %s was never picked up: its message is sent again", import_id)

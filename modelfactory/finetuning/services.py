@@ -30,7 +30,7 @@ from modelfactory.catalog.models import BaseModel
 from modelfactory.finetuning.errors import JobRefused, NotJobOwner
 from modelfactory.finetuning.estimates import planned_steps
 from modelfactory.finetuning.models import FineTuneJob, JobMetric
-from modelfactory.worker_attempts import worker_died_reason
+from modelfactory.worker_attempts import message_maybe_lost, worker_died_reason
 
 logger = logging.getLogger(__name__)
 
@@ -209,10 +209,7 @@ def _jobs_resend_lost() -> list[int]:
     ever. A job that merely waits behind others gets a duplicate, which costs nothing: its claim is one
     conditional UPDATE, so a second delivery finds it taken or done and returns.
     """
-    waiting = timezone.now() - timedelta(seconds=settings.MODELFACTORY_JOB_RESEND_AFTER_S)
-    lost = FineTuneJob.objects.filter(status=FineTuneJob.Status.QUEUED).filter(
-        Q(queued_at__lt=waiting) | Q(queued_at__isnull=True, created__lt=waiting)
-    )
+    lost = FineTuneJob.objects.filter(message_maybe_lost(), status=FineTuneJob.Status.QUEUED)
     resent = []
     for job in lost:
         logger.warning(

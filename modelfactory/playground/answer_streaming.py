@@ -32,7 +32,7 @@ from modelfactory.accounts.throttles import answer_slot_release, answer_slot_tak
 from modelfactory.attribution.services import answer_of
 from modelfactory.billing.errors import BillingError, InsufficientBalance
 from modelfactory.billing.services import answer_charge, answer_release, answer_reserve
-from modelfactory.catalog.selectors import ModelAccessDenied, ModelNotFound, model_for
+from modelfactory.catalog.selectors import ModelNotFound, model_for
 from modelfactory.ledger.receipts import receipt_record
 from modelfactory.playground.answer_markdown import render_markdown
 from modelfactory.playground.chat_settings import ChatSettings
@@ -115,12 +115,9 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
     )
     if not claimed:
         raise AnswerNotStartable("this answer is already streaming in another tab or connection")
+    slot, handle = None, None
     try:
         slot = answer_slot_take(user=user)
-    except Throttled as error:
-        _fail(answer, str(error))
-        raise AnswerNotStartable(str(error)) from error
-    try:
         published = model_for(user, answer.model_name)
         settings = ChatSettings.parse(answer.conversation.settings)
         running_engine = engine_runtime.engine()
@@ -140,17 +137,17 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
             raise
         tokens_in = fit.tokens
     except InsufficientBalance as error:
-        answer_slot_release(slot)
         _fail(answer, str(error))
         raise AnswerNotStartable(str(error), deposit_url=error.deposit_path) from error
-    except (ModelNotFound, ModelAccessDenied, InvalidSettings, ConversationTooLong) as error:
-        answer_slot_release(slot)
+    except (Throttled, ModelNotFound, InvalidSettings, ConversationTooLong) as error:  # access denied too
         _fail(answer, str(error))
         raise AnswerNotStartable(str(error)) from error
     except Exception as error:  # an engine that cannot start must fail this answer, not hang the page
-        answer_slot_release(slot)
         _fail(answer, f"the model could not run this answer: {error}")
         raise AnswerNotStartable(f"the model could not run this answer: {error}") from error
+    finally:
+        if handle is None:  # not started: the slot goes back now, not when the answer ends
+            answer_slot_release(slot)
     with _in_flight_lock:
         _in_flight[answer.pk] = handle
     return RunningAnswer(
