@@ -40,6 +40,7 @@ from contracts.errors import (
     ContractReverted,
     ContractsNotDeployed,
     OperatorKeyMissing,
+    OperatorNotAdmin,
 )
 from contracts.payout_tree import PayoutTree
 from contracts.records import (
@@ -356,13 +357,34 @@ class ChainClient:
         )
 
     def voucher_signer_grant(self, address: str) -> bool:
-        """Give `address` the vault's SIGNER_ROLE (as its admin, the operator); False when it has it."""
+        """Give `address` the vault's SIGNER_ROLE (as its admin, the operator); False when it has it.
+
+        Runs on every start, also after the roles were handed over to a cold admin
+        (`contracts.role_handover`): a signer that holds the role needs nothing, and one that does not
+        raises `OperatorNotAdmin` naming the grant the admin has to make, before anything is sent.
+        """
         vault = self.contract("PaymentVault")
         role = self._read(vault.functions.SIGNER_ROLE())
         if self._read(vault.functions.hasRole(role, _address(address))):
             return False
+        admin_role = self._read(vault.functions.getRoleAdmin(role))
+        if not self._read(vault.functions.hasRole(admin_role, self.operator_address)):
+            raise OperatorNotAdmin(
+                f"{address} needs the PaymentVault's SIGNER_ROLE to sign withdrawal vouchers, and the "
+                f"operator {self.operator_address} no longer administers the vault (roles were handed "
+                f"over): the vault's admin must grantRole(SIGNER_ROLE, {_address(address)}) on "
+                f"{vault.address}"
+            )
         self._send("PaymentVault", vault.functions.grantRole(role, _address(address)))
         return True
+
+    def has_role(self, contract: str, role: str, account: str) -> bool:
+        """Whether `account` holds `role` (its constant's name, e.g. "MINTER_ROLE", or
+        "DEFAULT_ADMIN_ROLE") on `contract`: lets development paths skip what a handed-over operator
+        may no longer do."""
+        functions = self.contract(contract).functions
+        role_id = bytes(32) if role == "DEFAULT_ADMIN_ROLE" else self._read(getattr(functions, role)())
+        return self._read(functions.hasRole(role_id, _address(account)))
 
     def withdraw(self, voucher: WithdrawalVoucher, *, sender_key: str | None = None) -> TxResult:
         """Send `withdraw` with the voucher; the OPEN goes to the voucher's recipient whoever sends it."""

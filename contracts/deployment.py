@@ -122,8 +122,11 @@ def deploy_contracts(web3: Web3, sender: TransactionSender) -> Deployment:
     """Deploy all five contracts with the sender as admin, registrar, minter, voucher signer and settlement
     operator, and let the settlement contract (alone) move epoch charges out of the vault.
 
-    On a real chain hand DEFAULT_ADMIN_ROLE to a multisig afterwards (docs/chain.md). A crash before the
-    file is written leaves no stored deployment, so the next run deploys afresh rather than half-wired.
+    The operator must be admin here to wire the contracts together; on a real chain hand the admin and
+    minter roles to a cold key and the signer role to the voucher key right afterwards
+    (`contracts.role_handover`, `manage.py hand_over_chain_roles`), leaving the hot key only registering
+    and committing. A crash before the file is written leaves no stored deployment, so the next run
+    deploys afresh rather than half-wired.
     """
     operator = sender.address
     addresses: dict[str, str] = {}

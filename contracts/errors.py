@@ -33,6 +33,11 @@ class OperatorKeyMissing(ChainError):
     """A write was asked of a client built without an operator key."""
 
 
+class OperatorNotAdmin(ChainError):
+    """A grant is needed that the operator can no longer make: it handed DEFAULT_ADMIN_ROLE over to a cold
+    admin (`contracts.role_handover`). The message names the grant for that admin to make."""
+
+
 class ArtifactsMissing(ChainError):
     """contracts/build/ lacks a compiled contract: run `make contracts`."""
 
@@ -112,7 +117,6 @@ class VoucherInvalid(ContractReverted):
 # Solidity error name -> the exception raised for it; anything else is a plain ContractReverted.
 REVERT_CLASSES: dict[str, type[ContractReverted]] = {
     "AccessControlUnauthorizedAccount": NotAuthorized,
-    "NotDatanetOwnerOrRegistrar": NotAuthorized,
     "NotAdapterDeveloperOrRegistrar": NotAuthorized,
     "EpochAlreadyCommitted": EpochAlreadyCommitted,
     "EpochOutOfOrder": EpochOutOfOrder,

@@ -7,9 +7,10 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 /// @notice A datanet is identified by a 32-byte id chosen by the platform (a hash of its own key), so that a
 /// registration re-sent after a crash is recognised instead of duplicated. Each version commits to the
 /// Merkle root of its row hashes and its row count; versions are numbered 1, 2, 3... and must be published
-/// in that order, for the same reason.
+/// in that order, for the same reason. Only a registrar publishes: the platform computes each version's rows
+/// root from its own record of the rows, and a root published by the owner could differ from that record.
 contract DatanetRegistry is AccessControl {
-    /// @notice Accounts that may register datanets and publish versions on behalf of their owners.
+    /// @notice Accounts that may register datanets and publish their versions (the platform's operator).
     bytes32 public constant REGISTRAR_ROLE = keccak256("REGISTRAR_ROLE");
 
     struct Datanet {
@@ -36,7 +37,6 @@ contract DatanetRegistry is AccessControl {
     error EmptyDatanetId();
     error DatanetAlreadyRegistered(bytes32 datanetId);
     error UnknownDatanet(bytes32 datanetId);
-    error NotDatanetOwnerOrRegistrar(bytes32 datanetId, address caller);
     error VersionOutOfOrder(bytes32 datanetId, uint32 expected, uint32 given);
     error EmptyVersion(bytes32 datanetId);
 
@@ -57,13 +57,13 @@ contract DatanetRegistry is AccessControl {
         emit DatanetRegistered(datanetId, owner, name);
     }
 
-    /// @notice Publish `version` (which must be the next number) of a datanet: its owner or a registrar may.
-    function publishVersion(bytes32 datanetId, uint32 version, bytes32 rowsRoot, uint64 rowCount) external {
+    /// @notice Publish `version` (which must be the next number) of a datanet: registrars only, not its owner.
+    function publishVersion(bytes32 datanetId, uint32 version, bytes32 rowsRoot, uint64 rowCount)
+        external
+        onlyRole(REGISTRAR_ROLE)
+    {
         Datanet storage entry = _datanets[datanetId];
         if (entry.owner == address(0)) revert UnknownDatanet(datanetId);
-        if (msg.sender != entry.owner && !hasRole(REGISTRAR_ROLE, msg.sender)) {
-            revert NotDatanetOwnerOrRegistrar(datanetId, msg.sender);
-        }
         if (version != entry.versionCount + 1) {
             revert VersionOutOfOrder(datanetId, entry.versionCount + 1, version);
         }
