@@ -8,7 +8,15 @@ class DatanetNotFound(Exception):
 
 
 class DatanetAccessDenied(Exception):
-    """The datanet is permissioned and the user is neither its owner nor approved."""
+    """The datanet is permissioned and the user is neither its owner nor approved.
+
+    Carries the datanet when there is one to show: its existence is public (it is listed), so the page
+    says whose it is and offers to ask for access.
+    """
+
+    def __init__(self, message: str, *, datanet: object | None = None) -> None:
+        super().__init__(message)
+        self.datanet = datanet
 
 
 class NotDatanetOwner(Exception):
@@ -33,3 +41,8 @@ class DatanetArchived(UploadRefused):
 
 class VersionEmpty(UploadRefused):
     """A version with no approved rows: nothing to train on, and the chain's registry records none."""
+
+
+class DatanetItemNotFound(Exception):
+    """A version, upload or access request of a datanet that does not exist or that the person may not see
+    (an upload is its uploader's and the owner's; access requests are the owner's): the same to them."""

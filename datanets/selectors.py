@@ -21,7 +21,13 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils.text import slugify
 
-from datanets.errors import DatanetAccessDenied, DatanetNotFound
+from datanets.errors import (
+    DatanetAccessDenied,
+    DatanetItemNotFound,
+    DatanetNotFound,
+    NotDatanetOwner,
+    NotDatanetReviewer,
+)
 from datanets.models import RESERVED_SLUGS, AccessRequest, Datanet, Row, Upload, Version
 
 ROWS_PER_PAGE = 25
@@ -103,10 +109,64 @@ def slug_proposal(title: str) -> str:
 
 
 def usable_datanet(user, slug: str) -> Datanet:
+    """A datanet whose rows, versions and exports the user may read (`DatanetAccessDenied` if not)."""
     datanet = datanet_by_slug(user, slug)
     if not may_use(user, datanet):
-        raise DatanetAccessDenied(f"{datanet.title} is permissioned: ask its owner for access")
+        raise DatanetAccessDenied(
+            f"{datanet.title} is permissioned: ask its owner for access", datanet=datanet
+        )
     return datanet
+
+
+def owned_datanet(user, slug: str) -> Datanet:
+    """A datanet the user owns: settings, versions and access requests are theirs alone."""
+    datanet = datanet_by_slug(user, slug)
+    if not is_owner(user, datanet):
+        raise NotDatanetOwner(f"only the owner of {datanet.title} can do this")
+    return datanet
+
+
+def reviewable_datanet(user, slug: str) -> Datanet:
+    datanet = datanet_by_slug(user, slug)
+    if not may_review(user, datanet):
+        raise NotDatanetReviewer(f"only the owner of {datanet.title} and their reviewers can do this")
+    return datanet
+
+
+def datanet_version(datanet: Datanet, number: int) -> Version:
+    version = datanet.versions.filter(number=number).first()
+    if version is None:
+        raise DatanetItemNotFound(f"{datanet.title} has no version {number}")
+    return version
+
+
+def approved_row_count(datanet: Datanet) -> int:
+    return datanet.rows.filter(status=Row.Status.APPROVED).count()
+
+
+def access_request_for_owner(datanet: Datanet, request_id: int) -> AccessRequest:
+    """One access request to the owner's datanet (the caller has checked ownership with `owned_datanet`)."""
+    found = datanet.access_requests.filter(pk=request_id).first()
+    if found is None:
+        raise DatanetItemNotFound(f"no access request {request_id} to {datanet.title}")
+    return found
+
+
+def upload_for(user, slug: str, upload_id: int) -> Upload:
+    """An upload, to its uploader and to the datanet's owner; to anyone else it does not exist."""
+    upload = Upload.objects.select_related("datanet").filter(pk=upload_id, datanet__slug=slug).first()
+    if upload is None or (
+        upload.uploader_id != getattr(user, "pk", None) and not is_owner(user, upload.datanet)
+    ):
+        raise DatanetItemNotFound(f"no upload {upload_id} of yours")
+    return upload
+
+
+def upload_rejections_path(upload: Upload) -> str:
+    """The file of the rows an import rejected, each with its reason (only if it rejected some)."""
+    if not upload.rejections_path:
+        raise DatanetItemNotFound("this upload has no rejected rows")
+    return upload.rejections_path
 
 
 def datanet_cards(user, *, search: str = "", tag: str = "") -> QuerySet[Datanet]:

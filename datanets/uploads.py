@@ -117,19 +117,27 @@ def _existing_hashes(datanet: Datanet) -> set[str]:
 
 
 def upload_preview(*, upload: Upload, mapping: ColumnMapping | None = None) -> UploadPreview:
-    """Detect the format (or apply the user's mapping) and normalize the first rows, writing nothing."""
+    """Detect the format (or apply the user's mapping) and normalize the first rows, writing no rows.
+
+    A file that cannot be read at all marks the upload failed with the reason, then raises
+    `UploadUnreadable`: there is nothing to choose in the wizard, only the reason to show."""
     counter = counter_for_base_model(settings.MODELFACTORY_BASE_MODEL)
-    preview = inspect_upload(
-        upload.stored_path,
-        filename=upload.filename,
-        mapping=mapping,
-        existing_hashes=_existing_hashes(upload.datanet),
-        count_tokens=counter.count,
-        max_tokens=settings.MODELFACTORY_ROW_MAX_TOKENS,
-        max_bytes=settings.MODELFACTORY_UPLOAD_MAX_BYTES,
-        expected_format=upload.datanet.expected_format,
-        limits=_decode_limits(),
-    )
+    try:
+        preview = inspect_upload(
+            upload.stored_path,
+            filename=upload.filename,
+            mapping=mapping,
+            existing_hashes=_existing_hashes(upload.datanet),
+            count_tokens=counter.count,
+            max_tokens=settings.MODELFACTORY_ROW_MAX_TOKENS,
+            max_bytes=settings.MODELFACTORY_UPLOAD_MAX_BYTES,
+            expected_format=upload.datanet.expected_format,
+            limits=_decode_limits(),
+        )
+    except UploadUnreadable as error:
+        upload.status, upload.error = Upload.Status.FAILED, str(error)
+        upload.save(update_fields=["status", "error"])
+        raise
     if preview.detected_format and not upload.detected_format:
         upload.detected_format = str(preview.detected_format)
         upload.save(update_fields=["detected_format"])

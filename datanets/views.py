@@ -4,56 +4,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from datanets import selectors, services, uploads
 from datanets.errors import (
     DatanetInvalid,
-    DatanetNotFound,
-    NotDatanetOwner,
-    NotDatanetReviewer,
     UploadRefused,
     VersionEmpty,
 )
 from datanets.forms import ContributionForm, DatanetForm, ImportChoiceForm, ReviewingForm, UploadFileForm
 from datanets.ingest import RowInvalid, UploadUnreadable
-from datanets.models import AccessRequest, Datanet, Row, Upload
+from datanets.models import Datanet, Row, Upload
 from modelfactory.attribution.selectors import datanet_attribution
-
-
-def _datanet_or_404(request: HttpRequest, slug: str) -> Datanet:
-    try:
-        return selectors.datanet_by_slug(request.user, slug)
-    except DatanetNotFound as error:
-        raise Http404(str(error)) from None
-
-
-def _usable_or_locked(request: HttpRequest, slug: str) -> Datanet | HttpResponse:
-    datanet = _datanet_or_404(request, slug)
-    if not selectors.may_use(request.user, datanet):
-        return render(
-            request,
-            "datanets/locked.html",
-            {"datanet": datanet, "access_request": selectors.access_request_of(request.user, datanet)},
-            status=403,
-        )
-    return datanet
-
-
-def _owned_or_403(request: HttpRequest, slug: str) -> Datanet:
-    datanet = _datanet_or_404(request, slug)
-    if not selectors.is_owner(request.user, datanet):
-        raise NotDatanetOwner(f"only the owner of {datanet.title} can do this")
-    return datanet
-
-
-def _reviewer_or_403(request: HttpRequest, slug: str) -> Datanet:
-    datanet = _datanet_or_404(request, slug)
-    if not selectors.may_review(request.user, datanet):
-        raise NotDatanetReviewer(f"only the owner of {datanet.title} and their reviewers can do this")
-    return datanet
 
 
 def _roles(request: HttpRequest, datanet: Datanet) -> dict:
@@ -126,9 +90,7 @@ def _rows_context(request: HttpRequest, datanet: Datanet) -> dict:
 
 
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
-    datanet = _usable_or_locked(request, slug)
-    if isinstance(datanet, HttpResponse):
-        return datanet
+    datanet = selectors.usable_datanet(request.user, slug)
     rows_context = _rows_context(request, datanet)
     if _wants_fragment(request):
         return render(request, "datanets/_rows_results.html", {"datanet": datanet, **rows_context})
@@ -151,9 +113,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def rows(request: HttpRequest, slug: str) -> HttpResponse:
     """The rows table alone (older links and scripts); the page itself serves it to htmx at its own URL."""
-    datanet = _usable_or_locked(request, slug)
-    if isinstance(datanet, HttpResponse):
-        return datanet
+    datanet = selectors.usable_datanet(request.user, slug)
     return render(
         request, "datanets/_rows_results.html", {"datanet": datanet, **_rows_context(request, datanet)}
     )
@@ -177,7 +137,7 @@ def my_contributions(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
-    datanet = _owned_or_403(request, slug)
+    datanet = selectors.owned_datanet(request.user, slug)
     return render(
         request,
         "datanets/dashboard.html",
@@ -188,7 +148,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def owner_settings(request: HttpRequest, slug: str) -> HttpResponse:
     """The owner's settings: the datanet's details, and who reviews and who is approved on arrival."""
-    datanet = _owned_or_403(request, slug)
+    datanet = selectors.owned_datanet(request.user, slug)
     which = request.POST.get("form") if request.method == "POST" else None
     details = DatanetForm(request.POST if which == "details" else None, datanet=datanet)
     reviewing = ReviewingForm(
@@ -219,7 +179,7 @@ def owner_settings(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def archive(request: HttpRequest, slug: str) -> HttpResponse:
-    datanet = _owned_or_403(request, slug)
+    datanet = selectors.owned_datanet(request.user, slug)
     if request.POST.get("action") == "restore":
         services.datanet_restore(datanet=datanet, user=request.user)
         messages.success(request, f"{datanet.title} is listed again and takes new rows.")
@@ -235,7 +195,7 @@ def archive(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def review(request: HttpRequest, slug: str) -> HttpResponse:
-    datanet = _reviewer_or_403(request, slug)
+    datanet = selectors.reviewable_datanet(request.user, slug)
     if request.method == "POST":
         ids = [int(pk) for pk in request.POST.getlist("row") if pk.isdigit()]
         approve = request.POST.get("decision") == "approve"
@@ -264,9 +224,7 @@ def review(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def versions(request: HttpRequest, slug: str) -> HttpResponse:
-    datanet = _usable_or_locked(request, slug)
-    if isinstance(datanet, HttpResponse):
-        return datanet
+    datanet = selectors.usable_datanet(request.user, slug)
     return render(
         request,
         "datanets/versions.html",
@@ -274,7 +232,7 @@ def versions(request: HttpRequest, slug: str) -> HttpResponse:
             "datanet": datanet,
             "versions": selectors.datanet_versions(datanet),
             **_roles(request, datanet),
-            "approved_now": datanet.rows.filter(status=Row.Status.APPROVED).count(),
+            "approved_now": selectors.approved_row_count(datanet),
         },
     )
 
@@ -282,7 +240,7 @@ def versions(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def publish_version(request: HttpRequest, slug: str) -> HttpResponse:
-    datanet = _owned_or_403(request, slug)
+    datanet = selectors.owned_datanet(request.user, slug)
     try:
         version = services.version_publish(datanet=datanet, notes=request.POST.get("notes", "").strip())
     except VersionEmpty as empty:
@@ -293,10 +251,8 @@ def publish_version(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def export_version(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    datanet = _usable_or_locked(request, slug)
-    if isinstance(datanet, HttpResponse):
-        return datanet
-    version = get_object_or_404(datanet.versions, number=number)
+    datanet = selectors.usable_datanet(request.user, slug)
+    version = selectors.datanet_version(datanet, number)
     response = StreamingHttpResponse(
         services.version_export_lines(version=version), content_type="application/jsonl; charset=utf-8"
     )
@@ -306,7 +262,7 @@ def export_version(request: HttpRequest, slug: str, number: int) -> HttpResponse
 
 @login_required
 def access(request: HttpRequest, slug: str) -> HttpResponse:
-    datanet = _owned_or_403(request, slug)
+    datanet = selectors.owned_datanet(request.user, slug)
     return render(
         request,
         "datanets/access.html",
@@ -317,7 +273,7 @@ def access(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def request_access(request: HttpRequest, slug: str) -> HttpResponse:
-    datanet = _datanet_or_404(request, slug)
+    datanet = selectors.datanet_by_slug(request.user, slug)
     try:
         services.access_request_create(
             datanet=datanet, user=request.user, message=request.POST.get("message", "")
@@ -332,8 +288,8 @@ def request_access(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def decide_access(request: HttpRequest, slug: str, request_id: int) -> HttpResponse:
-    datanet = _owned_or_403(request, slug)
-    access_request = get_object_or_404(AccessRequest, pk=request_id, datanet=datanet)
+    datanet = selectors.owned_datanet(request.user, slug)
+    access_request = selectors.access_request_for_owner(datanet, request_id)
     services.access_request_decide(
         access_request=access_request, owner=request.user, approve=request.POST.get("decision") == "approve"
     )
@@ -343,9 +299,7 @@ def decide_access(request: HttpRequest, slug: str, request_id: int) -> HttpRespo
 # --- Contributing: one row by hand, or a file through the upload wizard --------------------------------
 @login_required
 def contribute(request: HttpRequest, slug: str) -> HttpResponse:
-    datanet = _usable_or_locked(request, slug)
-    if isinstance(datanet, HttpResponse):
-        return datanet
+    datanet = selectors.usable_datanet(request.user, slug)
     form = ContributionForm(request.POST or None, initial={"kind": datanet.expected_format or "messages"})
     if request.method == "POST" and form.is_valid():
         try:
@@ -372,9 +326,7 @@ def contribute(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 def upload_start(request: HttpRequest, slug: str) -> HttpResponse:
-    datanet = _usable_or_locked(request, slug)
-    if isinstance(datanet, HttpResponse):
-        return datanet
+    datanet = selectors.usable_datanet(request.user, slug)
     form = UploadFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -398,26 +350,17 @@ def upload_start(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _own_upload(request: HttpRequest, slug: str, upload_id: int) -> Upload:
-    upload = get_object_or_404(Upload.objects.select_related("datanet"), pk=upload_id, datanet__slug=slug)
-    if upload.uploader_id != request.user.pk and not selectors.is_owner(request.user, upload.datanet):
-        raise Http404("no such upload")
-    return upload
-
-
 @login_required
 def upload_detail(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
     """The wizard's second step (preview, mapping, choice) or, once chosen, the progress and result."""
-    upload = _own_upload(request, slug, upload_id)
+    upload = selectors.upload_for(request.user, slug, upload_id)
     context = {"datanet": upload.datanet, "upload": upload, "progress": uploads.upload_progress(upload)}
     if upload.status != Upload.Status.INSPECTED:
         template = "datanets/_upload_status.html" if request.htmx else "datanets/upload_status.html"
         return render(request, template, context)
     try:
         preview = uploads.upload_preview(upload=upload)
-    except UploadUnreadable as error:
-        upload.status, upload.error = Upload.Status.FAILED, str(error)
-        upload.save(update_fields=["status", "error"])
+    except UploadUnreadable:  # marked failed, with the reason the status page shows
         return render(request, "datanets/upload_status.html", context)
     if request.method == "POST":
         form = ImportChoiceForm(request.POST, columns=preview.columns)
@@ -442,7 +385,7 @@ def upload_detail(request: HttpRequest, slug: str, upload_id: int) -> HttpRespon
 @login_required
 @require_POST
 def upload_discard(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
-    upload = _own_upload(request, slug, upload_id)
+    upload = selectors.upload_for(request.user, slug, upload_id)
     uploads.upload_discard(upload=upload, user=request.user)
     messages.info(request, f"{upload.filename} was discarded; nothing was imported.")
     return redirect("datanets:upload_start", slug=slug)
@@ -450,10 +393,8 @@ def upload_discard(request: HttpRequest, slug: str, upload_id: int) -> HttpRespo
 
 @login_required
 def upload_rejections(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
-    upload = _own_upload(request, slug, upload_id)
-    if not upload.rejections_path:
-        raise Http404("this upload has no rejected rows")
-    rejected = open(upload.rejections_path, "rb")  # noqa: SIM115 - FileResponse closes it when sent
+    upload = selectors.upload_for(request.user, slug, upload_id)
+    rejected = open(selectors.upload_rejections_path(upload), "rb")  # noqa: SIM115 - FileResponse closes it when sent
     return FileResponse(
         rejected,
         as_attachment=True,

@@ -6,9 +6,10 @@ from __future__ import annotations
 class Throttled(Exception):
     """A per-person or per-address limit was reached (`throttles`); views answer 429 with Retry-After."""
 
-    def __init__(self, message: str, *, retry_after_s: int) -> None:
+    def __init__(self, message: str, *, retry_after_s: int, code: str = "rate_limit_exceeded") -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.code = code  # the API's error code: which limit it was
 
 
 class DevelopmentAccountRefused(Exception):

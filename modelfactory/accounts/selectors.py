@@ -18,6 +18,11 @@ def display_name_of(user: User) -> str:
     return user.display_name.strip() or user.username
 
 
+def user_named(username: str) -> User | None:
+    """The account with this username, for an owner granting a model to a person by name."""
+    return User.objects.filter(username=username).first()
+
+
 class WalletState(StrEnum):
     VERIFIED = "verified"  # proved by signing a message (ledger's Sign-In with Ethereum)
     UNVERIFIED = "unverified"  # an address nobody proved, e.g. the development one every account starts with

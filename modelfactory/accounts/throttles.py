@@ -86,11 +86,17 @@ def user_request_throttle() -> Throttle:
 
 
 # --- failed log-ins ------------------------------------------------------------------------------------
-def login_retry_after_s(*, username: str, address: str) -> int | None:
-    """None when a log-in may be tried now; otherwise seconds until the username and the address may."""
+def login_attempt_admit(*, username: str, address: str) -> None:
+    """Let a log-in be tried now, or raise `Throttled` until the username and the address may again."""
     by_user, by_address = login_failure_throttles()
     waits = [by_user.retry_after_s(username.strip().lower()), by_address.retry_after_s(address)]
-    return max((wait for wait in waits if wait is not None), default=None)
+    retry = max((wait for wait in waits if wait is not None), default=None)
+    if retry is not None:
+        raise Throttled(
+            f"Too many failed log-ins for this account or from your network. Try again in "
+            f"{wait_phrase(retry)}, or reset your password.",
+            retry_after_s=retry,
+        )
 
 
 def login_failures_record(*, username: str, address: str) -> None:
@@ -134,6 +140,7 @@ def answer_slot_take(*, user: User) -> int:
             f"You already have {running} answers being generated, the most one account may have at "
             f"once ({limit}). Wait for one to finish or stop it, then try again.",
             retry_after_s=1,
+            code="too_many_concurrent_answers",
         )
     lifetime = timedelta(seconds=settings.MODELFACTORY_ANSWER_MAX_S + 60)
     return AnswerInFlight.objects.create(user=user, started=now, expires=now + lifetime).pk

@@ -17,7 +17,8 @@ from modelfactory.accounts.errors import Throttled
 from modelfactory.accounts.forms import DisplayNameForm, SignUpForm
 from modelfactory.accounts.selectors import display_name_of, wallet_status_of
 from modelfactory.accounts.services import sign_up_attempt_admit, user_profile_update, user_sign_up
-from modelfactory.accounts.throttles import login_failures_record, login_retry_after_s, wait_phrase
+from modelfactory.accounts.throttles import login_attempt_admit, login_failures_record
+from modelfactory.domain_errors import refusal_response
 
 
 @require_http_methods(["GET", "POST"])
@@ -30,11 +31,9 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     try:
         sign_up_attempt_admit(ip=client_address(request))
     except Throttled as throttled:
-        response = _sign_up_page(
-            request, SignUpForm(request.POST), next_url, refusal=str(throttled), status=429
+        return refusal_response(
+            _sign_up_page(request, SignUpForm(request.POST), next_url, refusal=str(throttled)), throttled
         )
-        response["Retry-After"] = str(throttled.retry_after_s)
-        return response
     form = SignUpForm(request.POST)
     if not form.is_valid():
         return _sign_up_page(request, form, next_url, status=400)
@@ -77,18 +76,12 @@ class LogInView(auth_views.LoginView):
     """
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        username, address = request.POST.get("username", ""), client_address(request)
-        retry = login_retry_after_s(username=username, address=address)
-        if retry is None:
-            return super().post(request, *args, **kwargs)
-        form = self.get_form()
-        refusal = (
-            f"Too many failed log-ins for this account or from your network. Try again in "
-            f"{wait_phrase(retry)}, or reset your password."
-        )
-        response = self.render_to_response(self.get_context_data(form=form, refusal=refusal), status=429)
-        response["Retry-After"] = str(retry)
-        return response
+        try:
+            login_attempt_admit(username=request.POST.get("username", ""), address=client_address(request))
+        except Throttled as throttled:
+            context = self.get_context_data(form=self.get_form(), refusal=str(throttled))
+            return refusal_response(self.render_to_response(context), throttled)
+        return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form) -> HttpResponse:
         login_failures_record(

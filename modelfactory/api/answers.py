@@ -28,25 +28,20 @@ from django.db import transaction
 
 from inference.errors import EngineError, EngineStopped, PromptTooLong, RequestCancelled
 from inference.request import Completion, RequestHandle
-from modelfactory.accounts.errors import Throttled
 from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take
 from modelfactory.api.errors import (
     ApiError,
-    InsufficientQuota,
     InvalidParameter,
-    NotFound,
-    RateLimited,
     Unavailable,
 )
 from modelfactory.api.models import ApiKey
 from modelfactory.api.parameters import CompletionAsk
 from modelfactory.api.services import completion_account
 from modelfactory.attribution.services import answer_of
-from modelfactory.billing.errors import InsufficientBalance
 from modelfactory.billing.models import Reservation
 from modelfactory.billing.services import answer_charge, answer_release, answer_reserve
 from modelfactory.catalog.models import PublishedModel
-from modelfactory.catalog.selectors import ModelNotFound, model_for
+from modelfactory.catalog.selectors import model_for
 from modelfactory.serving import engine_runtime
 
 logger = logging.getLogger(__name__)
@@ -60,10 +55,8 @@ CANCEL_WAIT_S = 10.0
 
 
 def published_for(key: ApiKey, api_name: str) -> PublishedModel:
-    try:
-        return model_for(key.user, api_name)
-    except ModelNotFound as error:  # ModelAccessDenied included: the same 404, the same words
-        raise NotFound(str(error), param="model", code="model_not_found") from None
+    """The model the key's user may call: `ModelNotFound` (404 `model_not_found`) for any other name."""
+    return model_for(key.user, api_name)
 
 
 def engine_error(error: Exception, ask: CompletionAsk) -> ApiError:
@@ -302,7 +295,7 @@ def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
     except Exception as error:
         raise engine_error(error, ask) from error
     prompt_tokens = len(running.tokenizer(prompt)["input_ids"])
-    slot = answer_slot_for(key)
+    slot = answer_slot_take(user=key.user)  # `Throttled` (429) past the account's answers in flight
     try:
         reservation = answer_hold(key=key, published=published, ask=ask, prompt_tokens=prompt_tokens)
     except Exception:
@@ -333,27 +326,15 @@ def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
     return answer
 
 
-def answer_slot_for(key: ApiKey) -> int:
-    """One of the caller's concurrent-answer slots, or 429 when their account has too many answers running."""
-    try:
-        return answer_slot_take(user=key.user)
-    except Throttled as error:
-        raise RateLimited(
-            str(error), retry_after_s=error.retry_after_s, code="too_many_concurrent_answers"
-        ) from None
-
-
 def answer_hold(
     *, key: ApiKey, published: PublishedModel, ask: CompletionAsk, prompt_tokens: int
 ) -> Reservation | None:
     """Hold the answer's maximum price (the prompt, and max_tokens for each of the n choices) from the
-    caller's balance; None for a free model. A balance that cannot cover it is 429 insufficient_quota."""
-    try:
-        return answer_reserve(
-            user=key.user,
-            published=published,
-            tokens_in=prompt_tokens,
-            tokens_out_max=ask.n * ask.sampling.max_tokens,
-        )
-    except InsufficientBalance as error:
-        raise InsufficientQuota(str(error)) from None
+    caller's balance; None for a free model. A balance that cannot cover it raises `InsufficientBalance`
+    (the API's 429 insufficient_quota)."""
+    return answer_reserve(
+        user=key.user,
+        published=published,
+        tokens_in=prompt_tokens,
+        tokens_out_max=ask.n * ask.sampling.max_tokens,
+    )

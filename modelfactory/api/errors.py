@@ -36,6 +36,12 @@ class InvalidApiKey(ApiError):
     code = "invalid_api_key"
 
 
+class PermissionDenied(ApiError):
+    status = 403
+    type = "invalid_request_error"
+    code = "permission_denied"
+
+
 class NotFound(ApiError):
     status = 404
     type = "invalid_request_error"
@@ -46,6 +52,14 @@ class MethodNotAllowed(ApiError):
     status = 405
     type = "invalid_request_error"
     code = "method_not_allowed"
+
+
+class Conflict(ApiError):
+    """The thing is in a state that does not allow this now (a limit held, a job still running)."""
+
+    status = 409
+    type = "invalid_request_error"
+    code = "conflict"
 
 
 class RateLimited(ApiError):
@@ -71,3 +85,7 @@ class Unavailable(ApiError):
     status = 503
     type = "server_error"
     code = "engine_unavailable"
+
+
+class ApiKeyNotFound(Exception):
+    """A domain error of the key pages, not an `ApiError`: no key by that id among the person's own."""

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from modelfactory.accounts.errors import LimitReached
 from modelfactory.api.forms import ApiKeyForm
-from modelfactory.api.models import ApiKey
 from modelfactory.api.selectors import api_key_of, api_keys_of
 from modelfactory.api.services import api_key_create, api_key_revoke
+from modelfactory.domain_errors import status_for
 
 
 @login_required
@@ -41,7 +41,10 @@ def key_create(request: HttpRequest) -> HttpResponse:
     except LimitReached as error:
         form.add_error(None, str(error))
         return render(
-            request, "api/key_list.html", {"keys": api_keys_of(request.user), "form": form}, status=409
+            request,
+            "api/key_list.html",
+            {"keys": api_keys_of(request.user), "form": form},
+            status=status_for(error),
         )
     # Rendered, not redirected: the secret must never sit in a session, a URL or a log.
     return render(
@@ -54,9 +57,6 @@ def key_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
-    try:
-        key = api_key_revoke(key=api_key_of(request.user, key_id), user=request.user)
-    except ApiKey.DoesNotExist:
-        raise Http404("no such key among yours") from None
+    key = api_key_revoke(key=api_key_of(request.user, key_id), user=request.user)
     messages.success(request, f"Revoked {key}. Programs using it now get 401.")
     return redirect("api:keys")

@@ -11,10 +11,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from modelfactory.accounts.errors import LimitReached, Throttled
+from modelfactory.accounts.errors import LimitReached
 from modelfactory.accounts.models import User
 from modelfactory.accounts.throttles import user_request_admit
-from modelfactory.api.errors import InvalidApiKey, RateLimited
+from modelfactory.api.errors import ApiKeyNotFound, InvalidApiKey, RateLimited
 from modelfactory.api.models import DEFAULT_RATE_LIMIT_PER_MINUTE, ApiKey, ApiRequest
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt
@@ -65,7 +65,7 @@ def api_key_create(
 def api_key_revoke(*, key: ApiKey, user) -> ApiKey:
     """Revoke at once and for good; the row stays so receipts and the list still name it."""
     if key.user_id != user.pk:
-        raise ApiKey.DoesNotExist("no such key among yours")
+        raise ApiKeyNotFound("no such key among yours")
     if key.revoked is None:
         key.revoked = timezone.now()
         key.save(update_fields=["revoked"])
@@ -105,10 +105,7 @@ def api_request_admit(*, secret: str | None) -> ApiKey:
                 f"retry in {retry} s",
                 retry_after_s=retry,
             )
-        try:
-            user_request_admit(user=key.user)
-        except Throttled as error:
-            raise RateLimited(str(error), retry_after_s=error.retry_after_s) from None
+        user_request_admit(user=key.user)  # `Throttled` past the account's limit, all keys together
         ApiRequest.objects.create(key=key, at=now)
         ApiKey.objects.filter(pk=key.pk).update(last_used=now)
         key.last_used = now

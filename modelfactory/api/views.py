@@ -19,15 +19,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt
 
 from modelfactory.api.answers import Answer, answer_start, published_for
-from modelfactory.api.errors import ApiError, InsufficientQuota, MethodNotAllowed, NotFound, RateLimited
+from modelfactory.api.error_mapping import api_error_for
+from modelfactory.api.errors import ApiError, InsufficientQuota, MethodNotAllowed, NotFound
 from modelfactory.api.models import ApiKey
 from modelfactory.api.parameters import body_of, chat_ask, text_ask
-from modelfactory.api.selectors import receipt_for
 from modelfactory.api.services import api_request_admit
 from modelfactory.attribution.selectors import attribution_visible_to
 from modelfactory.billing.pricing import model_pricing
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.selectors import models_usable_by
+from modelfactory.domain_errors import with_retry_after
+from modelfactory.ledger.selectors import receipt_get
 
 # Threads that wait on the engine's token queues: one per concurrent stream, so 64 streams in flight.
 _waiters = ThreadPoolExecutor(max_workers=64, thread_name_prefix="api-wait")
@@ -36,9 +38,7 @@ ApiView = Callable[..., Awaitable[HttpResponse]]
 
 
 def error_response(error: ApiError) -> JsonResponse:
-    response = JsonResponse(error.body(), status=error.status)
-    if isinstance(error, RateLimited):
-        response["Retry-After"] = str(error.retry_after_s)
+    response = with_retry_after(JsonResponse(error.body(), status=error.status), error)
     if isinstance(error, InsufficientQuota):
         response["x-should-retry"] = "false"  # OpenAI's clients would retry a 429; only a deposit helps
     return response
@@ -60,6 +60,10 @@ def api_endpoint(*methods: str) -> Callable[[ApiView], ApiView]:
                 return await view(request, key, *args, **kwargs)
             except ApiError as error:
                 return error_response(error)
+            except Exception as error:
+                if (mapped := api_error_for(error)) is None:
+                    raise
+                return error_response(mapped)
 
         return wrapper
 
@@ -103,7 +107,7 @@ async def completions(request: HttpRequest, key: ApiKey) -> HttpResponse:
 
 @api_endpoint("GET")
 async def attribution(request: HttpRequest, key: ApiKey, receipt_id: str) -> HttpResponse:
-    receipt = await sync_to_async(receipt_for)(key, receipt_id)
+    receipt = await sync_to_async(receipt_get)(receipt_id=receipt_id)
     return JsonResponse(
         {
             "object": "attribution_receipt",

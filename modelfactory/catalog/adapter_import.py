@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
 
+from modelfactory.catalog.errors import AdapterImportRefused
 from modelfactory.catalog.models import BaseModel
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
@@ -53,10 +54,6 @@ _END_OF_DIRECTORY = struct.Struct("<4s4H2LH")
 _END_OF_DIRECTORY_SIGNATURE = b"PK\x05\x06"
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 _LOCAL_HEADER_SIGNATURE = b"PK\x03\x04"
-
-
-class AdapterImportRefused(Exception):
-    """The zip is not a usable PEFT adapter for this base model; the message says what to fix."""
 
 
 def megabytes(n_bytes: int) -> str:

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 
+from modelfactory.catalog.errors import PublishRefused
 from modelfactory.catalog.models import BaseModel, PublishedModel
 from modelfactory.ledger.open_amounts import DECIMALS, base_units, open_text, open_units
 
@@ -119,6 +120,17 @@ class CompositeForm(PublishForm):
             for a in self.adapters
             if self.cleaned_data.get(f"weight_{a.api_name}")
         ]
+
+    def preview_parts(self) -> list[tuple[PublishedModel, float]]:
+        """What a merge preview needs of the form, the weighted adapters; naming comes only at saving.
+        A bad method or density is a `PublishRefused` naming the field."""
+        problems = [
+            f"{name}: {self.errors[name][0]}" for name in ("method", "density") if name in self.errors
+        ]
+        if problems:
+            raise PublishRefused(" ".join(problems))
+        by_name = {adapter.api_name: adapter for adapter in self.adapters}
+        return [(by_name[name], weight) for name, weight in self.parts()]
 
 
 class GrantForm(forms.Form):

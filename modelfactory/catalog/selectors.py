@@ -8,6 +8,7 @@ from fractions import Fraction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.text import slugify
 
+from modelfactory.catalog.errors import AdapterImportNotFound, ModelAccessDenied, ModelNotFound
 from modelfactory.catalog.models import (
     ORIGIN_UNKNOWN,
     AdapterImport,
@@ -16,23 +17,6 @@ from modelfactory.catalog.models import (
     PublishedModel,
 )
 from modelfactory.finetuning.selectors import evaluation_summary
-
-
-class ModelNotFound(Exception):
-    """No live model by that API name (or one the caller may not know about)."""
-
-
-class ModelAccessDenied(ModelNotFound):
-    """The model is on an allow-list that does not include the caller.
-
-    A kind of `ModelNotFound`, said in the same words: someone who may not use a model cannot tell it
-    from one that does not exist (the catalog lists it only to those who may), so its name leaks
-    nothing. Owners share an allow-listed model by granting it, not by its name being probed.
-    """
-
-
-class AdapterImportNotFound(Exception):
-    """No adapter import by that id that the caller started."""
 
 
 def adapter_import_of(user, import_id: int) -> AdapterImport:
@@ -133,6 +117,19 @@ def model_for(user, api_name: str) -> PublishedModel:
     if model.kind == PublishedModel.Kind.COMPOSITE:
         composite_parts_for(user, model)
     return model
+
+
+def owned_model_for(user, api_name: str) -> PublishedModel:
+    """`model_for`, for its owner only: to anyone else another person's model does not exist."""
+    model = model_for(user, api_name)
+    if model.owner_id is None or model.owner_id != getattr(user, "pk", None):
+        raise ModelNotFound(f"no model {api_name!r} of yours")
+    return model
+
+
+def adapters_usable_by(user) -> QuerySet[PublishedModel]:
+    """The adapters the user may merge into a composite: usable by them, and adapters (not composites)."""
+    return models_usable_by(user).filter(kind=PublishedModel.Kind.ADAPTER)
 
 
 API_NAME_MAX_LENGTH = PublishedModel._meta.get_field("api_name").max_length

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from inference.base_model import locate_base_model
+from modelfactory.catalog.errors import PublishRefused
 from modelfactory.catalog.models import AdapterImport, BaseModel, CompositePart, PublishedModel
 from modelfactory.ledger.open_amounts import open_units
 from modelfactory.worker_attempts import (
@@ -68,10 +69,6 @@ def base_model_register(
         model.save(update_fields=["is_default"])
     base_model_publish(base_model=model)
     return model
-
-
-class PublishRefused(Exception):
-    """A model cannot be published or changed as asked; the message says why."""
 
 
 FEE_NAMES = {
@@ -508,6 +505,10 @@ def composite_preview(
     from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take, user_request_admit
     from modelfactory.serving import engine_runtime
 
+    if len(parts) < 2:
+        raise PublishRefused("Give at least two adapters a weight.")
+    if len(prompt) > PREVIEW_PROMPT_MAX_CHARS:
+        raise PublishRefused(f"Keep the preview prompt under {PREVIEW_PROMPT_MAX_CHARS} characters.")
     user_request_admit(user=user, count=len(parts) + 1)
     merge = PublishedModel(
         kind=PublishedModel.Kind.COMPOSITE,

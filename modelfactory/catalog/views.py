@@ -6,13 +6,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from modelfactory.accounts.errors import Throttled
-from modelfactory.accounts.models import User
+from modelfactory.accounts.selectors import user_named
 from modelfactory.attribution.selectors import current_sketch
 from modelfactory.catalog import selectors, services
 from modelfactory.catalog.adapter_import import AdapterImportRefused
@@ -25,7 +25,8 @@ from modelfactory.catalog.forms import (
     PublishForm,
 )
 from modelfactory.catalog.models import PublishedModel
-from modelfactory.finetuning.models import FineTuneJob
+from modelfactory.domain_errors import refusal_response
+from modelfactory.finetuning.selectors import job_for
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -35,15 +36,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _model_or_404(request: HttpRequest, api_name: str) -> PublishedModel:
-    try:
-        return selectors.model_for(request.user, api_name)
-    except selectors.ModelNotFound:  # ModelAccessDenied included
-        raise Http404(f"no model {api_name!r} that you may use") from None
-
-
 def detail(request: HttpRequest, api_name: str) -> HttpResponse:
-    model = _model_or_404(request, api_name)
+    model = selectors.model_for(request.user, api_name)
     is_owner = request.user.is_authenticated and model.owner_id == request.user.pk
     return render(
         request,
@@ -62,7 +56,7 @@ def detail(request: HttpRequest, api_name: str) -> HttpResponse:
 
 @login_required
 def publish(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = get_object_or_404(FineTuneJob, pk=job_id, owner=request.user)
+    job = job_for(request.user, job_id)
     initial = {"api_name": selectors.api_name_proposal(job), "title": job.name}
     form = PublishForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -78,18 +72,10 @@ def publish(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "catalog/publish.html", {"form": form, "job": job})
 
 
-def _owned_model_or_404(request: HttpRequest, api_name: str) -> PublishedModel:
-    """The model if the signed-in user owns it; anyone else is told it does not exist."""
-    model = _model_or_404(request, api_name)
-    if model.owner_id is None or model.owner_id != request.user.pk:
-        raise Http404(f"no model {api_name!r} of yours")
-    return model
-
-
 @login_required
 def model_settings(request: HttpRequest, api_name: str) -> HttpResponse:
     """The owner changes description, access and fees after publishing."""
-    model = _owned_model_or_404(request, api_name)
+    model = selectors.owned_model_for(request.user, api_name)
     form = ModelSettingsForm(
         request.POST or None,
         initial={"description": model.description, "access": model.access, **FeesForm.initial_from(model)},
@@ -108,7 +94,7 @@ def model_settings(request: HttpRequest, api_name: str) -> HttpResponse:
 @login_required
 @require_POST
 def unpublish(request: HttpRequest, api_name: str) -> HttpResponse:
-    model = _model_or_404(request, api_name)
+    model = selectors.model_for(request.user, api_name)
     try:
         services.model_unpublish(published=model, user=request.user)
     except services.PublishRefused as error:
@@ -121,10 +107,10 @@ def unpublish(request: HttpRequest, api_name: str) -> HttpResponse:
 @login_required
 @require_POST
 def grant(request: HttpRequest, api_name: str) -> HttpResponse:
-    model = _model_or_404(request, api_name)
+    model = selectors.model_for(request.user, api_name)
     form = GrantForm(request.POST)
     if form.is_valid():
-        user = User.objects.filter(username=form.cleaned_data["username"]).first()
+        user = user_named(form.cleaned_data["username"])
         if user is None:
             messages.error(request, f"no user named {form.cleaned_data['username']!r}")
         else:
@@ -140,7 +126,7 @@ def grant(request: HttpRequest, api_name: str) -> HttpResponse:
 
 @login_required
 def compose(request: HttpRequest) -> HttpResponse:
-    adapters = selectors.models_usable_by(request.user).filter(kind=PublishedModel.Kind.ADAPTER)
+    adapters = selectors.adapters_usable_by(request.user)
     form = CompositeForm(request.POST or None, adapters=adapters)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -205,10 +191,7 @@ def _import_adapter(request: HttpRequest) -> HttpResponse:
 @login_required
 def import_status(request: HttpRequest, import_id: int) -> HttpResponse:
     """The import's page; htmx polls its status block while a worker checks the zip."""
-    try:
-        started = selectors.adapter_import_of(request.user, import_id)
-    except selectors.AdapterImportNotFound:
-        raise Http404(f"no adapter import {import_id} of yours") from None
+    started = selectors.adapter_import_of(request.user, import_id)
     template = "catalog/_import_status.html" if request.htmx else "catalog/import_status.html"
     return render(request, template, {"adapter_import": started})
 
@@ -220,38 +203,20 @@ def compose_preview(request: HttpRequest) -> HttpResponse:
 
     A refusal comes back as the fragment with its reason: 400 for a bad field, 429 with Retry-After for
     the account's request limit; to htmx as 200, since htmx swaps only 2xx answers into the page."""
-    adapters = selectors.models_usable_by(request.user).filter(kind=PublishedModel.Kind.ADAPTER)
-    form = CompositeForm(request.POST, adapters=adapters)
-    form.is_valid()  # the preview needs only the weights, the method and the density; naming comes at saving
-    parts = [(name, weight) for name, weight in form.parts() if weight]
+    form = CompositeForm(request.POST, adapters=selectors.adapters_usable_by(request.user))
+    form.is_valid()  # the preview needs only the weights, the method and the density
     prompt = request.POST.get("prompt", "").strip() or "Hello!"
-    problem = ""
-    if len(parts) < 2:
-        problem = "Give at least two adapters a weight."
-    elif "method" in form.errors or "density" in form.errors:
-        problem = " ".join(
-            f"{name}: {form.errors[name][0]}" for name in ("method", "density") if name in form.errors
-        )
-    elif len(prompt) > services.PREVIEW_PROMPT_MAX_CHARS:
-        problem = f"Keep the preview prompt under {services.PREVIEW_PROMPT_MAX_CHARS} characters."
-    if problem:
-        return render(
-            request, "catalog/_preview.html", {"error": problem}, status=200 if request.htmx else 400
-        )
     try:
         answers = services.composite_preview(
             user=request.user,
-            parts=[(adapters.get(api_name=name), weight) for name, weight in parts],
-            method=form.cleaned_data["method"],
-            density=form.cleaned_data["density"],
+            parts=form.preview_parts(),
+            method=form.cleaned_data.get("method", ""),
+            density=form.cleaned_data.get("density", 1.0),
             prompt=prompt,
         )
-    except Throttled as throttled:
-        response = render(
-            request, "catalog/_preview.html", {"error": str(throttled)}, status=200 if request.htmx else 429
-        )
-        response["Retry-After"] = str(throttled.retry_after_s)
-        return response
+    except (services.PublishRefused, Throttled) as refused:
+        response = render(request, "catalog/_preview.html", {"error": str(refused)})
+        return refusal_response(response, refused, in_place=bool(request.htmx))
     return render(request, "catalog/_preview.html", {"answers": answers, "prompt": prompt})
 
 

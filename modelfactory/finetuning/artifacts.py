@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from modelfactory.finetuning.errors import ArtifactNotReady
 from modelfactory.finetuning.models import FineTuneJob
 from modelfactory.worker_attempts import attempt_begin, attempts_exhausted, worker_died_reason
 
@@ -30,6 +31,8 @@ def merged_directory(job: FineTuneJob) -> Path:
 
 def adapter_zip(job: FineTuneJob) -> bytes:
     """The adapter files and the manifest, zipped; adapters are megabytes, so memory is fine."""
+    if job.status != FineTuneJob.Status.SUCCEEDED:
+        raise ArtifactNotReady("the adapter is ready when the job has succeeded")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(adapter_directory(job).iterdir()):
@@ -65,6 +68,14 @@ class _Pending(io.RawIOBase):
     def drain(self) -> bytes:
         data, self._chunks = b"".join(self._chunks), []
         return data
+
+
+def merged_zip_stream(job: FineTuneJob) -> Iterator[bytes]:
+    """`merged_zip_chunks`, once the export has finished (`ArtifactNotReady` before: checked now, not at
+    the first chunk, so the refusal is a status rather than a broken download)."""
+    if job.merged_status != "ready" or not merged_directory(job).is_dir():
+        raise ArtifactNotReady("the merged model is ready once its export has finished")
+    return merged_zip_chunks(job)
 
 
 def merged_zip_chunks(job: FineTuneJob) -> Iterator[bytes]:

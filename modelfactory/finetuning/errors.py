@@ -9,3 +9,12 @@ class JobRefused(Exception):
 
 class NotJobOwner(Exception):
     """Only the person who launched a job may cancel, resume or publish it."""
+
+
+class JobNotFound(Exception):
+    """No job by that id among the person's own: another person's job is as absent as a missing one."""
+
+
+class ArtifactNotReady(Exception):
+    """A download asked for before it exists (the adapter before the job succeeded, the merged model before
+    its export finished): not there yet, so 404 with when it will be."""

@@ -9,11 +9,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from datanets.models import Datanet, Row, Version
 from datanets.selectors import datanets_usable_by
 from modelfactory.catalog.models import BaseModel
+from modelfactory.finetuning.errors import JobNotFound
 from modelfactory.finetuning.estimates import RowsOverLength
 from modelfactory.finetuning.models import FineTuneJob, JobMetric
 
@@ -25,7 +26,33 @@ def jobs_of(user) -> QuerySet[FineTuneJob]:
 
 
 def job_for(user, job_id: int) -> FineTuneJob:
-    return jobs_of(user).get(pk=job_id)
+    """One of the user's own jobs; another person's is as absent as a missing one (`JobNotFound`)."""
+    job = jobs_of(user).filter(pk=job_id).first()
+    if job is None:
+        raise JobNotFound(f"no job {job_id} of yours")
+    return job
+
+
+def job_datanet_versions(job: FineTuneJob) -> QuerySet[Version]:
+    return job.datanet_versions.select_related("datanet")
+
+
+def base_model_chosen(base_model_id: int | None) -> BaseModel | None:
+    """The wizard's chosen base model, or None when none is chosen (or it was removed since)."""
+    return BaseModel.objects.filter(pk=base_model_id).first() if base_model_id else None
+
+
+def default_base_model() -> BaseModel | None:
+    return BaseModel.objects.filter(is_default=True).first()
+
+
+def version_rows(versions: list[Version]) -> QuerySet[Row]:
+    """The distinct rows of these versions: a row in two versions is trained on once."""
+    return Row.objects.filter(versions__in=versions).distinct()
+
+
+def rows_token_total(rows: QuerySet[Row]) -> int:
+    return rows.aggregate(n=Sum("token_count"))["n"] or 0
 
 
 def queue_position(job: FineTuneJob) -> int | None:

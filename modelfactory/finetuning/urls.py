@@ -1,13 +1,14 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from modelfactory.finetuning import views
+from modelfactory.finetuning.wizard import STEPS
 
 app_name = "finetuning"
 
 urlpatterns = [
     path("", views.job_list, name="jobs"),
     path("new/", views.wizard, name="new"),
-    path("new/<str:step>/", views.wizard, name="wizard"),
+    re_path(rf"^new/(?P<step>{'|'.join(STEPS)})/$", views.wizard, name="wizard"),  # other steps: 404
     path("compare/", views.compare, name="compare"),
     path("jobs/<int:job_id>/", views.job_detail, name="job"),
     path("jobs/<int:job_id>/metrics.json", views.job_metrics, name="job_metrics"),

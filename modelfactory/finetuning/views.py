@@ -6,12 +6,10 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Sum
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from datanets.models import Row
 from modelfactory.accounts.errors import LimitReached
 from modelfactory.catalog.models import BaseModel
 from modelfactory.catalog.selectors import base_models
@@ -40,13 +38,11 @@ def _wizard_page(request: HttpRequest, step: str, state: WizardState, **context)
 
 
 def _chosen_base(state: WizardState) -> BaseModel | None:
-    return BaseModel.objects.filter(pk=state.base_model_id).first() if state.base_model_id else None
+    return selectors.base_model_chosen(state.base_model_id)
 
 
 @login_required
 def wizard(request: HttpRequest, step: str = "base") -> HttpResponse:
-    if step not in STEPS:
-        raise Http404("no such step")
     state = WizardState.load(request.session)
     missing = state.first_missing_step()
     if missing and STEPS.index(step) > STEPS.index(missing):
@@ -62,7 +58,7 @@ def _next(step: str) -> HttpResponse:
 def _step_base(request: HttpRequest, state: WizardState) -> HttpResponse:
     form = BaseModelForm(
         request.POST or None,
-        initial={"base_model": state.base_model_id or base_models().filter(is_default=True).first()},
+        initial={"base_model": state.base_model_id or selectors.default_base_model()},
     )
     if request.method == "POST" and form.is_valid():
         state.base_model_id = form.cleaned_data["base_model"].pk
@@ -141,8 +137,8 @@ def _step_review(request: HttpRequest, state: WizardState) -> HttpResponse:
     base = _chosen_base(state)
     versions = selectors.versions_usable_by(request.user, state.version_ids)
     spec = state.spec(base.source, context_length=base.context_length).to_json()
-    rows = Row.objects.filter(versions__in=versions).distinct()
-    tokens = rows.aggregate(n=Sum("token_count"))["n"] or 0
+    rows = selectors.version_rows(versions)
+    tokens = selectors.rows_token_total(rows)
     facts = selectors.architecture_facts(base)
     capabilities = detect_capabilities()
     hardware = capabilities.hardware
@@ -209,16 +205,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _job_or_404(request: HttpRequest, job_id: int) -> FineTuneJob:
-    try:
-        return selectors.job_for(request.user, job_id)
-    except FineTuneJob.DoesNotExist:
-        raise Http404("no such job") from None
-
-
 @login_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job_or_404(request, job_id)
+    job = selectors.job_for(request.user, job_id)
     context = {
         "job": job,
         "queue_position": selectors.queue_position(job),
@@ -235,7 +224,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "finetuning/job_detail.html",
         {
             **context,
-            "versions": job.datanet_versions.select_related("datanet"),
+            "versions": selectors.job_datanet_versions(job),
             "curves": selectors.job_curves(job),
             "evaluation": selectors.job_evaluation(job),
             "data_report": selectors.job_data_report(job),
@@ -245,7 +234,7 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @login_required
 def job_metrics(request: HttpRequest, job_id: int) -> JsonResponse:
-    job = _job_or_404(request, job_id)
+    job = selectors.job_for(request.user, job_id)
     after = request.GET.get("after", "-1")
     if not re.fullmatch(r"-?[0-9]{1,18}", after):
         return JsonResponse({"error": f"after: {after!r} is not a step number"}, status=400)
@@ -256,7 +245,7 @@ def job_metrics(request: HttpRequest, job_id: int) -> JsonResponse:
 @login_required
 @require_POST
 def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = services.job_cancel(job=_job_or_404(request, job_id), user=request.user)
+    job = services.job_cancel(job=selectors.job_for(request.user, job_id), user=request.user)
     messages.info(
         request,
         "Cancelled."
@@ -269,7 +258,7 @@ def job_cancel(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def job_resume(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job_or_404(request, job_id)
+    job = selectors.job_for(request.user, job_id)
     resume_step = selectors.job_resume_step(job)
     try:
         services.job_resume(job=job, user=request.user)
@@ -296,9 +285,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def job_adapter_zip(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job_or_404(request, job_id)
-    if job.status != FineTuneJob.Status.SUCCEEDED:
-        raise Http404("the adapter is ready when the job has succeeded")
+    job = selectors.job_for(request.user, job_id)
     response = HttpResponse(artifacts.adapter_zip(job), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="adapter-job-{job.pk}.zip"'
     return response
@@ -307,10 +294,8 @@ def job_adapter_zip(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 def job_merged_zip(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
     """The merged full model as a zip, streamed as it is written: it is as large as the base model."""
-    job = _job_or_404(request, job_id)  # another person's job is not found, as everywhere
-    if job.merged_status != "ready" or not artifacts.merged_directory(job).is_dir():
-        raise Http404("the merged model is ready once its export has finished")
-    response = StreamingHttpResponse(artifacts.merged_zip_chunks(job), content_type="application/zip")
+    job = selectors.job_for(request.user, job_id)  # another person's job is not found, as everywhere
+    response = StreamingHttpResponse(artifacts.merged_zip_stream(job), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="merged-job-{job.pk}.zip"'
     return response
 
@@ -318,7 +303,7 @@ def job_merged_zip(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
 @login_required
 @require_POST
 def job_export_merged(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job_or_404(request, job_id)
+    job = selectors.job_for(request.user, job_id)
     if artifacts.merged_export_request(job=job):
         messages.info(request, "Merging the adapter into the base model on a worker.")
     return redirect("finetuning:job", job_id=job_id)

@@ -11,6 +11,7 @@ nothing earned before (or under another wallet) drops off the page when a wallet
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -21,6 +22,7 @@ from hexbytes import HexBytes
 from contracts.chain_client import ChainClient
 from contracts.errors import ChainError
 from modelfactory.ledger.chain import reader_client
+from modelfactory.ledger.errors import EpochNotFound, PayoutNotFound, ReceiptNotFound
 from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, PersonEarning
 from modelfactory.ledger.open_amounts import open_units
 from modelfactory.ledger.payees import payout_wallet_of, person_key, person_of
@@ -319,7 +321,7 @@ EPOCH_PAGE_PAYOUTS = 500
 EPOCH_PAGE_RECEIPTS = 100
 
 
-def epoch_detail(*, number: int) -> EpochDetail | None:
+def epoch_detail(*, number: int) -> EpochDetail:
     """One epoch as its page shows it: every payout (largest first) with its proof, and its receipts.
 
     Public, like the ledger: the roots are on chain for anyone, and a payout's proof is what anyone
@@ -327,7 +329,7 @@ def epoch_detail(*, number: int) -> EpochDetail | None:
     """
     epoch = Epoch.objects.filter(number=number).first()
     if epoch is None:
-        return None
+        raise EpochNotFound(f"no epoch {number}")
     payouts = list(epoch.payouts.order_by("-amount", "account")[:EPOCH_PAGE_PAYOUTS])
     names = people_by_wallet([payout.account for payout in payouts])
     receipts = list(
@@ -353,6 +355,14 @@ def claimable_payouts_of_user(user) -> list[Payout]:
         .select_related("epoch")
         .order_by("epoch__number", "account")
     )
+
+
+def claimable_payout_of_user(user, epoch: int) -> Payout:
+    """The person's unclaimed payout of one committed epoch (`PayoutNotFound` if none is theirs)."""
+    payout = next((p for p in claimable_payouts_of_user(user) if p.epoch.number == epoch), None)
+    if payout is None:
+        raise PayoutNotFound("no unclaimed payout to a wallet you proved in this epoch")
+    return payout
 
 
 def claimable_payouts(*, account: str) -> list[Payout]:
@@ -389,8 +399,20 @@ def ledger_totals() -> LedgerTotals:
     )
 
 
-def receipt_get(*, receipt_id) -> InferenceReceipt | None:
-    return InferenceReceipt.objects.select_related("published_model").filter(receipt_id=receipt_id).first()
+def receipt_get(*, receipt_id: object) -> InferenceReceipt:
+    """A receipt by its id, for anyone who has it, on every page and the API alike (`ReceiptNotFound`).
+
+    Receipts are public records: the epoch explorer lists them and they settle on a public chain. What is
+    not public is the evidence inside them, gated by `attribution_visible_to` wherever it is shown.
+    """
+    try:
+        wanted = uuid.UUID(str(receipt_id))
+    except ValueError:
+        raise ReceiptNotFound(f"no receipt {receipt_id!r}: receipt ids are UUIDs") from None
+    found = InferenceReceipt.objects.select_related("published_model").filter(receipt_id=wanted).first()
+    if found is None:
+        raise ReceiptNotFound(f"no receipt {wanted}")
+    return found
 
 
 def receipt_epoch(receipt: InferenceReceipt) -> Epoch | None:

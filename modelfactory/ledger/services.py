@@ -41,6 +41,7 @@ from contracts.transactions import outages_as_chain_unavailable
 from modelfactory.ledger.chain import OperatorKeyNotConfigured, development_key_for, settlement_client
 from modelfactory.ledger.chain_writer_lease import OPERATOR, ChainWriterBusy, chain_writer_lease, lease_renew
 from modelfactory.ledger.epoch_funding import EpochNotFunded, vault_funding
+from modelfactory.ledger.errors import ClaimRefused, WalletVerificationFailed
 from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, PersonEarning, WalletChallenge
 from modelfactory.ledger.payees import payout_wallet_of, person_of
 
@@ -429,10 +430,6 @@ def epoch_close_and_commit(*, client: ChainClient | None = None) -> SettlementRu
 
 
 # --- Claims ---------------------------------------------------------------------------------------
-class ClaimRefused(Exception):
-    """The payout cannot be claimed from here; the message says why."""
-
-
 def payout_claim(*, payout: Payout, client: ChainClient | None = None) -> Payout:
     """Claim a committed payout from the server: signed by the account's own anvil key in development,
     else sent by the operator (the contract pays `account` whoever sends). Already claimed on chain
@@ -491,10 +488,6 @@ def payouts_claim_all(*, account: str, client: ChainClient | None = None) -> Cla
 
 
 # --- Sign-In with Ethereum (EIP-4361) -------------------------------------------------------------
-class WalletVerificationFailed(Exception):
-    """The signature does not prove the address (wrong signer, unknown/used/expired nonce)."""
-
-
 def siwe_message(
     *, domain: str, address: str, uri: str, chain_id: int, nonce: str, issued_at, expires_at
 ) -> str:

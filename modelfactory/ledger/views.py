@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -12,8 +12,10 @@ from django.views.decorators.http import require_POST
 from contracts.errors import ChainError
 from modelfactory.attribution.selectors import receipt_evidence
 from modelfactory.ledger.chain import server_claims_enabled
+from modelfactory.ledger.errors import ClaimRefused, WalletVerificationFailed
 from modelfactory.ledger.open_amounts import open_display
 from modelfactory.ledger.selectors import (
+    claimable_payout_of_user,
     claimable_payouts_of_user,
     earnings_for_user,
     epoch_detail,
@@ -25,8 +27,6 @@ from modelfactory.ledger.selectors import (
 )
 from modelfactory.ledger.services import (
     ClaimAllRun,
-    ClaimRefused,
-    WalletVerificationFailed,
     payout_claim,
     payouts_claim_all,
     wallet_challenge_create,
@@ -48,9 +48,7 @@ def earnings(request: HttpRequest) -> HttpResponse:
 @require_POST
 def claim(request: HttpRequest, epoch: int) -> HttpResponse:
     """Claim the signed-in person's payout of one epoch: only one paid to a wallet they proved."""
-    payout = next((p for p in claimable_payouts_of_user(request.user) if p.epoch.number == epoch), None)
-    if payout is None:
-        raise Http404("no unclaimed payout to a wallet you proved in this epoch")
+    payout = claimable_payout_of_user(request.user, epoch)
     if not server_claims_enabled():
         messages.error(request, "Claim from your wallet with the epoch, amount and proof shown below.")
         return redirect("ledger:earnings")
@@ -98,15 +96,11 @@ def ledger(request: HttpRequest) -> HttpResponse:
 def epoch(request: HttpRequest, number: int) -> HttpResponse:
     """One epoch: its roots and transaction, every payout with its proof, its receipts."""
     detail = epoch_detail(number=number)
-    if detail is None:
-        raise Http404(f"no epoch {number}")
     return render(request, "ledger/epoch.html", {"detail": detail, "epoch": detail.epoch})
 
 
 def receipt(request: HttpRequest, receipt_id) -> HttpResponse:
     found = receipt_get(receipt_id=receipt_id)
-    if found is None:
-        raise Http404("no such receipt")
     contributors = sorted(found.attribution.get("contributors", {}).items(), key=lambda item: -item[1])
     datanets = sorted(found.attribution.get("datanets", {}).items(), key=lambda item: -item[1])
     return render(
@@ -128,8 +122,6 @@ def receipt(request: HttpRequest, receipt_id) -> HttpResponse:
 def receipt_evidence_part(request: HttpRequest, receipt_id) -> HttpResponse:
     """The receipt's evidence alone: what its page polls while the attribution job runs."""
     found = receipt_get(receipt_id=receipt_id)
-    if found is None:
-        raise Http404("no such receipt")
     return render(
         request,
         "attribution/_evidence.html",

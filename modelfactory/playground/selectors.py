@@ -49,14 +49,6 @@ def answer_for(user, message_id: int) -> Message:
     return message
 
 
-def receipt_for(user, receipt_id) -> InferenceReceipt:
-    """A receipt of one of the user's playground answers; others' receipts are not found."""
-    receipt = InferenceReceipt.objects.filter(receipt_id=receipt_id, user=user).first()
-    if receipt is None:
-        raise PlaygroundItemNotFound(f"no receipt {receipt_id} for your answers")
-    return receipt
-
-
 def playground_models(user) -> QuerySet[PublishedModel]:
     """The models the chooser offers: exactly those the catalog lets this user call."""
     return models_usable_by(user).order_by("kind", "title")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib.auth.decorators import login_required
 from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
@@ -13,49 +10,14 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from modelfactory.accounts.errors import Throttled
-from modelfactory.billing.errors import InsufficientBalance
 from modelfactory.billing.selectors import balance_of
-from modelfactory.catalog.selectors import ModelNotFound
+from modelfactory.domain_errors import answers_json
+from modelfactory.ledger.selectors import receipt_get
 from modelfactory.playground import selectors, services
 from modelfactory.playground.answer_streaming import answer_events, answer_events_async, answer_stop
 from modelfactory.playground.chat_settings import MAX_TOKENS_LIMIT, ChatSettings
-from modelfactory.playground.errors import ConversationTooLong, InvalidSettings, PlaygroundItemNotFound
+from modelfactory.playground.errors import InvalidSettings
 from modelfactory.playground.models import Message
-
-STATUS_FOR: dict[type[Exception], int] = {
-    PlaygroundItemNotFound: 404,
-    ModelNotFound: 404,
-    InvalidSettings: 400,
-    ConversationTooLong: 400,
-    InsufficientBalance: 402,
-    Throttled: 429,
-}
-
-
-def _errors_as_http(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Domain errors become HTTP here: JSON for the page's fetch calls, the error page otherwise."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except tuple(STATUS_FOR) as error:
-            status = next(code for kind, code in STATUS_FOR.items() if isinstance(error, kind))
-            if request.method == "POST" or request.headers.get("Accept", "").startswith("application/json"):
-                body = {"error": str(error)}
-                if isinstance(error, InsufficientBalance):  # the page links to where to deposit
-                    body["deposit_url"] = reverse("ledger:wallet")
-                response: HttpResponse = JsonResponse(body, status=status)
-            else:
-                response = render(
-                    request, "error.html", {"status": status, "reason": str(error)}, status=status
-                )
-            if isinstance(error, Throttled):
-                response["Retry-After"] = str(error.retry_after_s)
-            return response
-
-    return wrapper
 
 
 def _preselected(request: HttpRequest, models: list) -> list[str]:
@@ -98,7 +60,6 @@ def chat(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-@_errors_as_http
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return _page(request, selectors.conversation_for(request.user, conversation_id))
 
@@ -127,7 +88,6 @@ def _answer_json(answer: Message) -> dict:
 
 @login_required
 @require_GET
-@_errors_as_http
 def context(request: HttpRequest) -> HttpResponse:
     """The context meter under the message box: the form as it stands (models, system prompt, draft)."""
     data = request.GET
@@ -142,9 +102,9 @@ def context(request: HttpRequest) -> HttpResponse:
     return render(request, "playground/_context_meter.html", {"meter": meter})
 
 
+@answers_json
 @login_required
 @require_POST
-@_errors_as_http
 @transaction.atomic
 def send(request: HttpRequest) -> JsonResponse:
     """Start or continue a conversation with the form's prompt; the page then opens each answer's stream.
@@ -181,9 +141,9 @@ def send(request: HttpRequest) -> JsonResponse:
     )
 
 
+@answers_json
 @login_required
 @require_GET
-@_errors_as_http
 def stream(request: HttpRequest, message_id: int) -> StreamingHttpResponse:
     """Server-sent events for one answer: `token` frames, then `done` (with the receipt id) or `error`."""
     selectors.answer_for(request.user, message_id)  # a 404 before the stream opens, not an error frame
@@ -197,9 +157,9 @@ def stream(request: HttpRequest, message_id: int) -> StreamingHttpResponse:
     return response
 
 
+@answers_json
 @login_required
 @require_POST
-@_errors_as_http
 def stop(request: HttpRequest, message_id: int) -> JsonResponse:
     answer = answer_stop(user=request.user, answer_id=message_id)
     return JsonResponse({"message_id": answer.pk, "status": answer.status})
@@ -207,11 +167,10 @@ def stop(request: HttpRequest, message_id: int) -> JsonResponse:
 
 @login_required
 @require_GET
-@_errors_as_http
 def attribution(request: HttpRequest, receipt_id: str) -> HttpResponse:
     """The attribution panel under an answer, loaded by htmx once the answer's receipt exists;
     `?part=body` is its inside alone, which polls itself while the attribution job runs."""
-    receipt = selectors.receipt_for(request.user, receipt_id)
+    receipt = receipt_get(receipt_id=receipt_id)
     template = "playground/_attribution_body.html" if request.GET.get("part") == "body" else None
     return render(
         request,

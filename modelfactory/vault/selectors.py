@@ -20,6 +20,7 @@ from contracts.records import ChainEvent
 from modelfactory.billing.selectors import BalanceView, balance_of
 from modelfactory.ledger.chain import reader_client
 from modelfactory.vault.deposits import deposit_confirmations
+from modelfactory.vault.errors import WithdrawalNotFound
 from modelfactory.vault.models import ChainCursor, UnassignedDeposit, VaultAccount, WithdrawalVoucher
 
 LIST_LIMIT = 50
@@ -85,3 +86,11 @@ def server_withdrawals_enabled() -> bool:
     from modelfactory.ledger.chain import server_claims_enabled
 
     return server_claims_enabled() and getattr(settings, "ENVIRONMENT", "development") != "production"
+
+
+def withdrawal_of(user, pk: int) -> WithdrawalVoucher:
+    """One of the person's own withdrawals; another person's is as absent as a missing one."""
+    voucher = WithdrawalVoucher.objects.filter(pk=pk, user=user).first()
+    if voucher is None:
+        raise WithdrawalNotFound("no such withdrawal of yours")
+    return voucher

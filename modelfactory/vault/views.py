@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -25,7 +25,7 @@ from modelfactory.vault.browser_transactions import (
     withdraw_transaction,
 )
 from modelfactory.vault.models import WithdrawalVoucher
-from modelfactory.vault.selectors import server_withdrawals_enabled, wallet_overview
+from modelfactory.vault.selectors import server_withdrawals_enabled, wallet_overview, withdrawal_of
 from modelfactory.vault.withdrawals import (
     WithdrawalRefused,
     withdrawal_voucher_issue,
@@ -129,9 +129,7 @@ def withdraw(request: HttpRequest) -> HttpResponse:
 @require_POST
 def withdraw_send(request: HttpRequest, pk: int) -> HttpResponse:
     """Development: the server sends the voucher's withdrawal (the OPEN still goes to its recipient)."""
-    voucher = WithdrawalVoucher.objects.filter(pk=pk, user=request.user).first()
-    if voucher is None:
-        raise Http404("no such withdrawal of yours")
+    voucher = withdrawal_of(request.user, pk)
     if not server_withdrawals_enabled():
         messages.error(request, "Send the withdrawal from your wallet with the transaction shown.")
         return redirect("ledger:wallet")

@@ -26,6 +26,7 @@ from modelfactory.billing.services import withdrawal_refund, withdrawal_reserve
 from modelfactory.ledger.payees import payout_wallet_of
 from modelfactory.vault.accounts import account_id_bytes
 from modelfactory.vault.deposits import final_block
+from modelfactory.vault.errors import WithdrawalRefused
 from modelfactory.vault.models import VaultAccount, WithdrawalVoucher
 
 logger = logging.getLogger(__name__)
@@ -33,10 +34,6 @@ logger = logging.getLogger(__name__)
 # Long enough to approve the transaction in a wallet, short enough that an abandoned withdrawal is back on
 # the balance within the hour (plus the confirmations the refund waits for).
 VOUCHER_LIFETIME_S = 3600
-
-
-class WithdrawalRefused(Exception):
-    """The withdrawal cannot be issued; the message says what to do."""
 
 
 def withdrawal_voucher_issue(*, user, amount: int, client: ChainClient) -> WithdrawalVoucher:

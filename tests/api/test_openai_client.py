@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import httpx
 import pytest
@@ -100,22 +101,34 @@ def test_text_completions_answer_n_choices_streamed_or_not(openai_client):
     assert 2 <= whole.usage.completion_tokens <= 8
 
 
-def test_the_attribution_endpoint_returns_the_receipt_to_its_owner_only(live_server, openai_client):
+def test_the_attribution_endpoint_reads_receipts_by_id_as_their_public_page_does(live_server, openai_client):
+    """Receipts are public records (listed by the epoch explorer, settled on chain): any key reads one by
+    its id, as anyone reads its page; an unknown id is 404. Only the evidence inside is gated."""
     completion = openai_client.completions.create(model="tiny-base", prompt="Hello", max_tokens=3)
     from modelfactory.api.services import api_key_create
 
     stranger_secret = api_key_create(user=make_user("stranger"), name="theirs")[1]
     url = f"{live_server.url}/v1/attribution/{completion.attribution_receipt}"
 
-    mine = httpx.get(url, headers={"Authorization": f"Bearer {openai_client.api_key}", "Connection": "close"})
-    theirs = httpx.get(url, headers={"Authorization": f"Bearer {stranger_secret}", "Connection": "close"})
+    def read(url: str, secret: str) -> httpx.Response:
+        return httpx.get(url, headers={"Authorization": f"Bearer {secret}", "Connection": "close"})
+
+    mine = read(url, openai_client.api_key)
+    theirs = read(url, stranger_secret)
+    missing = read(f"{live_server.url}/v1/attribution/{uuid.uuid4()}", stranger_secret)
+    page = httpx.get(
+        f"{live_server.url}/receipts/{completion.attribution_receipt}/", headers={"Connection": "close"}
+    )
 
     assert mine.status_code == 200
     assert mine.json()["id"] == completion.attribution_receipt
     assert mine.json()["model"] == "tiny-base"
     assert mine.json()["usage"]["completion_tokens"] == completion.usage.completion_tokens
-    assert theirs.status_code == 404
-    assert theirs.json()["error"]["code"] == "receipt_not_found"
+    assert theirs.status_code == 200
+    assert page.status_code == 200
+    assert theirs.json()["fee"] == mine.json()["fee"]
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "receipt_not_found"
 
 
 def test_a_client_that_disconnects_mid_stream_cancels_its_generation(live_server, openai_client, monkeypatch):
