@@ -34,6 +34,7 @@ from modelfactory.api.errors import (
     InvalidParameter,
     Unavailable,
 )
+from modelfactory.api.logprob_objects import chat_entry, chat_logprobs, completion_logprobs, token_text
 from modelfactory.api.models import ApiKey
 from modelfactory.api.parameters import CompletionAsk
 from modelfactory.api.services import completion_account
@@ -73,14 +74,25 @@ def engine_error(error: Exception, ask: CompletionAsk) -> ApiError:
     return Unavailable(f"the engine failed: {error}")
 
 
+@dataclass(frozen=True)
+class PromptPlan:
+    """One prompt as the engine gets it: its text (for receipts and echo), its tokens, and how many
+    tokens each of its choices may add (the request's max_tokens, or what the context leaves)."""
+
+    text: str
+    token_ids: tuple[int, ...]
+    max_tokens: int
+
+
 @dataclass
 class Answer:
     key: ApiKey
     published: PublishedModel
     ask: CompletionAsk
-    prompt: str
-    prompt_tokens: int
+    prompts: list[PromptPlan]
     handles: list[RequestHandle]
+    """One per choice: prompt p's choice c is `handles[p * n + c]`, choice index `p * n + c` as OpenAI."""
+    request_id: str = ""
     receipt_id: uuid.UUID = field(default_factory=uuid.uuid4)
     created: int = field(default_factory=lambda: int(time.time()))
     completions: list[Completion | None] = field(default_factory=list)
@@ -98,6 +110,15 @@ class Answer:
         return ("chatcmpl-" if self.ask.chat else "cmpl-") + self.receipt_id.hex
 
     @property
+    def prompt(self) -> str:
+        """The prompts as the model saw them, for the receipt's attribution query."""
+        return "\n\n".join(plan.text for plan in self.prompts)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(len(plan.token_ids) for plan in self.prompts)
+
+    @property
     def completion_tokens(self) -> int:
         return sum(len(completion.token_ids) for completion in self.completions if completion is not None)
 
@@ -107,6 +128,9 @@ class Answer:
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.prompt_tokens + self.completion_tokens,
         }
+
+    def plan_of(self, index: int) -> PromptPlan:
+        return self.prompts[index // self.ask.n]
 
     # --- whole answers --------------------------------------------------------------------------------
     def wait(self) -> None:
@@ -133,10 +157,19 @@ class Answer:
                     receipt_id=self.receipt_id if self.ask.stream else None,
                     prompt=self.prompt,
                     answers=produced,
+                    request_id=self.request_id,
                 )
                 answer_charge(reservation=self.reservation, receipt=receipt)
             self.receipt_id = receipt.receipt_id
             self.accounted = True
+            logger.info(
+                "answered %s model=%s receipt=%s tokens_in=%d tokens_out=%d",
+                self.request_id,
+                self.published.api_name,
+                self.receipt_id,
+                self.prompt_tokens,
+                self.completion_tokens,
+            )
 
     def end(self) -> None:
         """However the request ended, stop the engine's work for it and close its reservation, once.
@@ -192,11 +225,23 @@ class Answer:
             if self.ask.chat:
                 message = {"role": "assistant", "content": completion.text, "refusal": None}
                 choices.append(
-                    {"index": index, "message": message, "logprobs": None, "finish_reason": finish}
+                    {
+                        "index": index,
+                        "message": message,
+                        "logprobs": self._chat_logprobs(completion),
+                        "finish_reason": finish,
+                    }
                 )
             else:
+                plan = self.plan_of(index)
+                text = plan.text + completion.text if self.ask.echo else completion.text
                 choices.append(
-                    {"index": index, "text": completion.text, "logprobs": None, "finish_reason": finish}
+                    {
+                        "index": index,
+                        "text": text,
+                        "logprobs": self._text_logprobs(completion, plan),
+                        "finish_reason": finish,
+                    }
                 )
         return {
             "id": self.response_id,
@@ -209,17 +254,55 @@ class Answer:
             "attribution_receipt": str(self.receipt_id),
         }
 
+    def _chat_logprobs(self, completion: Completion) -> dict | None:
+        if self.ask.logprobs is None or completion.logprobs is None:
+            return None
+        tokenizer = engine_runtime.engine().tokenizer
+        return chat_logprobs(tokenizer, completion.token_ids, completion.logprobs, completion.top_logprobs)
+
+    def _text_logprobs(self, completion: Completion, plan: PromptPlan) -> dict | None:
+        if self.ask.logprobs is None or completion.logprobs is None:
+            return None
+        tokenizer = engine_runtime.engine().tokenizer
+        token_ids, logprobs, tops = (
+            list(completion.token_ids),
+            list(completion.logprobs),
+            list(completion.top_logprobs),
+        )
+        if self.ask.echo and completion.prompt_logprobs is not None:
+            token_ids = list(plan.token_ids) + token_ids
+            logprobs = list(completion.prompt_logprobs) + logprobs
+            tops = [top or None for top in completion.prompt_top_logprobs] + tops
+            tops[0] = None  # the first prompt token has nothing before it, as OpenAI reports it
+        return completion_logprobs(tokenizer, token_ids, logprobs, tops)
+
     # --- streams ----------------------------------------------------------------------------------------
     def token_chunks(self) -> Iterator[str]:
-        """SSE events as tokens arrive, choice after choice (blocking: run it off the event loop)."""
+        """SSE events as tokens arrive, choice after choice (blocking: run it off the event loop).
+
+        The engine holds back text that could still become a stop string, so what is streamed is exactly
+        the non-streamed text. With logprobs, every token is a chunk (with its text, which may be empty
+        while held back); without, only tokens that add text are.
+        """
         self.completions = [None] * len(self.handles)
+        tokenizer = engine_runtime.engine().tokenizer if self.ask.logprobs is not None else None
         for index, handle in enumerate(self.handles):
+            plan = self.plan_of(index)
+            offset = 0
             if self.ask.chat:
                 yield self._event(
                     index, {"delta": {"role": "assistant", "content": ""}, "finish_reason": None}
                 )
+            elif self.ask.echo:
+                yield self._event(index, self._piece(plan.text))
+                offset = len(plan.text)
             for event in handle:
-                if event.text:
+                if tokenizer is not None and event.logprob is not None:
+                    yield self._event(
+                        index, self._piece(event.text, self._event_logprobs(tokenizer, event, offset))
+                    )
+                    offset += len(token_text(tokenizer, event.token_id))
+                elif event.text:
                     yield self._event(index, self._piece(event.text))
             completion = handle.completion
             if completion is None or completion.finish_reason in ("error", "cancelled"):
@@ -232,6 +315,16 @@ class Answer:
             self.completions[index] = completion
             finish = "length" if completion.finish_reason == "length" else "stop"
             yield self._event(index, {**self._piece(""), "finish_reason": finish})
+
+    def _event_logprobs(self, tokenizer, event, offset: int) -> dict:
+        if self.ask.chat:
+            return {
+                "content": [chat_entry(tokenizer, event.token_id, event.logprob, event.top_logprobs)],
+                "refusal": None,
+            }
+        return completion_logprobs(
+            tokenizer, [event.token_id], [event.logprob], [event.top_logprobs], offset=offset
+        )
 
     def complete(self) -> bool:
         return bool(self.completions) and all(completion is not None for completion in self.completions)
@@ -248,10 +341,10 @@ class Answer:
             if not handle.done():
                 handle.cancel()
 
-    def _piece(self, text: str) -> dict:
+    def _piece(self, text: str, logprobs: dict | None = None) -> dict:
         if self.ask.chat:
-            return {"delta": {"content": text} if text else {}, "finish_reason": None}
-        return {"text": text, "finish_reason": None}
+            return {"delta": {"content": text} if text else {}, "logprobs": logprobs, "finish_reason": None}
+        return {"text": text, "logprobs": logprobs, "finish_reason": None}
 
     def _envelope(self) -> dict:
         return {
@@ -271,8 +364,9 @@ def sse(payload: dict) -> str:
     return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n"
 
 
-def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
-    """Look the model up for the key's user, start the engine if needed, and submit the n choices.
+def answer_start(*, key: ApiKey, ask: CompletionAsk, request_id: str = "") -> Answer:
+    """Look the model up for the key's user, start the engine if needed, and submit every choice of every
+    prompt.
 
     Blocking (model load on first call, tokenisation): views run it off the event loop.
     """
@@ -285,19 +379,23 @@ def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
                 f"the engine is overloaded ({MAX_QUEUE_DEPTH}+ requests queued); retry in a few seconds",
                 code="engine_overloaded",
             )
-        prompt = engine_runtime.chat_prompt(list(ask.messages)) if ask.chat else ask.prompt
+        plans = prompt_plans(ask, running)
         requests = [
-            engine_runtime.request_for(published, prompt=prompt, sampling=ask.sampling_for(choice))
+            engine_runtime.request_for(
+                published,
+                prompt_token_ids=list(plan.token_ids),
+                sampling=ask.sampling_for(choice, max_tokens=plan.max_tokens),
+            )
+            for plan in plans
             for choice in range(ask.n)
         ]
     except ApiError:
         raise
     except Exception as error:
         raise engine_error(error, ask) from error
-    prompt_tokens = len(running.tokenizer(prompt)["input_ids"])
     slot = answer_slot_take(user=key.user)  # `Throttled` (429) past the account's answers in flight
     try:
-        reservation = answer_hold(key=key, published=published, ask=ask, prompt_tokens=prompt_tokens)
+        reservation = answer_hold(key=key, published=published, ask=ask, plans=plans)
     except Exception:
         answer_slot_release(slot)
         raise
@@ -305,9 +403,9 @@ def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
         key=key,
         published=published,
         ask=ask,
-        prompt=prompt,
-        prompt_tokens=prompt_tokens,
+        prompts=plans,
         handles=[],
+        request_id=request_id,
         reservation=reservation,
         slot=slot,
     )
@@ -326,15 +424,55 @@ def answer_start(*, key: ApiKey, ask: CompletionAsk) -> Answer:
     return answer
 
 
+def prompt_plans(ask: CompletionAsk, running) -> list[PromptPlan]:
+    """Each prompt's text and tokens, and how many tokens its choices may add.
+
+    Without max_tokens, as OpenAI: as many as the context leaves after the prompt. With it, prompt and
+    max_tokens must fit in the context together (400 `context_length_exceeded` naming the parameter),
+    rather than an answer cut short where the client asked for more.
+    """
+    tokenizer, context = running.tokenizer, running.max_model_len
+    param = "messages" if ask.chat else "prompt"
+    items = [engine_runtime.chat_prompt(list(ask.messages))] if ask.chat else list(ask.prompts)
+    plans = []
+    for item in items:
+        if isinstance(item, str):
+            token_ids = tuple(tokenizer(item)["input_ids"])
+            text = item
+        else:
+            if any(token >= len(tokenizer) for token in item):
+                raise InvalidParameter(
+                    f"prompt: token ids must be below the vocabulary size {len(tokenizer)}", param="prompt"
+                )
+            token_ids, text = tuple(item), tokenizer.decode(list(item))
+        room = context - len(token_ids)
+        if room < 1:
+            raise InvalidParameter(
+                f"the {param} has {len(token_ids)} tokens but the model's context is {context}; shorten it",
+                param=param,
+                code="context_length_exceeded",
+            )
+        if ask.max_tokens is not None and ask.max_tokens > room:
+            raise InvalidParameter(
+                f"{ask.max_tokens_param} is {ask.max_tokens} but the {param} ({len(token_ids)} tokens) "
+                f"leaves room for {room} in the model's context of {context}: ask for at most {room}, "
+                f"or leave {ask.max_tokens_param} out to get as many as fit",
+                param=ask.max_tokens_param,
+                code="context_length_exceeded",
+            )
+        plans.append(PromptPlan(text=text, token_ids=token_ids, max_tokens=ask.max_tokens or room))
+    return plans
+
+
 def answer_hold(
-    *, key: ApiKey, published: PublishedModel, ask: CompletionAsk, prompt_tokens: int
+    *, key: ApiKey, published: PublishedModel, ask: CompletionAsk, plans: list[PromptPlan]
 ) -> Reservation | None:
-    """Hold the answer's maximum price (the prompt, and max_tokens for each of the n choices) from the
-    caller's balance; None for a free model. A balance that cannot cover it raises `InsufficientBalance`
+    """Hold the answer's maximum price (the prompts, and each choice's max_tokens) from the caller's
+    balance; None for a free model. A balance that cannot cover it raises `InsufficientBalance`
     (the API's 429 insufficient_quota)."""
     return answer_reserve(
         user=key.user,
         published=published,
-        tokens_in=prompt_tokens,
-        tokens_out_max=ask.n * ask.sampling.max_tokens,
+        tokens_in=sum(len(plan.token_ids) for plan in plans),
+        tokens_out_max=ask.n * sum(plan.max_tokens for plan in plans),
     )

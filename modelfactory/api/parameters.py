@@ -1,41 +1,57 @@
-"""OpenAI request bodies, checked and turned into what the engine needs, naming the bad `param` if any.
+"""A validated OpenAI request (`request_models`) turned into what the engine needs: one `CompletionAsk`.
 
-The checks mirror OpenAI's own limits where they matter to clients (temperature 0..2, at most four
-stop strings) and this server's where they protect it (max_tokens, n).
+Errors name the parameter (`InvalidParameter.param`), in OpenAI's words where it has them.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from pydantic import ValidationError
 
 from inference.sampling import SamplingParams
 from modelfactory.api.errors import InvalidParameter
+from modelfactory.api.request_models import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    SamplingFields,
+    first_problem,
+)
 
-MAX_TOKENS_LIMIT = 2048
-MAX_CHOICES = 8
-DEFAULT_MAX_TOKENS = 64  # OpenAI's "until the context is full" default would tie up a slot for long
-ROLES = ("system", "user", "assistant", "developer")
+Prompt = str | tuple[int, ...]
 
 
 @dataclass(frozen=True)
 class CompletionAsk:
-    """One API call: which model, the messages or prompt, how to sample, how many and how to deliver."""
+    """One API call: which model, the messages or prompts, how to sample, how many and how to deliver.
+
+    `max_tokens` None means OpenAI's default, "as many as fit in the context": `sampling_for` resolves it
+    per prompt once its length is known.
+    """
 
     model: str
     chat: bool
     messages: tuple[dict[str, str], ...]
-    prompt: str
+    prompts: tuple[Prompt, ...]
     sampling: SamplingParams
+    max_tokens: int | None
+    max_tokens_param: str
     n: int
     stream: bool
     include_usage: bool
+    logprobs: int | None = None
+    """None: no logprobs; k: the chosen token's and the k most likely (chat: top_logprobs)."""
+    echo: bool = False
 
-    def sampling_for(self, choice: int) -> SamplingParams:
+    def sampling_for(self, choice: int, *, max_tokens: int) -> SamplingParams:
         """Choice i of n gets seed + i: the same seed for all would give n identical sampled answers."""
-        if self.sampling.seed is None or choice == 0:
-            return self.sampling
-        return SamplingParams(**{**self.sampling.__dict__, "seed": self.sampling.seed + choice})
+        seed = self.sampling.seed
+        return replace(
+            self.sampling,
+            max_tokens=max_tokens,
+            seed=seed + choice if seed is not None else None,
+        )
 
 
 def body_of(raw: bytes) -> dict:
@@ -48,119 +64,88 @@ def body_of(raw: bytes) -> dict:
     return body
 
 
+def _validated(model: type[SamplingFields], body: dict) -> SamplingFields:
+    try:
+        request = model.model_validate(body)
+    except ValidationError as error:
+        param, message = first_problem(error)
+        code = "unknown_parameter" if message.startswith("unknown parameter") else None
+        raise InvalidParameter(message, param=param or None, code=code) from None
+    for param, problem in request.inconsistencies().items():
+        raise InvalidParameter(f"{param}: {problem}", param=param)
+    for param, what in request.unsupported().items():
+        raise InvalidParameter(
+            f"{param}: {what} is not supported by this server", param=param, code="unsupported_parameter"
+        )
+    return request
+
+
 def chat_ask(body: dict) -> CompletionAsk:
-    return _ask(body, chat=True, messages=_messages(body.get("messages")), prompt="")
+    request = _validated(ChatCompletionRequest, body)
+    messages = tuple(
+        {"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in request.messages
+    )
+    explicit = (
+        request.max_completion_tokens if request.max_completion_tokens is not None else request.max_tokens
+    )
+    param = "max_completion_tokens" if request.max_completion_tokens is not None else "max_tokens"
+    logprobs = (request.top_logprobs or 0) if request.logprobs else None
+    return _ask(
+        request, chat=True, messages=messages, prompts=(), max_tokens=explicit, param=param, logprobs=logprobs
+    )
 
 
 def text_ask(body: dict) -> CompletionAsk:
-    return _ask(body, chat=False, messages=(), prompt=_prompt(body.get("prompt")))
-
-
-def _ask(body: dict, *, chat: bool, messages: tuple, prompt: str) -> CompletionAsk:
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise InvalidParameter(
-            "'model' is required: the API name of a model from GET /v1/models", param="model"
-        )
-    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-    max_tokens = DEFAULT_MAX_TOKENS if max_tokens is None else max_tokens
-    param = "max_completion_tokens" if "max_completion_tokens" in body else "max_tokens"
-    _integer(max_tokens, param, 1, MAX_TOKENS_LIMIT)
-    temperature = _number(body.get("temperature", 1.0), "temperature", 0.0, 2.0)
-    top_p = _number(body.get("top_p", 1.0), "top_p", 0.0, 1.0)
-    if top_p == 0:
-        raise InvalidParameter("top_p must be greater than 0", param="top_p")
-    seed = body.get("seed")
-    if seed is not None:
-        _integer(seed, "seed", -(2**62), 2**62)
-    n = body.get("n", 1)
-    n = 1 if n is None else n
-    _integer(n, "n", 1, MAX_CHOICES)
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool | None):
-        raise InvalidParameter("stream must be true or false", param="stream")
-    options = body.get("stream_options") or {}
-    if not isinstance(options, dict):
-        raise InvalidParameter("stream_options must be an object", param="stream_options")
-    ignore_eos = body.get("ignore_eos", False)  # vLLM's extension: fixed-length answers for benchmarks
-    if not isinstance(ignore_eos, bool):
-        raise InvalidParameter("ignore_eos must be true or false", param="ignore_eos")
-    sampling = SamplingParams(
-        ignore_eos=ignore_eos,
-        max_tokens=max_tokens,
-        temperature=float(temperature),
-        top_p=float(top_p),
-        seed=seed,
-        stop=_stop(body.get("stop")),
+    request = _validated(CompletionRequest, body)
+    prompts = tuple(item if isinstance(item, str) else tuple(item) for item in request.prompts())
+    return _ask(
+        request,
+        chat=False,
+        messages=(),
+        prompts=prompts,
+        max_tokens=request.max_tokens,
+        param="max_tokens",
+        logprobs=request.logprobs,
+        echo=bool(request.echo),
     )
+
+
+def _ask(
+    request: SamplingFields,
+    *,
+    chat: bool,
+    messages: tuple,
+    prompts: tuple[Prompt, ...],
+    max_tokens: int | None,
+    param: str,
+    logprobs: int | None,
+    echo: bool = False,
+) -> CompletionAsk:
+    bias = tuple(sorted((int(token), float(value)) for token, value in (request.logit_bias or {}).items()))
+    sampling = SamplingParams(
+        ignore_eos=request.ignore_eos,
+        temperature=1.0 if request.temperature is None else request.temperature,
+        top_p=1.0 if request.top_p is None else request.top_p,
+        seed=request.seed,
+        stop=request.stop,
+        presence_penalty=request.presence_penalty or 0.0,
+        frequency_penalty=request.frequency_penalty or 0.0,
+        logit_bias=bias,
+        logprobs=logprobs,
+        prompt_logprobs=logprobs if echo and logprobs is not None else None,
+    )
+    options = request.stream_options
     return CompletionAsk(
-        model=model,
+        model=request.model,
         chat=chat,
         messages=messages,
-        prompt=prompt,
+        prompts=prompts,
         sampling=sampling,
-        n=n,
-        stream=bool(stream),
-        include_usage=bool(options.get("include_usage")),
+        max_tokens=max_tokens,
+        max_tokens_param=param,
+        n=request.n or 1,
+        stream=bool(request.stream),
+        include_usage=bool(options and options.include_usage),
+        logprobs=logprobs,
+        echo=echo,
     )
-
-
-def _integer(value, param: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidParameter(f"{param} must be an integer from {low} to {high}, got {value!r}", param=param)
-    return value
-
-
-def _number(value, param: str, low: float, high: float) -> float:
-    if value is None:
-        return high if param == "top_p" else 1.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise InvalidParameter(f"{param} must be a number from {low} to {high}, got {value!r}", param=param)
-    return float(value)
-
-
-def _stop(value) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [value]
-    if (
-        not isinstance(value, list)
-        or len(value) > 4
-        or not all(isinstance(item, str) and item for item in value)
-    ):
-        raise InvalidParameter("stop must be a non-empty string or a list of up to 4 of them", param="stop")
-    return tuple(value)
-
-
-def _messages(value) -> tuple[dict[str, str], ...]:
-    if not isinstance(value, list) or not value:
-        raise InvalidParameter("messages must be a non-empty list of {role, content}", param="messages")
-    messages = []
-    for index, message in enumerate(value):
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
-            raise InvalidParameter(
-                f"messages[{index}] needs a role among {', '.join(ROLES)}", param=f"messages[{index}].role"
-            )
-        content = message.get("content")
-        if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
-            if not all(isinstance(part, dict) and part.get("type") == "text" for part in content):
-                raise InvalidParameter(
-                    "only text content parts are supported", param=f"messages[{index}].content"
-                )
-            content = "".join(str(part.get("text", "")) for part in content)
-        if not isinstance(content, str):
-            raise InvalidParameter(
-                f"messages[{index}].content must be text", param=f"messages[{index}].content"
-            )
-        role = "system" if message["role"] == "developer" else message["role"]
-        messages.append({"role": role, "content": content})
-    return tuple(messages)
-
-
-def _prompt(value) -> str:
-    if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if not isinstance(value, str) or not value:
-        raise InvalidParameter("prompt must be a non-empty string (one prompt per request)", param="prompt")
-    return value

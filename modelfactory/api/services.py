@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -72,8 +73,19 @@ def api_key_revoke(*, key: ApiKey, user) -> ApiKey:
     return key
 
 
+@dataclass(frozen=True)
+class RateWindow:
+    """Where a key stands in its one-minute window after this request: OpenAI's x-ratelimit-* headers."""
+
+    limit: int
+    remaining: int
+    reset_s: float  # until the window is whole again
+
+
 def api_request_admit(*, secret: str | None) -> ApiKey:
     """Authenticate a request's bearer key and count it in the key's and its account's one-minute windows.
+
+    The key comes back with `rate_window` (a `RateWindow`) for the response's headers.
 
     Locking the key row serialises admissions of one key across all web processes, so the count is
     exact; rows older than the window are pruned as we go, so the table stays one minute deep.
@@ -107,6 +119,11 @@ def api_request_admit(*, secret: str | None) -> ApiKey:
             )
         user_request_admit(user=key.user)  # `Throttled` past the account's limit, all keys together
         ApiRequest.objects.create(key=key, at=now)
+        key.rate_window = RateWindow(
+            limit=key.rate_limit_per_minute,
+            remaining=max(0, key.rate_limit_per_minute - len(recent) - 1),
+            reset_s=((recent[0] if recent else now) + WINDOW - now).total_seconds(),
+        )
         ApiKey.objects.filter(pk=key.pk).update(last_used=now)
         key.last_used = now
     return key
@@ -122,6 +139,7 @@ def completion_account(
     receipt_id=None,
     prompt: str | None = None,
     answers: list[dict] | None = None,
+    request_id: str = "",
 ) -> InferenceReceipt:
     """The receipt of one answer and the key's usage, in one transaction: both or neither.
 
@@ -137,6 +155,7 @@ def completion_account(
         receipt_id=receipt_id,
         prompt=prompt,
         answers=answers,
+        request_id=request_id,
     )
     ApiKey.objects.filter(pk=key.pk).update(
         requests=F("requests") + 1,

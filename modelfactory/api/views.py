@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -23,7 +24,7 @@ from modelfactory.api.error_mapping import api_error_for
 from modelfactory.api.errors import ApiError, InsufficientQuota, MethodNotAllowed, NotFound
 from modelfactory.api.models import ApiKey
 from modelfactory.api.parameters import body_of, chat_ask, text_ask
-from modelfactory.api.services import api_request_admit
+from modelfactory.api.services import RateWindow, api_request_admit
 from modelfactory.attribution.selectors import attribution_visible_to
 from modelfactory.billing.pricing import model_pricing
 from modelfactory.catalog.models import PublishedModel
@@ -44,6 +45,17 @@ def error_response(error: ApiError) -> JsonResponse:
     return response
 
 
+def with_request_headers(response: HttpResponse, request_id: str, window: RateWindow | None) -> HttpResponse:
+    """`x-request-id` on every answer (also in the logs and the receipt), and where the key stands in its
+    per-minute window as OpenAI's `x-ratelimit-*-requests` headers once the key is known."""
+    response["x-request-id"] = request_id
+    if window is not None:
+        response["x-ratelimit-limit-requests"] = str(window.limit)
+        response["x-ratelimit-remaining-requests"] = str(window.remaining)
+        response["x-ratelimit-reset-requests"] = f"{max(window.reset_s, 0.0):.3g}s"
+    return response
+
+
 def api_endpoint(*methods: str) -> Callable[[ApiView], ApiView]:
     """Bearer-key authentication, rate limiting, CSRF exemption, and ApiErrors as OpenAI error bodies."""
 
@@ -51,19 +63,22 @@ def api_endpoint(*methods: str) -> Callable[[ApiView], ApiView]:
         @csrf_exempt
         @functools.wraps(view)
         async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            request.request_id = "req_" + uuid.uuid4().hex
+            key = None
             try:
                 if request.method not in methods:
                     raise MethodNotAllowed(f"use {' or '.join(methods)} here")
                 header = request.headers.get("Authorization", "")
                 secret = header[7:].strip() if header[:7].lower() == "bearer " else None
                 key = await sync_to_async(api_request_admit)(secret=secret)
-                return await view(request, key, *args, **kwargs)
+                response = await view(request, key, *args, **kwargs)
             except ApiError as error:
-                return error_response(error)
+                response = error_response(error)
             except Exception as error:
                 if (mapped := api_error_for(error)) is None:
                     raise
-                return error_response(mapped)
+                response = error_response(mapped)
+            return with_request_headers(response, request.request_id, getattr(key, "rate_window", None))
 
         return wrapper
 
@@ -128,7 +143,7 @@ async def attribution(request: HttpRequest, key: ApiKey, receipt_id: str) -> Htt
 
 
 async def _answer(request: HttpRequest, key: ApiKey, ask) -> HttpResponse:
-    answer = await sync_to_async(answer_start)(key=key, ask=ask)
+    answer = await sync_to_async(answer_start)(key=key, ask=ask, request_id=request.request_id)
     if ask.stream:
         body = _async_stream(answer) if isinstance(request, ASGIRequest) else _sync_stream(answer)
         response: HttpResponse = StreamingHttpResponse(body, content_type="text/event-stream")
@@ -176,4 +191,5 @@ async def _async_stream(answer: Answer) -> AsyncIterator[str]:
 
 @csrf_exempt
 async def not_found(request: HttpRequest, path: str) -> HttpResponse:
-    return error_response(NotFound(f"no endpoint /v1/{path}; see GET /v1/models", code="unknown_url"))
+    error = NotFound(f"no endpoint /v1/{path}; see GET /v1/models", code="unknown_url")
+    return with_request_headers(error_response(error), "req_" + uuid.uuid4().hex, None)

@@ -27,6 +27,9 @@ class InferenceReceipt(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     api_key_id = models.BigIntegerField(null=True, blank=True, help_text="The API key used, if any.")
+    request_id = models.CharField(
+        max_length=64, blank=True, default="", help_text="The API request's x-request-id, to match logs."
+    )
     published_model = models.ForeignKey(
         "catalog.PublishedModel", on_delete=models.PROTECT, related_name="receipts"
     )

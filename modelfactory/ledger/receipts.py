@@ -222,6 +222,7 @@ def receipt_record(
     receipt_id: uuid.UUID | None = None,
     prompt: str | None = None,
     answers: list[dict] | None = None,
+    request_id: str = "",
 ) -> InferenceReceipt:
     """Record one answer. Call it inside the transaction that does the request's accounting.
 
@@ -251,6 +252,7 @@ def receipt_record(
         **({"receipt_id": receipt_id} if receipt_id is not None else {}),
         user=user if user is not None and user.is_authenticated else None,
         api_key_id=api_key_id,
+        request_id=request_id,
         published_model=published,
         model_name=published.api_name,
         base_model=published.base_model.name,

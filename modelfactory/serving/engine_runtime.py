@@ -72,16 +72,24 @@ def chat_prompt(messages: list[dict[str, str]]) -> str:
     return engine().tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
-def request_for(published: PublishedModel, *, prompt: str, sampling: SamplingParams) -> Request:
-    """The engine request that serves `published` (base, adapter or composite merge) for `prompt`."""
+def request_for(
+    published: PublishedModel,
+    *,
+    sampling: SamplingParams,
+    prompt: str | None = None,
+    prompt_token_ids: list[int] | None = None,
+) -> Request:
+    """The engine request that serves `published` (base, adapter or composite merge) for the prompt, given
+    as text or as token ids."""
     from inference.request import Request
     from modelfactory.catalog.models import PublishedModel as Published
 
     running = engine()
+    given = {"prompt": prompt, "prompt_token_ids": prompt_token_ids, "sampling": sampling}
     if published.kind == Published.Kind.BASE:
-        return Request(prompt=prompt, sampling=sampling)
+        return Request(**given)
     if published.kind == Published.Kind.ADAPTER:
-        return Request(prompt=prompt, adapter=_ensure_registered(running, published), sampling=sampling)
+        return Request(adapter=_ensure_registered(running, published), **given)
     parts = Published.objects.filter(api_name__in=[name for name, _ in published.recipe["adapters"]])
     by_name = {part.api_name: part for part in parts}
     adapters = [
@@ -89,9 +97,8 @@ def request_for(published: PublishedModel, *, prompt: str, sampling: SamplingPar
         for name, weight in published.recipe["adapters"]
     ]
     return Request(
-        prompt=prompt,
         adapters=adapters,
         merge=published.recipe.get("method", "linear"),
         density=float(published.recipe.get("density", 1.0)),
-        sampling=sampling,
+        **given,
     )
