@@ -30,6 +30,7 @@ from inference.adapter_merging import MERGE_METHODS, merge_recipe_name
 from inference.detokenizer import incremental_text
 from inference.errors import AdapterIncompatible, EngineError, EngineStopped, PromptTooLong, RequestCancelled
 from inference.kv_cache import KVShape, PagedKVCache
+from inference.logprobs import TokenLogprobs, token_logprobs
 from inference.lora_layers import attach_multi_lora, find_lora_targets, linear_shape, pool_floats_per_row
 from inference.metrics import LatencyHistogram, prometheus_text
 from inference.model_loading import LoadedModel, Quantization, load_base_model, wrap_loaded_model
@@ -38,6 +39,7 @@ from inference.paged_attention import register_paged_attention
 from inference.request import Completion, Request, RequestHandle, TokenEvent
 from inference.sampling import SamplingParams, sample_next_tokens
 from inference.scheduler import Scheduler, Sequence
+from inference.stop_strings import find_stop, held_back_length
 
 MiB = 1 << 20
 logger = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ class Engine:
             max_model_len or getattr(config, "max_position_embeddings", None) or config.n_positions
         )
         self.eos_token_ids = _eos_ids(self.model, self.tokenizer)
+        self.vocab_size: int | None = getattr(config, "vocab_size", None)
         _use_paged_attention(self.model)
 
         self.lora = None
@@ -208,6 +211,12 @@ class Engine:
             raise EngineError("the prompt is empty")
         if request.sampling.stop and self.tokenizer is None:
             raise EngineError("stop strings need a tokenizer; use stop_token_ids")
+        biased = [token for token, _ in request.sampling.logit_bias]
+        if biased and self.vocab_size is not None and max(biased) >= self.vocab_size:
+            raise EngineError(
+                f"logit_bias names token {max(biased)}, but the model's vocabulary has {self.vocab_size} "
+                f"tokens (ids 0 to {self.vocab_size - 1})"
+            )
         if len(ids) >= self.max_model_len:
             raise PromptTooLong(
                 f"the prompt has {len(ids)} tokens but the model context is {self.max_model_len}; shorten it"
@@ -256,10 +265,17 @@ class Engine:
                 return bool(plan.failed)
             started = time.perf_counter()
             try:
-                order, logits = self.runner.execute(plan.decode, plan.prefill)
-                tokens = sample_next_tokens(
-                    logits, [s.request.sampling for s in order], [s.generator for s in order]
-                )
+                output = self.runner.execute(plan.decode, plan.prefill)
+                order, logits = output.order, output.logits
+                params = [s.request.sampling for s in order]
+                generated = [
+                    s.token_ids[s.prompt_len :] if p.penalised else ()
+                    for s, p in zip(order, params, strict=True)
+                ]
+                tokens = sample_next_tokens(logits, params, [s.generator for s in order], generated)
+                reported = token_logprobs(logits, tokens, [p.logprobs for p in params])
+                for sequence, prompt_logits in output.prompt_logits.items():
+                    _keep_prompt_logprobs(sequence, prompt_logits)
             except Exception as error:  # a bug or OOM in one step must not take the engine down
                 for sequence in [*plan.decode, *plan.prefill]:
                     self._fail(sequence, EngineError(f"the step running this request failed: {error!r}"))
@@ -271,7 +287,8 @@ class Engine:
             self._counters["prompt_tokens"] += sum(len(s.token_ids) for s in plan.prefill)
             self._last_batch_size = len(order)
             for row, (sequence, token) in enumerate(zip(order, tokens, strict=True)):
-                self._append(sequence, token, logits[row] if sequence.request.keep_logits else None, now)
+                kept = logits[row] if sequence.request.keep_logits else None
+                self._append(sequence, token, kept, reported[row], now)
             return True
 
     def run_until_idle(self, max_steps: int | None = None) -> None:
@@ -341,7 +358,14 @@ class Engine:
                 self._counters["cancelled"] += 1
                 self._complete(sequence, "cancelled", RequestCancelled("cancelled by the caller"))
 
-    def _append(self, sequence: Sequence, token: int, logits: torch.Tensor | None, now: float) -> None:
+    def _append(
+        self,
+        sequence: Sequence,
+        token: int,
+        logits: torch.Tensor | None,
+        reported: TokenLogprobs | None,
+        now: float,
+    ) -> None:
         if sequence.first_token_at is None:
             sequence.first_token_at = now
             self.ttft.observe(now - sequence.handle.submitted_at)
@@ -352,6 +376,9 @@ class Engine:
         self._counters["generated_tokens"] += 1
         if logits is not None:
             sequence.logits.append(logits.detach().clone())
+        if reported is not None:
+            sequence.logprobs.append(reported.logprob)
+            sequence.top_logprobs.append(reported.top)
         params = sequence.request.sampling
         finish = None
         if token in params.stop_token_ids or (not params.ignore_eos and token in self.eos_token_ids):
@@ -360,20 +387,23 @@ class Engine:
             sequence.num_generated >= params.max_tokens or len(sequence.token_ids) >= self.max_model_len
         )
         delta = ""
-        if self.tokenizer is not None and finish is None:
-            previous = len(sequence.text)
-            delta = incremental_text(self.tokenizer, sequence, flush=at_length)
-            sequence.text += delta
-            for stop in params.stop:
-                # Only the new text (and a stop string straddling into it) can hold a new match.
-                cut = sequence.text.find(stop, max(0, previous - len(stop) + 1))
-                if cut != -1:
+        if self.tokenizer is not None:
+            if finish is None:
+                previous = len(sequence.text)
+                sequence.text += incremental_text(self.tokenizer, sequence, flush=at_length)
+                cut = find_stop(sequence.text, params.stop, previous) if params.stop else None
+                if cut is not None:
                     sequence.text = sequence.text[:cut]
-                    delta = sequence.text[previous:] if cut > previous else ""
                     finish = "stop"
-                    break
+            # what might still become a stop string waits, unless the answer ends here
+            ending = finish is not None or at_length
+            held = 0 if ending or not params.stop else held_back_length(sequence.text, params.stop)
+            end = max(sequence.streamed_chars, len(sequence.text) - held)
+            delta = sequence.text[sequence.streamed_chars : end]
+            sequence.streamed_chars = end
         if delta or self.tokenizer is None or finish is None:
-            sequence.handle._emit(TokenEvent(token, delta))
+            logprob, top = (reported.logprob, reported.top) if reported is not None else (None, ())
+            sequence.handle._emit(TokenEvent(token, delta, logprob, top))
         if finish is None and at_length:
             finish = "length"
         if finish is not None:
@@ -394,16 +424,22 @@ class Engine:
         handle = sequence.handle
         now = time.perf_counter()
         ttft = sequence.first_token_at - handle.submitted_at if sequence.first_token_at else None
+        params = sequence.request.sampling
         handle._finish(
             Completion(
                 request_id=handle.request_id,
                 token_ids=sequence.token_ids[sequence.prompt_len :],
-                text=sequence.text,
+                # all of it once flushed at the end; cut short, a held-back tail (maybe a stop) was not said
+                text=sequence.text[: sequence.streamed_chars],
                 finish_reason=reason,
                 error=error,
                 time_to_first_token_s=ttft,
                 latency_s=now - handle.submitted_at,
                 logits=sequence.logits if sequence.request.keep_logits else None,
+                logprobs=sequence.logprobs if params.logprobs is not None else None,
+                top_logprobs=sequence.top_logprobs if params.logprobs is not None else None,
+                prompt_logprobs=sequence.prompt_logprobs,
+                prompt_top_logprobs=sequence.prompt_top_logprobs,
             )
         )
 
@@ -442,6 +478,15 @@ class Engine:
                 "adapter_device_copy": self.adapters.device_copy,
             }
         return prometheus_text(self.stats(), histograms)
+
+
+def _keep_prompt_logprobs(sequence: Sequence, prompt_logits: torch.Tensor) -> None:
+    """Each prompt token's logprob given the tokens before it, once per request (not again after a
+    preemption's re-prefill); the first token has none."""
+    prompt = sequence.token_ids[1 : sequence.prompt_len]
+    found = token_logprobs(prompt_logits, prompt, [sequence.request.sampling.prompt_logprobs] * len(prompt))
+    sequence.prompt_logprobs = [None, *(entry.logprob for entry in found)]
+    sequence.prompt_top_logprobs = [(), *(entry.top for entry in found)]
 
 
 def _use_paged_attention(model: nn.Module) -> None:

@@ -4,10 +4,12 @@ The Hugging Face model runs unchanged except for two things it cannot see: its a
 implementation (`paged_attention.py`) and its target projections are `MultiLoraLayer`s. Both read the
 step's metadata (KV slots, which sequences decode over which blocks; which tokens use which adapter rows),
 built here once per step. Only each sequence's last position goes through the LM head (`logits_to_keep`
-as indices).
+as indices), except for a prompt whose request asked for prompt logprobs: all its positions do, once.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -16,6 +18,17 @@ from inference.kv_cache import PagedKVCache
 from inference.lora_layers import LoraBatch, MultiLoraModel
 from inference.paged_attention import DecodeLayout, PagedAttentionBatch, build_prefill
 from inference.scheduler import Sequence
+
+
+@dataclass
+class StepOutput:
+    """`logits[i]`: the next-token logits of `order[i]` [seqs, vocab]. `prompt_logits[sequence]`: for a
+    prefill that wants prompt logprobs, the logits at its prompt positions 0 .. prompt_len - 2 (row j
+    predicts prompt token j + 1) [prompt_len - 1, vocab]."""
+
+    order: list[Sequence]
+    logits: torch.Tensor
+    prompt_logits: dict[Sequence, torch.Tensor] = field(default_factory=dict)
 
 
 class ModelRunner:
@@ -28,8 +41,8 @@ class ModelRunner:
         self.device = device
 
     @torch.inference_mode()
-    def execute(self, decode: list[Sequence], prefill: list[Sequence]) -> tuple[list[Sequence], torch.Tensor]:
-        """Run decodes (one new token each) and prefills (all uncomputed tokens); logits [seqs, vocab]."""
+    def execute(self, decode: list[Sequence], prefill: list[Sequence]) -> StepOutput:
+        """Run decodes (one new token each) and prefills (all uncomputed tokens)."""
         # decodes by adapter, then prompts by adapter (LoRA segments of one adapter are then contiguous)
         decode = sorted(decode, key=_adapter_order)
         prefill = sorted(prefill, key=_adapter_order)
@@ -65,7 +78,16 @@ class ModelRunner:
         attention = PagedAttentionBatch(
             self.kv, torch.tensor(slots, device=device), decode_layout, prefill_layout
         )
-        last_positions = torch.tensor(query_lens).cumsum(0) - 1
+        ends = torch.tensor(query_lens).cumsum(0)
+        keep = [ends - 1]  # each sequence's last position first: logits[:len(order)] is one row each
+        prompt_rows: dict[Sequence, tuple[int, int]] = {}
+        kept = len(order)
+        for index, sequence in enumerate(prefill, start=len(decode)):
+            if sequence.wants_prompt_logits:
+                start = int(ends[index]) - query_lens[index]
+                keep.append(torch.arange(start, start + sequence.prompt_len - 1))
+                prompt_rows[sequence] = (kept, kept + sequence.prompt_len - 1)
+                kept += sequence.prompt_len - 1
         if self.lora is not None:
             adapters = [sequence.resident for sequence in order]
             self.lora.context.batch = LoraBatch.build(query_lens, adapters, device)
@@ -74,7 +96,7 @@ class ModelRunner:
                 input_ids=torch.tensor([input_ids], device=device),
                 position_ids=torch.tensor([positions], device=device),
                 use_cache=False,
-                logits_to_keep=last_positions.to(device),
+                logits_to_keep=(keep[0] if len(keep) == 1 else torch.cat(keep)).to(device),
                 paged_batch=attention,
             )
         finally:
@@ -82,7 +104,9 @@ class ModelRunner:
                 self.lora.context.batch = None
         for sequence in order:
             sequence.num_computed = len(sequence.token_ids)
-        return order, output.logits[0]
+        logits = output.logits[0]
+        prompt_logits = {sequence: logits[begin:end] for sequence, (begin, end) in prompt_rows.items()}
+        return StepOutput(order, logits[: len(order)], prompt_logits)
 
 
 def _adapter_order(sequence: Sequence) -> tuple[int, str, int]:

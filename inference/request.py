@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import torch
 
 from inference.errors import EngineError
+from inference.logprobs import TopLogprobs
 from inference.sampling import SamplingParams
 
 
@@ -37,14 +38,30 @@ class Request:
 
 @dataclass(frozen=True)
 class TokenEvent:
-    """One streamed token: its id and the text it adds (empty when the engine has no tokenizer)."""
+    """One streamed token: its id and the text it adds (empty when the engine has no tokenizer).
+
+    `text` may be empty and come later with another token's: text that could be the start of a stop
+    string is held back until it cannot be (then it is given out, or cut when the stop string completes),
+    so the pieces always add up to `Completion.text`. `logprob` and `top_logprobs` (token id, logprob;
+    most likely first) are this token's when the request asked for `logprobs`, else None and ().
+    """
 
     token_id: int
     text: str
+    logprob: float | None = None
+    top_logprobs: TopLogprobs = ()
 
 
 @dataclass
 class Completion:
+    """How a request ended. `text` is the streamed pieces joined (for "cancelled" and "error" too).
+
+    With `SamplingParams.logprobs`, `logprobs[i]` and `top_logprobs[i]` belong to `token_ids[i]`; with
+    `prompt_logprobs`, `prompt_logprobs[i]` is prompt token i's logprob given the tokens before it (None
+    for the first) and `prompt_top_logprobs[i]` the alternatives there (() for the first). All four are
+    None when not asked for.
+    """
+
     request_id: str
     token_ids: list[int]
     text: str
@@ -53,6 +70,10 @@ class Completion:
     time_to_first_token_s: float | None = None
     latency_s: float | None = None
     logits: list[torch.Tensor] | None = None
+    logprobs: list[float] | None = None
+    top_logprobs: list[TopLogprobs] | None = None
+    prompt_logprobs: list[float | None] | None = None
+    prompt_top_logprobs: list[TopLogprobs] | None = None
 
 
 class RequestHandle:

@@ -19,6 +19,7 @@ import torch
 from inference.adapter_cache import AdapterCache, AdapterKey
 from inference.errors import EngineError
 from inference.kv_cache import PagedKVCache
+from inference.logprobs import TopLogprobs
 from inference.lora_layers import ResidentAdapter
 from inference.request import RequestHandle
 
@@ -41,7 +42,12 @@ class Sequence:
     text: str = ""
     prefix_offset: int = 0  # incremental detokenization, in generated tokens (see detokenizer.py)
     read_offset: int = 0
+    streamed_chars: int = 0  # text[:streamed_chars] has been streamed; the rest may start a stop string
     logits: list[torch.Tensor] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)  # of each generated token, when asked for
+    top_logprobs: list[TopLogprobs] = field(default_factory=list)
+    prompt_logprobs: list[float | None] | None = None  # computed at the first prefill, kept across preemption
+    prompt_top_logprobs: list[TopLogprobs] | None = None
     preemptions: int = 0
 
     @property
@@ -51,6 +57,11 @@ class Sequence:
     @property
     def num_generated(self) -> int:
         return len(self.token_ids) - self.prompt_len
+
+    @property
+    def wants_prompt_logits(self) -> bool:
+        """Asked for prompt logprobs and has not got them yet (a re-prefill after preemption has)."""
+        return self.request.sampling.prompt_logprobs is not None and self.prompt_logprobs is None
 
 
 @dataclass
