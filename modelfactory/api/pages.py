@@ -1,4 +1,5 @@
-"""The API-keys pages under /account/api-keys/: list, create (the secret shown once), revoke."""
+"""The API's pages: the keys under /account/api-keys/ (list, create with the secret shown once, revoke), and
+the API reference at /docs/api/, built from the same endpoint list and request models as /v1/openapi.json."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from django.views.decorators.http import require_POST
 
 from modelfactory.accounts.errors import LimitReached
 from modelfactory.api.forms import ApiKeyForm
+from modelfactory.api.openapi import ENDPOINTS, parameter_rows
+from modelfactory.api.request_models import ChatCompletionRequest, CompletionRequest
 from modelfactory.api.selectors import api_key_of, api_keys_of
 from modelfactory.api.services import api_key_create, api_key_revoke
+from modelfactory.catalog.selectors import default_base_model
 from modelfactory.domain_errors import status_for
 
 
@@ -60,3 +64,21 @@ def key_revoke(request: HttpRequest, key_id: int) -> HttpResponse:
     key = api_key_revoke(key=api_key_of(request.user, key_id), user=request.user)
     messages.success(request, f"Revoked {key}. Programs using it now get 401.")
     return redirect("api:keys")
+
+
+def reference(request: HttpRequest) -> HttpResponse:
+    """The API reference: every endpoint, every parameter (and which are refused), examples to copy."""
+    base_url = request.build_absolute_uri("/v1")
+    return render(
+        request,
+        "api/reference.html",
+        {
+            "base_url": base_url,
+            "endpoints": ENDPOINTS,
+            "bodies": [
+                ("POST /v1/chat/completions", parameter_rows(ChatCompletionRequest)),
+                ("POST /v1/completions", parameter_rows(CompletionRequest)),
+            ],
+            "model": getattr(default_base_model(), "name", "MODEL"),
+        },
+    )

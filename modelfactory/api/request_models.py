@@ -13,7 +13,7 @@ strings, penalties -2..2, logit_bias -100..100, top_logprobs 0..20) and this ser
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -89,17 +89,33 @@ class SamplingFields(Strict):
     """What chat and completions share."""
 
     model: Annotated[str, Field(min_length=1, description="The API name of a model from GET /v1/models")]
-    frequency_penalty: Penalty | None = None
-    presence_penalty: Penalty | None = None
-    logit_bias: dict[str, Annotated[float, Field(ge=-100, le=100)]] | None = None
-    n: Annotated[int, Field(ge=1, le=MAX_CHOICES)] | None = None
-    seed: Annotated[int, Field(ge=-(2**62), le=2**62)] | None = None
-    stop: Stop = ()
-    stream: bool | None = None
+    frequency_penalty: Penalty | None = Field(
+        None, description="-2..2: lowers a token's logit by this times how often it was generated"
+    )
+    presence_penalty: Penalty | None = Field(
+        None, description="-2..2: lowers the logit of every token generated so far by this"
+    )
+    logit_bias: dict[str, Annotated[float, Field(ge=-100, le=100)]] | None = Field(
+        None, description="{token id: -100..100} added to its logit; 100 forces it, -100 bans it"
+    )
+    n: Annotated[int, Field(ge=1, le=MAX_CHOICES)] | None = Field(
+        None, description=f"Answers per prompt, 1..{MAX_CHOICES}"
+    )
+    seed: Annotated[int, Field(ge=-(2**62), le=2**62)] | None = Field(
+        None, description="The same seed gives the same sampled answer, whatever else is in the batch"
+    )
+    stop: Stop = Field((), description="Up to 4 strings; the answer ends before the first, streamed or not")
+    stream: bool | None = Field(None, description="Server-sent events as tokens are generated")
     stream_options: StreamOptions | None = None
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
-    top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
-    user: str | None = None
+    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = Field(
+        None, description="0..2, default 1; 0 is greedy"
+    )
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] | None = Field(
+        None, description="Nucleus sampling, (0, 1]"
+    )
+    user: str | None = Field(
+        None, description="Your end user's id, for your own abuse tracking; accepted, not used"
+    )
     ignore_eos: bool = Field(False, description="vLLM's extension: generate exactly max_tokens tokens")
 
     @field_validator("logit_bias")
@@ -109,6 +125,8 @@ class SamplingFields(Strict):
             if not token.isdigit():
                 raise ValueError(f"logit_bias keys are token ids, not {token!r}")
         return value
+
+    refused_fields: ClassVar[frozenset[str]] = frozenset()
 
     def unsupported(self) -> dict[str, str]:
         """The fields set to something this server does not do: {parameter: why}."""
@@ -120,11 +138,24 @@ class SamplingFields(Strict):
 
 
 class ChatCompletionRequest(SamplingFields):
+    # Declared only to be refused by name unless neutral: the keys of `unsupported`.
+    refused_fields: ClassVar[frozenset[str]] = frozenset(
+        {"audio", "function_call", "functions", "tools", "tool_choice", "parallel_tool_calls", "prediction",
+         "reasoning_effort", "verbosity", "web_search_options", "modalities", "response_format", "store",
+         "metadata", "service_tier"}
+    )  # fmt: skip
+
     messages: Annotated[list[Message], Field(min_length=1)]
-    max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
-    max_tokens: Annotated[int, Field(ge=1)] | None = None
-    logprobs: bool | None = None
-    top_logprobs: Annotated[int, Field(ge=0, le=MAX_TOP_LOGPROBS)] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Most tokens to generate; default: what the context leaves after the prompt"
+    )
+    max_tokens: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Most tokens to generate; default: what the context leaves after the prompt"
+    )
+    logprobs: bool | None = Field(None, description="Each generated token's log-probability under the model")
+    top_logprobs: Annotated[int, Field(ge=0, le=MAX_TOP_LOGPROBS)] | None = Field(
+        None, description=f"0..{MAX_TOP_LOGPROBS} most likely alternatives per token (needs logprobs)"
+    )
     # Declared so that they are refused by name unless neutral (see `unsupported`).
     audio: Any | None = None
     function_call: Any | None = None
@@ -178,6 +209,8 @@ PromptItem = str | Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length
 
 
 class CompletionRequest(SamplingFields):
+    refused_fields: ClassVar[frozenset[str]] = frozenset({"suffix", "best_of"})
+
     prompt: (
         str
         | Annotated[list[str], Field(min_length=1)]
@@ -186,9 +219,16 @@ class CompletionRequest(SamplingFields):
             list[Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]], Field(min_length=1)
         ]
     )
-    max_tokens: Annotated[int, Field(ge=1)] | None = None
-    logprobs: Annotated[int, Field(ge=0, le=MAX_COMPLETION_LOGPROBS)] | None = None
-    echo: bool | None = None
+    max_tokens: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Most tokens to generate; default: what the context leaves after the prompt"
+    )
+    logprobs: Annotated[int, Field(ge=0, le=MAX_COMPLETION_LOGPROBS)] | None = Field(
+        None,
+        description=f"Log-probabilities of each token and its 0..{MAX_COMPLETION_LOGPROBS} best alternatives",
+    )
+    echo: bool | None = Field(
+        None, description="Return the prompt before the answer (with its logprobs if asked)"
+    )
     best_of: Annotated[int, Field(ge=1, le=MAX_CHOICES)] | None = None
     suffix: str | None = None
 

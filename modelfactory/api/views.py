@@ -23,6 +23,7 @@ from modelfactory.api.answers import Answer, answer_start, published_for
 from modelfactory.api.error_mapping import api_error_for
 from modelfactory.api.errors import ApiError, InsufficientQuota, MethodNotAllowed, NotFound
 from modelfactory.api.models import ApiKey
+from modelfactory.api.openapi import openapi_document
 from modelfactory.api.parameters import body_of, chat_ask, text_ask
 from modelfactory.api.services import RateWindow, api_request_admit
 from modelfactory.attribution.selectors import attribution_visible_to
@@ -187,6 +188,11 @@ async def _async_stream(answer: Answer) -> AsyncIterator[str]:
                 yield chunk
     finally:
         answer.cancel_unfinished()
+
+
+def openapi_json(request: HttpRequest) -> JsonResponse:
+    """The OpenAPI 3.1 document, public like the reference page it mirrors."""
+    return JsonResponse(openapi_document())
 
 
 @csrf_exempt

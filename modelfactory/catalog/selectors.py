@@ -35,6 +35,11 @@ def base_models() -> QuerySet[BaseModel]:
     return BaseModel.objects.all()
 
 
+def default_base_model() -> BaseModel | None:
+    """The base model new chats, jobs and examples start from (`MODELFACTORY_BASE_MODEL`)."""
+    return BaseModel.objects.filter(is_default=True).first()
+
+
 def _granted(user) -> Q:
     """The access rule alone: public and pay-per-use models, the user's own, and the ones granted to them."""
     open_to_all = Q(access__in=[PublishedModel.Access.PUBLIC, PublishedModel.Access.PAY_PER_USE])

@@ -42,10 +42,6 @@ def base_model_chosen(base_model_id: int | None) -> BaseModel | None:
     return BaseModel.objects.filter(pk=base_model_id).first() if base_model_id else None
 
 
-def default_base_model() -> BaseModel | None:
-    return BaseModel.objects.filter(is_default=True).first()
-
-
 def version_rows(versions: list[Version]) -> QuerySet[Row]:
     """The distinct rows of these versions: a row in two versions is trained on once."""
     return Row.objects.filter(versions__in=versions).distinct()

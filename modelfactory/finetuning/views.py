@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from modelfactory.accounts.errors import LimitReached
 from modelfactory.catalog.models import BaseModel
-from modelfactory.catalog.selectors import base_models
+from modelfactory.catalog.selectors import base_models, default_base_model
 from modelfactory.finetuning import artifacts, selectors, services
 from modelfactory.finetuning.errors import JobRefused
 from modelfactory.finetuning.estimates import effective_batches, estimate
@@ -58,7 +58,7 @@ def _next(step: str) -> HttpResponse:
 def _step_base(request: HttpRequest, state: WizardState) -> HttpResponse:
     form = BaseModelForm(
         request.POST or None,
-        initial={"base_model": state.base_model_id or selectors.default_base_model()},
+        initial={"base_model": state.base_model_id or default_base_model()},
     )
     if request.method == "POST" and form.is_valid():
         state.base_model_id = form.cleaned_data["base_model"].pk

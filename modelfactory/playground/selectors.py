@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 
-from modelfactory.catalog.models import BaseModel, PublishedModel
-from modelfactory.catalog.selectors import models_usable_by
+from modelfactory.catalog.models import PublishedModel
+from modelfactory.catalog.selectors import default_base_model, models_usable_by
 from modelfactory.ledger.models import InferenceReceipt
 from modelfactory.ledger.selectors import people_by_wallet
 from modelfactory.playground.errors import PlaygroundItemNotFound
@@ -74,7 +74,7 @@ def default_model_name(user, models: list[PublishedModel]) -> str | None:
         recent.append((last_published.updated, last_published.api_name))
     if recent:
         return max(recent)[1]
-    default_base = BaseModel.objects.filter(is_default=True).first()
+    default_base = default_base_model()
     if default_base is not None and default_base.name in usable:
         return default_base.name
     return models[0].api_name if models else None

@@ -295,3 +295,20 @@ def test_stream_chunks_are_openai_chunks(openai_client):
         c for c in chunks if c.choices and c.choices[0].logprobs and c.choices[0].logprobs.content
     ]
     assert len(with_logprobs) == chunks[-1].usage.completion_tokens
+
+
+def test_the_openapi_document_describes_what_the_server_accepts(live_server, client):
+    document = httpx.get(f"{live_server.url}/v1/openapi.json", headers={"Connection": "close"}).json()
+    chat = document["components"]["schemas"]["ChatCompletionRequest"]
+    page = client.get("/docs/api/").content.decode()
+
+    assert document["openapi"].startswith("3.1")
+    assert {"/v1/chat/completions", "/v1/completions", "/v1/files", "/v1/fine_tuning/jobs"} <= set(
+        document["paths"]
+    )
+    assert chat["additionalProperties"] is False
+    assert {"messages", "model", "logprobs", "top_logprobs", "logit_bias", "tools"} <= set(chat["properties"])
+    assert set(chat["required"]) == {"messages", "model"}
+    assert "/chat/completions" in page
+    assert "top_logprobs" in page
+    assert "cdn" not in page.lower()  # served offline, like every page

@@ -27,6 +27,7 @@ PAGES = [
     "/earnings/",
     "/ledger/",
     "/models/",
+    "/docs/api/",
 ]
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)(?![^>]*type=\"application/json\")[^>]*>", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
