@@ -7,7 +7,9 @@ API or a task calling the service cannot forget it.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -400,3 +402,24 @@ def row_contribute(*, datanet: Datanet, contributor: User, content: dict) -> Row
     status = Row.Status.APPROVED if approved_on_arrival(contributor, datanet) else Row.Status.PENDING
     added = rows_add(datanet=datanet, contributions=[(contributor, content)], status=status, source="form")
     return added[0]
+
+
+@transaction.atomic
+def datanet_delete_unless_trained_on(*, datanet: Datanet, user: User) -> bool:
+    """Delete the owner's datanet with its rows, versions and uploads, unless a fine-tuning job trained on
+    one of its versions: that datanet is archived instead, because a job keeps its lineage (the rows and
+    Merkle roots its adapter's receipts pay). True when it was deleted.
+
+    For datanets that are one person's own data (a file uploaded through the API); a community datanet,
+    whose rows are other people's contributions, is archived, never deleted.
+    """
+    _require_owner(user=user, datanet=datanet)
+    if datanet.versions.filter(finetune_jobs__isnull=False).exists():
+        datanet_archive(datanet=datanet, user=user)
+        return False
+    if datanet.rows.exclude(contributor=user).exists():
+        raise DatanetInvalid(f"{datanet.title} holds rows of other contributors: archive it instead")
+    directories = [Path(path).parent for path in datanet.uploads.values_list("stored_path", flat=True)]
+    datanet.delete()
+    transaction.on_commit(lambda: [shutil.rmtree(d, ignore_errors=True) for d in directories])
+    return True

@@ -166,6 +166,25 @@ def upload_start_import(*, upload: Upload, user: User, mode: str, mapping: Colum
     return upload
 
 
+def upload_import_inline(*, upload: Upload, user: User, mapping: ColumnMapping) -> Upload:
+    """Import all or nothing now, in this process, whatever the file's size, and return the outcome.
+
+    For a caller that answers with the outcome itself (the API's POST /v1/files), where no page polls a
+    worker's progress. The same checks and import as `upload_start_import`.
+    """
+    if upload.uploader_id != user.pk:
+        raise DatanetAccessDenied("only the person who uploaded a file can import it")
+    if upload.status != Upload.Status.INSPECTED:
+        return upload
+    datanet_require_open(upload.datanet)
+    upload.mode, upload.mapping = Upload.Mode.ALL_OR_NOTHING, mapping.columns
+    upload.status, upload.progress = Upload.Status.IMPORTING, 0.0
+    upload.save(update_fields=["mode", "mapping", "status", "progress"])
+    upload_run_import(upload_id=upload.pk)
+    upload.refresh_from_db()
+    return upload
+
+
 class _RollBack(Exception):
     """Raised inside the import transaction to undo it when the user chose all-or-nothing."""
 

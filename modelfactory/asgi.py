@@ -20,6 +20,7 @@ application = RequestBodyLimit(
     default_limit=settings.MODELFACTORY_REQUEST_MAX_BYTES,
     limits={
         "/datanets/*/upload/": settings.MODELFACTORY_UPLOAD_MAX_BYTES + MULTIPART_ALLOWANCE,
+        "/v1/files": settings.MODELFACTORY_UPLOAD_MAX_BYTES + MULTIPART_ALLOWANCE,  # fine-tuning files
         "/models/import/": settings.MODELFACTORY_ADAPTER_IMPORT_MAX_BYTES + MULTIPART_ALLOWANCE,
     },
 )

@@ -30,7 +30,7 @@ from datanets.errors import (
     UploadRefused,
 )
 from modelfactory.accounts.errors import DevelopmentAccountRefused, LimitReached, Throttled
-from modelfactory.api.errors import ApiKeyNotFound
+from modelfactory.api.errors import ApiFileNotFound, ApiFileRefused, ApiKeyNotFound
 from modelfactory.billing.errors import BillingError, InsufficientBalance
 from modelfactory.catalog.errors import (
     AdapterImportNotFound,
@@ -59,6 +59,7 @@ STATUS_FOR: dict[type[Exception], int] = {
     AdapterImportRefused: 400,
     WalletVerificationFailed: 400,
     WithdrawalRefused: 400,
+    ApiFileRefused: 400,
     DevelopmentAccountRefused: 400,
     BillingError: 400,  # its subclasses say more (a balance too low is 402)
     # Cannot pay for it.
@@ -80,6 +81,7 @@ STATUS_FOR: dict[type[Exception], int] = {
     PayoutNotFound: 404,
     WithdrawalNotFound: 404,
     ApiKeyNotFound: 404,
+    ApiFileNotFound: 404,
     # In a state that does not allow it now: finish or remove something first.
     JobRefused: 409,
     LimitReached: 409,

@@ -89,3 +89,21 @@ class Unavailable(ApiError):
 
 class ApiKeyNotFound(Exception):
     """A domain error of the key pages, not an `ApiError`: no key by that id among the person's own."""
+
+
+class ApiFileNotFound(Exception):
+    """A domain error: no file by that id among the caller's own (another person's file is as absent).
+    ``param`` names the request field that gave the id (``training_file``), if one did."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class ApiFileRefused(Exception):
+    """A domain error: an uploaded file that cannot become training data (a wrong purpose or type, rows
+    that break the rules, over a limit); the message names what to fix (rows by their line numbers)."""
+
+    def __init__(self, message: str, *, param: str | None = "file") -> None:
+        super().__init__(message)
+        self.param = param

@@ -53,3 +53,29 @@ class ApiRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_id} at {self.at:%H:%M:%S}"
+
+
+class ApiFile(models.Model):
+    """A file uploaded through POST /v1/files for fine-tuning: one version of a private datanet of its owner.
+
+    Its rows are validated and stored as any upload's (`datanets.uploads`), in a permissioned datanet that
+    only its owner may use; this row is what the API calls the file: its id (`file-...`), name, size and
+    purpose. Deleting the file deletes that datanet too, unless a fine-tuning job trained on it: then the
+    datanet stays (archived), because a job keeps its lineage.
+    """
+
+    public_id = models.CharField(max_length=40, unique=True, help_text="The API's id for it: file-<hex>.")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_files")
+    version = models.ForeignKey(
+        "datanets.Version", on_delete=models.PROTECT, related_name="api_files", help_text="Its rows."
+    )
+    filename = models.CharField(max_length=255)
+    bytes = models.PositiveBigIntegerField(help_text="Size of the uploaded file.")
+    purpose = models.CharField(max_length=32)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.filename})"

@@ -71,6 +71,16 @@ class FineTuneJob(models.Model):
         "blank: its owner publishes it by hand.",
     )
     publish_error = models.TextField(blank=True, help_text="Why publishing on success failed, if it did.")
+    via_api = models.BooleanField(
+        default=False,
+        help_text="Created through POST /v1/fine_tuning/jobs: published on success as `publish_as`, private "
+        "to its owner.",
+    )
+    api_training_file = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="The API file (file-...) it trains on; kept after the file is deleted.",
+    )
 
     created = models.DateTimeField(auto_now_add=True)
     queued_at = models.DateTimeField(

@@ -220,6 +220,24 @@ def _jobs_resend_lost() -> list[int]:
     return resent
 
 
+def _api_jobs_publish_missed(*, finished_before) -> None:
+    """Publish API jobs that succeeded but whose worker died before publishing them (the API says such a
+    job is still running until its model answers). Only jobs finished a while ago: a live worker publishes
+    its own job a moment after finishing it, and publishing one twice would bump its version."""
+    missed = FineTuneJob.objects.filter(
+        via_api=True,
+        status=FineTuneJob.Status.SUCCEEDED,
+        finished__lt=finished_before,
+        publish_error="",
+        published__isnull=True,
+    ).exclude(publish_as="")
+    for job in missed:
+        logger.warning(
+            "job %s succeeded but was not published as %r: publishing it now", job.pk, job.publish_as
+        )
+        job_publish_on_success(job=job)
+
+
 def jobs_recover_stalled() -> list[int]:
     """Put back in the queue every running job whose worker stopped beating (killed, lost, crashed), and
     send again the message of a job queued long ago and never claimed (`_jobs_resend_lost`).
@@ -229,6 +247,7 @@ def jobs_recover_stalled() -> list[int]:
     the reason, and its owner may resume it (which counts again from zero).
     """
     stale = timezone.now() - timedelta(seconds=settings.MODELFACTORY_JOB_STALE_AFTER_S)
+    _api_jobs_publish_missed(finished_before=stale)
     recovered = _jobs_resend_lost()
     for job in FineTuneJob.objects.filter(
         status__in=[FineTuneJob.Status.RUNNING, FineTuneJob.Status.CANCELLING], heartbeat_at__lt=stale
@@ -392,8 +411,12 @@ def job_run(*, job_id: int, worker: str) -> None:
 def job_publish_on_success(*, job: FineTuneJob, description: str = ""):
     """Publish a succeeded job that asked for it (``publish_as``), once; a refusal is kept on the job.
 
+    A job created through the API (``via_api``) is published private to its owner (an allow-list of no
+    one else), so its name answers its owner's chat completions at once; a demo fine-tune is public.
+
     Also the repair path: a worker killed between finishing the job and publishing it leaves a succeeded,
-    unpublished job, which the next call (the demo's `demo_fine_tunes_ensure` at every start) publishes.
+    unpublished job, which the next call (the demo's `demo_fine_tunes_ensure` at every start, beat's
+    `jobs_recover_stalled` for API jobs) publishes.
     """
     from modelfactory.catalog.models import PublishedModel
     from modelfactory.catalog.services import PublishRefused, model_publish_from_job
@@ -404,8 +427,14 @@ def job_publish_on_success(*, job: FineTuneJob, description: str = ""):
     if existing is not None:
         return existing
     try:
+        access = PublishedModel.Access.ALLOW_LIST if job.via_api else PublishedModel.Access.PUBLIC
         return model_publish_from_job(
-            job=job, user=job.owner, api_name=job.publish_as, title=job.name, description=description
+            job=job,
+            user=job.owner,
+            api_name=job.publish_as,
+            title=job.name,
+            description=description,
+            access=access,
         )
     except PublishRefused as error:
         logger.warning("job %s could not be published as %r: %s", job.pk, job.publish_as, error)
