@@ -66,8 +66,14 @@ class Engine:
         block_size: int = 16,
         max_num_seqs: int = 64,
         max_batched_tokens: int = 4096,
+        max_prefill_tokens_per_step: int | None = 512,
+        prefix_caching: bool = True,
         max_model_len: int | None = None,
     ) -> None:
+        """`max_prefill_tokens_per_step`: prompt tokens computed per step at most, a longer prompt is
+        prefilled in chunks between the running streams' decodes (None: every prompt in one step, as
+        long as `max_batched_tokens` allows). `prefix_caching`: share the KV blocks of equal prompt
+        prefixes of the same model (base, or adapter and its generation; see `prefix_cache.py`)."""
         loaded = (
             wrap_loaded_model(base_model, tokenizer)
             if isinstance(base_model, nn.Module)
@@ -101,7 +107,12 @@ class Engine:
             shape, num_blocks=num_blocks, block_size=block_size, dtype=loaded.dtype, device=self.device
         )
         self.scheduler = Scheduler(
-            self.kv, self.adapters, max_num_seqs=max_num_seqs, max_batched_tokens=max_batched_tokens
+            self.kv,
+            self.adapters,
+            max_num_seqs=max_num_seqs,
+            max_batched_tokens=max_batched_tokens,
+            max_prefill_tokens_per_step=max_prefill_tokens_per_step,
+            prefix_caching=prefix_caching,
         )
         self.runner = ModelRunner(self.model, self.kv, self.lora, self.device)
 
@@ -264,6 +275,7 @@ class Engine:
             if plan.empty:
                 return bool(plan.failed)
             started = time.perf_counter()
+            prefill_tokens = sum(s.num_scheduled for s in plan.prefill)  # computed, not from the cache
             try:
                 output = self.runner.execute(plan.decode, plan.prefill)
                 order, logits = output.order, output.logits
@@ -274,8 +286,9 @@ class Engine:
                 ]
                 tokens = sample_next_tokens(logits, params, [s.generator for s in order], generated)
                 reported = token_logprobs(logits, tokens, [p.logprobs for p in params])
-                for sequence, prompt_logits in output.prompt_logits.items():
-                    _keep_prompt_logprobs(sequence, prompt_logits)
+                for sequence, (first, prompt_logits) in output.prompt_logits.items():
+                    _keep_prompt_logprobs(sequence, first, prompt_logits)
+                self.scheduler.computed(plan)  # before any finishes: its full blocks stay cached
             except Exception as error:  # a bug or OOM in one step must not take the engine down
                 for sequence in [*plan.decode, *plan.prefill]:
                     self._fail(sequence, EngineError(f"the step running this request failed: {error!r}"))
@@ -284,7 +297,7 @@ class Engine:
             self.step_time.observe(now - started)
             self._counters["steps"] += 1
             self._counters["batched_seqs"] += len(order)
-            self._counters["prompt_tokens"] += sum(len(s.token_ids) for s in plan.prefill)
+            self._counters["prompt_tokens"] += prefill_tokens
             self._last_batch_size = len(order)
             for row, (sequence, token) in enumerate(zip(order, tokens, strict=True)):
                 kept = logits[row] if sequence.request.keep_logits else None
@@ -456,8 +469,9 @@ class Engine:
             "mean_batch_size": counters["batched_seqs"] / max(1, counters["steps"]),
             "tokens_per_s": counters["generated_tokens"] / max(elapsed, 1e-9),
             "preemptions": self.scheduler.preemptions,
-            "kv_blocks_free": self.kv.allocator.num_free,
+            "kv_blocks_free": self.scheduler.blocks.num_available,  # evictable cached blocks count as free
             "kv_blocks_total": self.kv.allocator.num_blocks - 1,
+            "prefix_cache": self.scheduler.blocks.stats(),
             "time_to_first_token": self.ttft.summary(),
             "inter_token": self.inter_token.summary(),
             "step": self.step_time.summary(),
@@ -480,13 +494,18 @@ class Engine:
         return prometheus_text(self.stats(), histograms)
 
 
-def _keep_prompt_logprobs(sequence: Sequence, prompt_logits: torch.Tensor) -> None:
-    """Each prompt token's logprob given the tokens before it, once per request (not again after a
-    preemption's re-prefill); the first token has none."""
-    prompt = sequence.token_ids[1 : sequence.prompt_len]
-    found = token_logprobs(prompt_logits, prompt, [sequence.request.sampling.prompt_logprobs] * len(prompt))
-    sequence.prompt_logprobs = [None, *(entry.logprob for entry in found)]
-    sequence.prompt_top_logprobs = [(), *(entry.top for entry in found)]
+def _keep_prompt_logprobs(sequence: Sequence, first: int, prompt_logits: torch.Tensor) -> None:
+    """Each prompt token's logprob given the tokens before it, chunk by chunk (row j is position
+    first + j, predicting token first + j + 1), once per request (a preemption's re-prefill computes
+    only what is missing); the first token has none."""
+    if sequence.prompt_logprobs is None:
+        sequence.prompt_logprobs, sequence.prompt_top_logprobs = [None], [()]
+    assert first == len(sequence.prompt_logprobs) - 1, "prompt logprobs arrive in order"
+    predicted = sequence.token_ids[first + 1 : first + 1 + len(prompt_logits)]
+    top = sequence.request.sampling.prompt_logprobs
+    found = token_logprobs(prompt_logits, predicted, [top] * len(predicted))
+    sequence.prompt_logprobs.extend(entry.logprob for entry in found)
+    sequence.prompt_top_logprobs.extend(entry.top for entry in found)
 
 
 def _use_paged_attention(model: nn.Module) -> None:

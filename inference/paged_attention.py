@@ -14,9 +14,15 @@ cache slots, then
   values: one bag per (sequence, head) over its context's value rows, weighted by the softmax.
   Measured against gathering the blocks and calling SDPA (96 decodes of 20-130 tokens, 4 heads of 64,
   1 thread): 1.3-1.8 ms vs 7.5 ms per layer; gathers copied every key and value once more per layer;
-* **prefills** attend only to their own new tokens (a whole prompt is computed in one step, and a
-  preempted request is recomputed from its first token), so they read nothing from the cache: SDPA
-  over the step's fresh keys and values, padded per prompt, causal.
+* **prompt chunks from position 0** attend only to their own new tokens, so they read nothing from the
+  cache: SDPA over the step's fresh keys and values, padded per prompt, causal;
+* **prompt chunks after cached keys** (a later chunk of a chunked prefill, or the rest of a prompt whose
+  first blocks came from the prefix cache) attend in full to the keys already in their blocks and
+  causally to their own: their blocks are gathered (keys and values, padded to the longest) and SDPA
+  runs with a mask `key position <= query position`. A one-token chunk takes the decode path.
+
+`reference_attention` is the plain version of all three (per token, per head, reading slot by slot), the
+oracle the tests hold these against.
 
 Everything that depends only on the batch layout (slots, bag indices, masks) is built once per step, on
 the first layer's call, and shared by all layers.
@@ -76,11 +82,26 @@ class PrefillLayout:
 
 
 @dataclass
+class ContextPrefillLayout:
+    """Prompt chunks whose earlier tokens' keys are in the cache: each query attends to every key of its
+    sequence up to its own position (the cached ones and the chunk's, written first), gathered by block."""
+
+    tokens: slice
+    num_seqs: int
+    query_len: int  # the longest chunk; shorter ones are padded to it
+    query_pad_pos: torch.Tensor | None  # [tokens] positions in the [num_seqs * query_len] layout
+    key_blocks: torch.Tensor  # [num_seqs * width] the blocks each sequence attends over, padded with block 0
+    width: int  # blocks per sequence in key_blocks
+    mask: torch.Tensor  # [num_seqs, 1, query_len, width * block_size]: key position <= query position
+
+
+@dataclass
 class PagedAttentionBatch:
     cache: PagedKVCache
     slot_mapping: torch.Tensor  # [T] where each new token's key/value goes
     decode: DecodeLayout | None
     prefill: PrefillLayout | None
+    context_prefill: ContextPrefillLayout | None = None
     slot_block: torch.Tensor = field(init=False)  # [T] its block, and ...
     slot_offset: torch.Tensor = field(init=False)  # ... its place in the block (for the key layout)
     _bags: dict[int, DecodeBags] = field(default_factory=dict)  # query heads -> bags
@@ -174,6 +195,41 @@ def build_prefill(tokens: slice, query_lens: list[int], device: torch.device) ->
     return PrefillLayout(tokens, num_seqs, query_len, query_pad_pos, mask.unsqueeze(1).to(device))
 
 
+def build_context_prefill(
+    tokens: slice,
+    query_lens: list[int],
+    context_lens: list[int],
+    block_tables: list[list[int]],
+    block_size: int,
+    device: torch.device,
+) -> ContextPrefillLayout:
+    """Gather indices and the mask for chunks of `query_lens` tokens after `context_lens` cached ones."""
+    num_seqs = len(query_lens)
+    query_len = max(query_lens)
+    ends = [c + q for c, q in zip(context_lens, query_lens, strict=True)]
+    width = -(-max(ends) // block_size)
+    key_blocks = torch.zeros(num_seqs, width, dtype=torch.long)
+    for row, (table, end) in enumerate(zip(block_tables, ends, strict=True)):
+        used = -(-end // block_size)
+        key_blocks[row, :used] = torch.tensor(table[:used])
+    key_pos = torch.arange(width * block_size).view(1, 1, -1)
+    query_pos = torch.tensor(context_lens).view(-1, 1, 1) + torch.arange(query_len).view(1, -1, 1)
+    mask = key_pos <= query_pos  # padded query rows see keys too (no all-masked rows, no NaNs); dropped
+    query_pad_pos = None
+    if len(set(query_lens)) != 1:
+        query_pad_pos = torch.cat([torch.arange(n) + s * query_len for s, n in enumerate(query_lens)])
+        query_pad_pos = query_pad_pos.to(device)
+    return ContextPrefillLayout(
+        tokens,
+        num_seqs,
+        query_len,
+        query_pad_pos,
+        key_blocks.view(-1).to(device),
+        width,
+        mask.unsqueeze(1).to(device),
+    )
+
+
 def paged_attention_forward(
     module: torch.nn.Module,
     query: torch.Tensor,
@@ -237,10 +293,56 @@ def paged_attention_forward(
         if prefill.query_pad_pos is not None:
             o = o.index_select(0, prefill.query_pad_pos)
         out[tokens] = o
+    if paged_batch.context_prefill is not None:
+        layout = paged_batch.context_prefill
+        tokens = layout.tokens
+        q = _padded(query[0, :, tokens].transpose(0, 1), layout)
+        num_seqs, width = layout.num_seqs, layout.width
+        # [seqs * width, kv_heads, dim, block] -> [seqs, kv_heads, width * block, dim]
+        k = keys.index_select(0, layout.key_blocks).view(num_seqs, width, kv_heads, head_dim, block_size)
+        k = k.permute(0, 2, 1, 4, 3).reshape(num_seqs, kv_heads, width * block_size, head_dim)
+        v = values.index_select(0, layout.key_blocks).view(num_seqs, width, block_size, kv_heads, head_dim)
+        v = v.permute(0, 3, 1, 2, 4).reshape(num_seqs, kv_heads, width * block_size, head_dim)
+        o = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=layout.mask, scale=scale, enable_gqa=heads != kv_heads
+        )
+        o = o.transpose(1, 2).reshape(-1, heads, head_dim)
+        if layout.query_pad_pos is not None:
+            o = o.index_select(0, layout.query_pad_pos)
+        out[tokens] = o
     return out.unsqueeze(0), None
 
 
-def _padded(x: torch.Tensor, prefill: PrefillLayout) -> torch.Tensor:
+def reference_attention(
+    query: torch.Tensor,
+    cache: PagedKVCache,
+    layer: int,
+    sequences: list[tuple[slice, int, list[int]]],
+    scale: float | None = None,
+) -> torch.Tensor:
+    """The plain version of `paged_attention_forward`'s attention, after the new keys were written: for
+    each sequence (its tokens in the flat batch, the position of its first one, its block table), every
+    query attends to its sequence's keys at positions 0 .. its own, read slot by slot from the cache.
+    query [1, heads, T, dim] -> [T, heads, dim]."""
+    keys, values = cache.keys[layer], cache.values[layer]
+    block_size = cache.block_size
+    heads, head_dim = query.shape[1], query.shape[3]
+    group = heads // keys.shape[1]
+    scale = scale if scale is not None else head_dim**-0.5
+    out = query.new_zeros(query.shape[2], heads, head_dim)
+    for tokens, first, table in sequences:
+        for offset, token in enumerate(range(tokens.start, tokens.stop)):
+            position = first + offset
+            places = [(table[p // block_size], p % block_size) for p in range(position + 1)]
+            k = torch.stack([keys[block, :, :, slot] for block, slot in places])  # [n, kv_heads, dim]
+            v = torch.stack([values[block, slot] for block, slot in places])
+            for head in range(heads):
+                scores = k[:, head // group] @ query[0, head, token] * scale
+                out[token, head] = torch.softmax(scores, dim=0) @ v[:, head // group]
+    return out
+
+
+def _padded(x: torch.Tensor, prefill: PrefillLayout | ContextPrefillLayout) -> torch.Tensor:
     """[tokens, heads, dim] of the prompts -> [prompts, heads, query_len, dim], zero-padded."""
     if prefill.query_pad_pos is not None:
         x = x.new_zeros(prefill.num_seqs * prefill.query_len, *x.shape[1:]).index_copy_(
