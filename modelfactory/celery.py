@@ -3,6 +3,9 @@
 Queues: `gpu` (one job per GPU worker), `cpu` (training on CPU hosts), `attribution` (index builds
 and answers' attribution, which need their own copy of the model) and `default` (short housekeeping
 tasks). Tasks are acks_late so that a worker killed mid-task gives the task back.
+
+Every log line a task writes carries its id and name, and is JSON with MODELFACTORY_LOG_FORMAT=json
+(modelfactory/observability/celery_logging.py).
 """
 
 from __future__ import annotations
@@ -10,7 +13,14 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    task_postrun,
+    task_prerun,
+    worker_ready,
+    worker_shutdown,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "modelfactory.settings.base")
 
@@ -79,3 +89,25 @@ def _stop_worker_heartbeat(sender, **_kwargs) -> None:
     from modelfactory.health.worker_heartbeat import stop_heartbeat_thread
 
     stop_heartbeat_thread()
+
+
+@task_prerun.connect
+def _task_log_context_begin(**kwargs) -> None:
+    from modelfactory.observability.celery_logging import task_started
+
+    task_started(**kwargs)
+
+
+@task_postrun.connect
+def _task_log_context_end(**kwargs) -> None:
+    from modelfactory.observability.celery_logging import task_ended
+
+    task_ended(**kwargs)
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _json_logs_when_asked(**kwargs) -> None:
+    from modelfactory.observability.celery_logging import use_json_format
+
+    use_json_format(**kwargs)

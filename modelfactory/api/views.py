@@ -32,6 +32,7 @@ from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.selectors import models_usable_by
 from modelfactory.domain_errors import with_retry_after
 from modelfactory.ledger.selectors import receipt_get
+from modelfactory.observability import log_context
 
 # Threads that wait on the engine's token queues: one per concurrent stream, so 64 streams in flight.
 _waiters = ThreadPoolExecutor(max_workers=64, thread_name_prefix="api-wait")
@@ -65,6 +66,7 @@ def api_endpoint(*methods: str) -> Callable[[ApiView], ApiView]:
         @functools.wraps(view)
         async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             request.request_id = "req_" + uuid.uuid4().hex
+            log_context.bind(request_id=request.request_id)  # every log line of the request carries it
             key = None
             try:
                 if request.method not in methods:
@@ -72,6 +74,7 @@ def api_endpoint(*methods: str) -> Callable[[ApiView], ApiView]:
                 header = request.headers.get("Authorization", "")
                 secret = header[7:].strip() if header[:7].lower() == "bearer " else None
                 key = await sync_to_async(api_request_admit)(secret=secret)
+                log_context.bind(user_id=key.user_id)
                 response = await view(request, key, *args, **kwargs)
             except ApiError as error:
                 response = error_response(error)
@@ -145,6 +148,7 @@ async def attribution(request: HttpRequest, key: ApiKey, receipt_id: str) -> Htt
 
 async def _answer(request: HttpRequest, key: ApiKey, ask) -> HttpResponse:
     answer = await sync_to_async(answer_start)(key=key, ask=ask, request_id=request.request_id)
+    log_context.bind(model=answer.published.api_name)  # a model that exists: a bounded metrics label
     if ask.stream:
         body = _async_stream(answer) if isinstance(request, ASGIRequest) else _sync_stream(answer)
         response: HttpResponse = StreamingHttpResponse(body, content_type="text/event-stream")

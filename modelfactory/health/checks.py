@@ -6,6 +6,7 @@ the reason a person needs to fix it.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,75 @@ def check_scheduler() -> CheckResult:
         f"scheduled task ran {int(age.total_seconds())} s ago",
         data={"last_run": heartbeat.last_seen.isoformat()},
     )
+
+
+def check_migrations() -> CheckResult:
+    """Every migration this code ships is applied to the database.
+
+    A replica of a new release that starts before `migrate` has run would query columns that do not
+    exist yet. Once all are applied they stay applied for the life of this process (new migrations come
+    with new code, hence a new process), so the loader, which reads every migration file, runs only
+    until the first success.
+    """
+    global _migrations_applied
+    if not _migrations_applied:
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if plan:
+            names = [f"{migration.app_label}.{migration.name}" for migration, _backwards in plan]
+            return CheckResult(
+                "migrations",
+                False,
+                f"{len(plan)} migration(s) not applied ({', '.join(names[:3])}...): run `manage.py migrate`",
+                data={"unapplied": names},
+            )
+        _migrations_applied = True
+    return CheckResult("migrations", True, "every migration is applied")
+
+
+_migrations_applied = False
+
+
+def check_base_model() -> CheckResult:
+    """The base model resolves on this machine, without loading it (the engine loads it on first use)."""
+    from inference.base_model import locate_base_model
+
+    info = locate_base_model(settings.MODELFACTORY_BASE_MODEL)
+    return CheckResult("base_model", True, f"{info.architecture} at {info.path}", data=info.as_dict())
+
+
+READINESS_CHECKS: tuple[Callable[[], CheckResult], ...] = (check_database, check_migrations, check_base_model)
+"""What one web replica needs to answer: its database (schema included) and its model. Not the chain,
+the broker or the workers: they are shared by every replica, so their outage is no reason to take this
+one out of a load balancer (/healthz and /status/ report them)."""
+
+
+def readiness() -> dict:
+    """Whether this replica can serve now, checked afresh each call (three cheap local reads).
+
+    /readyz shows anyone only which check failed; the reason is logged, once per change, for the
+    operator (a probe every few seconds would otherwise repeat it all day).
+    """
+    global _was_ready
+    results = [run_check(check) for check in READINESS_CHECKS]
+    ready = all(r.ok for r in results)
+    if ready != _was_ready:
+        if ready:
+            logger.info("readiness: this replica is ready")
+        else:
+            reasons = "; ".join(f"{r.name}: {r.detail}" for r in results if not r.ok)
+            logger.warning("readiness: this replica is not ready: %s", reasons)
+        _was_ready = ready
+    return {
+        "status": "ready" if ready else "not ready",
+        "checked_at": timezone.now().isoformat(),
+        "checks": {r.name: r.as_dict() for r in results},
+    }
+
+
+_was_ready: bool | None = None
 
 
 CHECKS: tuple[Callable[[], CheckResult], ...] = (

@@ -49,6 +49,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it times and counts every answer, redirects and static files included, and every log line
+    # of the request carries its id (modelfactory/observability/http.py).
+    "modelfactory.observability.http.request_observability",
     "django.middleware.security.SecurityMiddleware",
     "modelfactory.content_security_policy.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -274,8 +277,9 @@ MODELFACTORY_WORKER_STALE_AFTER_S = env.integer("MODELFACTORY_WORKER_STALE_AFTER
 # HTTP is redirected, browsers are told to remember that (HSTS), and cookies never travel in clear.
 if env.is_production():
     SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", True)
-    # Container health checks call /healthz over plain HTTP from inside the host.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    # Container health checks and probes call these over plain HTTP from inside the host, and Prometheus
+    # scrapes /metrics there (which answers only its token or allow-list, below).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$", r"^readyz$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
     # Subdomains and browsers' preload lists are the domain owner's decision (check --deploy W005, W021).
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -285,15 +289,47 @@ if env.is_production():
     SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", True)
     CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", True)
 
+# --- Logs and metrics (modelfactory/observability/) -------------------------------------------------
+# `plain` lines for a person at a terminal (`make run`); `json`: one JSON object per line, with the request
+# id, user, model and receipt of a web request and the task id and name of a Celery task, for a collector.
+MODELFACTORY_LOG_FORMAT = env.choice("MODELFACTORY_LOG_FORMAT", "plain", ("plain", "json"))
+_json_logs = MODELFACTORY_LOG_FORMAT == "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "modelfactory.observability.json_logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": MODELFACTORY_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.env.str("LOG_LEVEL", default="INFO")},
-    # Django's own console handler would print every record a second time through the root one.
-    "loggers": {"django": {"handlers": [], "propagate": True}},
+    "loggers": {
+        # Django's own console handler would print every record a second time through the root one.
+        "django": {"handlers": [], "propagate": True},
+        # One line per request (route, status, duration): what a log collector indexes; at a terminal
+        # (plain) only its warnings, like uvicorn's access log that `make run` turns off.
+        "modelfactory.http": {"level": "INFO" if _json_logs else "WARNING"},
+        # uvicorn set up its own plain handlers before Django started; in JSON they go through ours.
+        **(
+            {
+                "uvicorn": {"handlers": ["console"], "propagate": False},
+                "uvicorn.error": {"handlers": [], "propagate": True},
+                "uvicorn.access": {"handlers": ["console"], "propagate": False},
+            }
+            if _json_logs
+            else {}
+        ),
+    },
 }
+# /metrics (Prometheus) answers a client that presents this bearer token (empty: none does) or whose
+# address is in the allow-list (CIDRs; `none`: no address); anyone else gets the site's 404, as if the
+# page did not exist.
+MODELFACTORY_METRICS_TOKEN = env.token("MODELFACTORY_METRICS_TOKEN", minimum_length=16)
+MODELFACTORY_METRICS_ALLOW = env.networks("MODELFACTORY_METRICS_ALLOW", "127.0.0.0/8,::1/128")
+# Per-model series are labelled by name for this many models (the first seen in a counter, the most
+# recently used in the adapter cache); the rest are summed as "other", so a scrape stays small with
+# thousands of adapters.
+MODELFACTORY_METRICS_TOP_MODELS = env.integer("MODELFACTORY_METRICS_TOP_MODELS", 20, minimum=1)
 
 # --- Datanet uploads ------------------------------------------------------------------------------
 MODELFACTORY_UPLOAD_MAX_BYTES = env.integer("MODELFACTORY_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1)
@@ -344,6 +380,23 @@ CELERY_TASK_ANNOTATIONS = {
         "modelfactory.finetuning.tasks.export_merged_model": MODELFACTORY_MERGE_TIME_LIMIT_S,
     }.items()
 }
+# Tasks are acks_late: a task's message stays unacknowledged while it runs, and Redis gives a message that
+# has been unacknowledged this long to another worker. Below a task's run time, a second worker would start
+# the same task while the first still runs it; so above the longest: a training job is bounded to about a
+# day of work (MODELFACTORY_JOB_MAX_TOKENS_*), and no limited task may outlive it. The price: the message
+# of a worker killed outright (not stopped) comes back only after this long; training jobs and adapter
+# imports do not wait for it (beat sends theirs again, MODELFACTORY_JOB_STALE_AFTER_S / _RESEND_AFTER_S).
+MODELFACTORY_BROKER_VISIBILITY_TIMEOUT_S = env.integer(
+    "MODELFACTORY_BROKER_VISIBILITY_TIMEOUT_S", 2 * 24 * 3600, minimum=60
+)
+_longest_limited_task_s = max(limits["time_limit"] for limits in CELERY_TASK_ANNOTATIONS.values())
+if _longest_limited_task_s >= MODELFACTORY_BROKER_VISIBILITY_TIMEOUT_S:
+    raise env.ConfigurationError(
+        f"MODELFACTORY_BROKER_VISIBILITY_TIMEOUT_S={MODELFACTORY_BROKER_VISIBILITY_TIMEOUT_S} must be above "
+        f"the longest task's hard time limit ({_longest_limited_task_s} s), or Redis would start it twice"
+    )
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": MODELFACTORY_BROKER_VISIBILITY_TIMEOUT_S}
 
 # --- Serving engine (in the web process) ----------------------------------------------------------
 MODELFACTORY_ENGINE_KV_CACHE_MB = env.integer("MODELFACTORY_ENGINE_KV_CACHE_MB", 256, minimum=8)

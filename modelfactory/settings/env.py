@@ -7,6 +7,7 @@ Celery) print it and exit instead of showing a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -184,6 +185,55 @@ def proxy_ssl_header(name: str) -> tuple[str, str] | None:
     if not re.fullmatch(r"[A-Za-z0-9-]+", raw):
         raise ConfigurationError(f"{name}={raw!r} is not a header name; e.g. X-Forwarded-Proto")
     return ("HTTP_" + raw.upper().replace("-", "_"), "https")
+
+
+def choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    """One word out of a fixed set, e.g. a log format."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigurationError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def networks(name: str, default: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or CIDR blocks (`10.0.0.0/8,::1`); `none` for no address at all.
+
+    Read strictly (`10.0.0.1/8` is refused, not widened to 10.0.0.0/8): an allow-list typo must not
+    quietly let a whole network in.
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        raw = default
+    if raw.strip().lower() == "none":
+        return ()
+    blocks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            blocks.append(ipaddress.ip_network(item))
+        except ValueError as error:
+            raise ConfigurationError(
+                f"{name} holds {item!r}: {error}; give addresses or CIDR blocks, e.g. 10.0.0.0/8,::1"
+            ) from None
+    return tuple(blocks)
+
+
+def token(name: str, *, minimum_length: int) -> str:
+    """A shared secret a client presents (a bearer token); empty means that way in is closed.
+
+    A short one can be guessed from outside, which would make it no restriction at all.
+    """
+    value = os.environ.get(name, "").strip()
+    if value and len(value) < minimum_length:
+        raise ConfigurationError(
+            f"{name} is {len(value)} characters; use at least {minimum_length} random ones "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'), or leave it unset"
+        )
+    return value
 
 
 def _development_addresses() -> frozenset[str]:
