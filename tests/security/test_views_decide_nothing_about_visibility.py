@@ -18,6 +18,8 @@ VIEW_MODULES = sorted(
         ROOT / "datanets" / "views.py",
         *(ROOT / "modelfactory").glob("*/views.py"),
         *(ROOT / "modelfactory").glob("*/pages.py"),
+        ROOT / "modelfactory" / "api" / "files.py",
+        ROOT / "modelfactory" / "api" / "fine_tuning.py",
     ]
 )
 QUERY_METHODS = {
