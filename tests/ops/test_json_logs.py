@@ -3,6 +3,7 @@ wrote it: a real uvicorn serving a real API request, and a real Celery worker ru
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -12,12 +13,17 @@ import httpx
 import pytest
 from celery import Celery
 from django.db import connection
+from django.test import AsyncClient
 
 from modelfactory.api.services import api_key_create
 from modelfactory.health.models import Heartbeat
 from modelfactory.observability import log_context
 from modelfactory.observability.json_logs import JsonFormatter
+from modelfactory.serving import engine_runtime
+from tests.finetuning.jobs_support import register_tiny
+from tests.support.asgi_calls import run_async_in_own_thread
 from tests.support.factories import make_user
+from tests.support.funding import fund
 from tests.support.processes import VENV_BIN, start, stop, wait_until
 from tests.support.services import POSTGRES, free_port, require_tcp
 from tests.support.workers import celery_worker, worker_log
@@ -52,6 +58,50 @@ def test_a_record_is_one_json_line_with_the_context_and_its_extra_fields():
     assert entry["timestamp"].endswith("+00:00")
     assert (entry["request_id"], entry["user_id"], entry["route"]) == ("req_abc", 7, "api:completions")
     assert "line two" in entry["exception"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_asgi_an_answers_own_log_line_carries_its_request_id_user_and_model(use_tiny_base_model):
+    """The async path: the view binds the user and the model, and the answer's accounting line, written in
+    a thread of its own, still carries them, as does the request line the middleware writes at the end."""
+    register_tiny(use_tiny_base_model)
+    user = make_user("asker")
+    fund(user)
+    secret = api_key_create(user=user, name="logs")[1]
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JsonFormatter())
+    loggers = [logging.getLogger(name) for name in ("modelfactory.api.answers", "modelfactory.http")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+    async def ask():
+        return await AsyncClient().post(
+            "/v1/completions",
+            {"model": "tiny-base", "prompt": "Hello", "max_tokens": 3},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+
+    try:
+        response = run_async_in_own_thread(ask)
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+        engine_runtime.shutdown()
+
+    assert response.status_code == 200, response.content
+    entries = [json.loads(line) for line in lines.getvalue().splitlines()]
+    answered = next(entry for entry in entries if entry["message"].startswith("answered"))
+    request_line = next(entry for entry in entries if entry["logger"] == "modelfactory.http")
+    for entry in (answered, request_line):
+        assert entry["request_id"] == response["x-request-id"]
+        assert entry["user_id"] == user.pk
+        assert entry["model"] == "tiny-base"
+    assert request_line["receipt_id"] == response["X-Attribution-Receipt"]
 
 
 @pytest.mark.django_db(transaction=True)
