@@ -7,6 +7,10 @@
   takes ceil(r / page_rows) pages, so the budget is in bytes and a rank-64 adapter costs 8x a rank-8 one.
   LRU over adapters no running request uses.
 
+DoRA adapters also carry their magnitudes; their per-output factors m / ||W + s B A|| are computed from
+the base weights once per load into the host tier (`_load_now`), and copied with the rows at each device
+write. Merges of DoRA adapters are refused (`register_merge`): see `inference.adapter_merging`.
+
 Entries are keyed by (name, generation): registering a name again makes a new generation, so requests
 admitted after the call can never see the old weights, while requests already running keep the rows
 they hold until they finish. Pinned adapters are never evicted from either tier. Disk reads run on a
@@ -22,14 +26,14 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
-from inference.adapter_merging import merge_adapters
+from inference.adapter_merging import dora_merge_refusal, merge_adapters
 from inference.adapter_weights import AdapterWeights, read_adapter, read_adapter_config
-from inference.errors import AdapterIncompatible, AdapterNotFound, EngineError
+from inference.errors import AdapterCorrupt, AdapterIncompatible, AdapterNotFound, EngineError
 from inference.lora_layers import MultiLoraModel, ResidentAdapter
 from inference.metrics import LatencyHistogram
 
@@ -46,6 +50,7 @@ class AdapterRecord:
     generation: int
     pinned: bool = False
     build: Callable[[], AdapterWeights] | None = None  # derived adapters (merges) are built, not read
+    dora: bool = False  # its config says use_dora (merges of it are refused)
 
     @property
     def key(self) -> AdapterKey:
@@ -106,11 +111,13 @@ class AdapterCache:
     ) -> AdapterRecord:
         """Add or replace an adapter; replacing makes a new generation so nothing stale is ever served."""
         directory = Path(path)
-        read_adapter_config(directory)  # fail fast on missing files, pickle, unsupported options
+        config = read_adapter_config(directory)  # fail fast on missing files, pickle, unsupported options
         with self._lock:
             old = self._records.get(name)
             self._generations[name] += 1
-            record = AdapterRecord(name, directory, self._generations[name], pinned=pin)
+            record = AdapterRecord(
+                name, directory, self._generations[name], pinned=pin, dora=bool(config.get("use_dora"))
+            )
             self._records[name] = record
             if old is not None:
                 self._forget(old.key)
@@ -135,8 +142,14 @@ class AdapterCache:
     def register_merge(
         self, name: str, parts: list[tuple[AdapterKey, float]], method: str, density: float
     ) -> str:
-        """Register (once per recipe) the derived adapter of a weighted merge; returns its name."""
+        """Register (once per recipe) the derived adapter of a weighted merge; returns its name.
+
+        DoRA parts are refused here, before anything is built (`AdapterIncompatible`)."""
         with self._lock:
+            for (part, generation), _weight in parts:
+                record = self._records.get(part)
+                if record is not None and record.generation == generation and record.dora:
+                    raise AdapterIncompatible(dora_merge_refusal(part))
             if name in self._records:
                 return name
             self._generations[name] += 1
@@ -220,6 +233,14 @@ class AdapterCache:
             raise AdapterNotFound(f"adapter {key[0]!r} was removed or replaced while loading")
         started = time.perf_counter()
         weights = record.build() if record.build is not None else self._loader(key[0], record.path)
+        if weights.is_dora and not weights.dora_scales:
+            scales = self.lora.dora_scales(weights.weights, weights.magnitudes)
+            if not all(torch.isfinite(scale).all() for scale in scales.values()):
+                raise AdapterCorrupt(
+                    f"adapter {key[0]!r} is a DoRA adapter whose weight W + s B A has a zero-norm row here, "
+                    "so its magnitude cannot be applied (trained for another base model?)"
+                )
+            weights = replace(weights, dora_scales=scales)
         if weights.rank > self.max_rank:
             raise AdapterIncompatible(
                 f"adapter {key[0]!r} has rank {weights.rank}, above this engine's max_rank={self.max_rank}"
@@ -308,7 +329,8 @@ class AdapterCache:
         rows = torch.cat([torch.arange(p * self.page_rows, (p + 1) * self.page_rows) for p in pages])
         device = next(iter(self.lora.layers.values())).A_pool.device
         rows = rows.to(device)
-        self.lora.write_rows(rows, weights.weights)
+        dora_slot = pages[0] if weights.is_dora else None  # its first page is its own while resident
+        self.lora.write_rows(rows, weights.weights, weights.dora_scales, dora_slot)
         contiguous = all(b == a + 1 for a, b in itertools.pairwise(pages))
         targets = frozenset(self.lora.layer_ids[path] for path in weights.weights)
         return ResidentAdapter(
@@ -318,6 +340,7 @@ class AdapterCache:
             row_start=pages[0] * self.page_rows if contiguous else None,
             targets=targets,
             page_rows=self.page_rows,
+            dora_slot=dora_slot,
         )
 
     def _free_device(self, key: AdapterKey, reason: str) -> None:

@@ -9,6 +9,11 @@
   min(max_rank, sum r_i) with an SVD. DARE's randomness is seeded by the recipe, so a cached derived
   adapter and a rebuilt one are identical.
 
+DoRA adapters are not merged: a DoRA adapter's change to a module is diag(m / ||W + s B A||) (W + s B A) - W,
+which rescales the whole base weight and is not low-rank, so no merged adapter (a LoRA, or one DoRA
+magnitude over a summed B A) would serve what the weighted sum of the parts means; the merge is refused with
+`dora_merge_refusal`'s reason instead of serving an approximation.
+
 The recipe name holds every part's name *and generation*: replacing a part makes a new recipe, so a
 merge never serves stale weights.
 """
@@ -20,6 +25,7 @@ import hashlib
 import torch
 
 from inference.adapter_weights import AdapterWeights
+from inference.errors import AdapterIncompatible
 
 MERGE_METHODS = frozenset({"linear", "ties", "dare_linear", "dare_ties"})
 
@@ -29,10 +35,21 @@ def merge_recipe_name(parts: list[tuple[tuple[str, int], float]], method: str, d
     return f"merge:{method}:{density:g}:{spec}"
 
 
+def dora_merge_refusal(part: str) -> str:
+    return (
+        f"adapter {part!r} is a DoRA adapter, and merges of DoRA adapters are not supported: its magnitude "
+        "rescales the whole weight W + s B A per output feature, which is no low-rank delta to add to "
+        "others' and no merged adapter would serve exactly; serve it on its own"
+    )
+
+
 def merge_adapters(
     name: str, parts: list[tuple[AdapterWeights, float]], method: str, density: float, max_rank: int
 ) -> AdapterWeights:
-    """The derived adapter of a recipe."""
+    """The derived adapter of a recipe (refused with `AdapterIncompatible` when a part is DoRA)."""
+    for weights, _ in parts:
+        if weights.is_dora:
+            raise AdapterIncompatible(dora_merge_refusal(weights.name))
     if method not in MERGE_METHODS:
         raise ValueError(f"unknown merge method {method!r}; expected one of {sorted(MERGE_METHODS)}")
     if not 0 < density <= 1:

@@ -20,6 +20,17 @@ Tokens are ordered by adapter; then
     each on their contiguous token segment, reading their rows in place at their real rank.
 Requests without an adapter are simply not in any group: zero delta, no work. Projections that read the
 same input (q/k/v, gate/up) gather what they need from it once per step.
+
+DoRA adapters (PEFT's `use_dora=True`) serve the weight m * (W + s B A) / ||W + s B A|| (norm per output
+feature, i.e. per row of W [out, in]). Since W, A, B and m are fixed at inference, the per-output factor
+g = m / ||W + s B A|| is computed once per adapter load (`dora_scale`) and kept per layer in `dora_scale`
+(one row per DoRA adapter, at its first page); a DoRA token then gets PEFT's output
+
+    out[t] = bias + g_s * (x[t] W^T + delta[t])
+
+by one gather / scale / scatter over the step's DoRA tokens after the usual delta (`_rescale_dora`). LoRA
+and base tokens of the same batch are untouched. `dora_reference` is the plain formula (the merged weight,
+per call), which the optimised path is tested against.
 """
 
 from __future__ import annotations
@@ -57,14 +68,57 @@ def linear_shape(module: nn.Module) -> tuple[int, int] | None:
     return None
 
 
+def is_lora_target(path: str, target_names: Iterable[str] | None = None) -> bool:
+    """Whether a (Linear-like) module at `path` gets a LoRA slot: its last name is a target, never lm_head."""
+    return path.rsplit(".", 1)[-1] in set(target_names or DEFAULT_TARGETS) and "lm_head" not in path
+
+
 def find_lora_targets(model: nn.Module, target_names: Iterable[str] | None = None) -> dict[str, nn.Module]:
     """Module path -> Linear/Conv1D for every module whose last name is a target (never lm_head)."""
     names = set(target_names or DEFAULT_TARGETS)
     found = {}
     for path, module in model.named_modules():
-        if path.rsplit(".", 1)[-1] in names and linear_shape(module) is not None and "lm_head" not in path:
+        if is_lora_target(path, names) and linear_shape(module) is not None:
             found[path] = module
     return found
+
+
+def dense_weight(module: nn.Module) -> torch.Tensor:
+    """The weight of a Linear or GPT-2 Conv1D as [out, in] floats (a 4/8-bit base dequantized)."""
+    if type(module).__name__ == "Conv1D":
+        return module.weight.T
+    weight = module.weight
+    if weight.is_floating_point():
+        return weight
+    from peft.utils.integrations import dequantize_module_weight  # bitsandbytes layouts
+
+    return dequantize_module_weight(module)
+
+
+def dora_scale(
+    weight: torch.Tensor, a_weight: torch.Tensor, bt_weight: torch.Tensor, magnitude: torch.Tensor
+) -> torch.Tensor:
+    """DoRA's per-output-feature factor g = m / ||W + s B A||, the norm over each row of W [out, in],
+    in float32 on W's device (PEFT's `get_weight_norm`; detached, as PEFT does: this is inference)."""
+    device = weight.device
+    adapted = weight.float() + bt_weight.to(device, torch.float32).T @ a_weight.to(device, torch.float32)
+    return magnitude.to(device, torch.float32) / torch.linalg.norm(adapted, dim=1)
+
+
+def dora_reference(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    a_weight: torch.Tensor,
+    bt_weight: torch.Tensor,
+    magnitude: torch.Tensor,
+) -> torch.Tensor:
+    """The plain DoRA output for x [n, in]: merge W' = m * (W + s B A) / ||W + s B A||_row and apply it
+    (float32). B^T comes scaled, as served. Slow and obvious: what the batched path is tested against."""
+    adapted = weight.float() + bt_weight.float().T @ a_weight.float()
+    merged = magnitude.float().unsqueeze(1) * adapted / torch.linalg.norm(adapted, dim=1, keepdim=True)
+    out = x.float() @ merged.T
+    return out if bias is None else out + bias.float()
 
 
 # Layers wider than this (in + out) read each adapter's rows in place instead of gathering them for one
@@ -90,6 +144,7 @@ class ResidentAdapter:
     row_start: int | None  # when `rows` is one contiguous run, its start (lets layers slice, not gather)
     targets: frozenset[int]  # ids of the layers it has weights for
     page_rows: int = 8  # rows per page of the pools (its rows are whole pages)
+    dora_slot: int | None = None  # DoRA adapters: its row of the layers' `dora_scale` (its first page)
     pages: torch.Tensor = field(init=False, repr=False, compare=False)  # its row pages, for BGMV bags
 
     def __post_init__(self) -> None:
@@ -124,6 +179,9 @@ class LoraBatch:
     _a_bags: dict = field(default_factory=dict)  # in_features -> (indices, offsets) into AT_pages
     _shared: tuple | None = None  # the last layer input and what was derived from it (see `inputs`)
     grouped_max_width: int = GROUPED_MAX_WIDTH
+    dora_tokens: torch.Tensor | None = None  # flat indices of the tokens of DoRA adapters
+    dora_slots: torch.Tensor | None = None  # ... and, per such token, its adapter's `dora_scale` row
+    dora_layers: frozenset[int] = frozenset()  # layers some DoRA adapter of the step targets
 
     def use_grouped(self, in_features: int, out_features: int) -> bool:
         """Batched bags for the bagged tokens of narrow layers, where they read rows in place."""
@@ -204,6 +262,17 @@ class LoraBatch:
         token_idx = None if order == list(range(n)) else torch.tensor(order, device=device)
         active = frozenset().union(*(entry[0].targets for entry in groups.values()))
         batch = LoraBatch(n, token_idx, active, segments)
+        dora = [entry for entry in groups.values() if entry[0].dora_slot is not None]
+        if dora:
+            tokens: list[int] = []
+            slots: list[int] = []
+            for adapter, _count, *spans in dora:
+                for start, end in spans:
+                    tokens.extend(range(start, end))
+                    slots.extend([adapter.dora_slot] * (end - start))
+            batch.dora_tokens = torch.tensor(tokens, device=device)
+            batch.dora_slots = torch.tensor(slots, device=device)
+            batch.dora_layers = frozenset().union(*(entry[0].targets for entry in dora))
         if bagged:
             per_token = [entry[0] for entry in bagged for _ in range(entry[1])]
             batch.num_bagged = len(per_token)
@@ -271,6 +340,9 @@ class MultiLoraLayer(nn.Module):
                 num_rows // page_rows * self.in_features, page_rows, dtype=dtype, device=weight.device
             )
         self.register_buffer("AT_pages", at_pages)
+        # DoRA factors g [out] per DoRA adapter, at its first page; allocated (to ones) by the first DoRA
+        # adapter written here, so an engine serving none pays nothing
+        self.register_buffer("dora_scale", None)
 
     def write(
         self, rows: torch.Tensor, a_weight: torch.Tensor | None, bt_weight: torch.Tensor | None
@@ -292,6 +364,16 @@ class MultiLoraLayer(nn.Module):
             at_pages = self.AT_pages.view(-1, self.in_features, self.page_rows)
             at_pages.index_copy_(0, pages, a_rows.view(-1, self.page_rows, self.in_features).transpose(1, 2))
 
+    def write_dora(self, slot: int, scale: torch.Tensor | None) -> None:
+        """Set a DoRA adapter's factors g [out] for this layer (ones where it does not target it)."""
+        if self.dora_scale is None:
+            if scale is None:
+                return  # no DoRA adapter targets this layer yet: nothing reads a factor here
+            pages = self.A_pool.shape[0] // self.page_rows
+            with torch.inference_mode(False):  # a normal tensor, writable whichever mode later writes run in
+                self.dora_scale = torch.ones(pages, self.out_features, device=self.A_pool.device)
+        self.dora_scale[slot] = 1.0 if scale is None else scale.to(self.dora_scale.device, torch.float32)
+
     @property
     def weight(self) -> torch.Tensor:  # some model code reads `.weight` of its projections (dtype checks)
         return self.base.weight
@@ -301,8 +383,15 @@ class MultiLoraLayer(nn.Module):
         batch = self.context.batch
         if batch is None or self.layer_id not in batch.active_layers:
             return out
-        flat_x = x.reshape(-1, self.in_features)
         flat_out = out.view(-1, self.out_features)
+        self._add(flat_out, batch, self._deltas(x, batch))
+        if batch.dora_tokens is not None and self.layer_id in batch.dora_layers:
+            self._rescale_dora(flat_out, batch)
+        return out
+
+    def _deltas(self, x: torch.Tensor, batch: LoraBatch) -> torch.Tensor:
+        """Each adapter token's delta, in adapter order."""
+        flat_x = x.reshape(-1, self.in_features)
         grouped = self.AT_pages is not None and batch.use_grouped(self.in_features, self.out_features)
         weights, rest = batch.inputs(flat_x, x, grouped)
         segments = batch.segments
@@ -312,8 +401,7 @@ class MultiLoraLayer(nn.Module):
             segments = segments[batch.num_bagged_segments :]
             first = batch.num_bagged
             if not segments:  # every adapter token was bagged (a decode-only step): no delta buffer
-                self._add(flat_out, batch, bagged)
-                return out
+                return bagged
         delta = flat_x.new_empty(batch.num_lora_tokens, self.out_features)
         if grouped:
             delta[:first] = bagged
@@ -323,8 +411,19 @@ class MultiLoraLayer(nn.Module):
             else:
                 a_weights, b_weights = self.A_pool.index_select(0, rows), self.BT_pool.index_select(0, rows)
             torch.mm(rest[start - first : end - first] @ a_weights.T, b_weights, out=delta[start:end])
-        self._add(flat_out, batch, delta)
-        return out
+        return delta
+
+    def _rescale_dora(self, flat_out: torch.Tensor, batch: LoraBatch) -> None:
+        """DoRA tokens: out = bias + g * (x W^T + delta), with their adapter's precomputed g (float32)."""
+        scale = self.dora_scale.index_select(0, batch.dora_slots)
+        rows = flat_out.index_select(0, batch.dora_tokens).float()
+        bias = getattr(self.base, "bias", None)
+        if bias is None:
+            rows.mul_(scale)
+        else:
+            bias = bias.float()
+            rows.sub_(bias).mul_(scale).add_(bias)
+        flat_out.index_copy_(0, batch.dora_tokens, rows.to(flat_out.dtype))
 
     @staticmethod
     def _add(flat_out: torch.Tensor, batch: LoraBatch, delta: torch.Tensor) -> None:
@@ -361,11 +460,31 @@ class MultiLoraModel:
             for layer in self.layers.values()
         )
 
-    def write_rows(self, rows: torch.Tensor, weights: dict[str, tuple[torch.Tensor, torch.Tensor]]) -> None:
-        """Copy an adapter's (A [r, in], scaled B^T [r, out]) into its rows; zero them where untargeted."""
+    def write_rows(
+        self,
+        rows: torch.Tensor,
+        weights: dict[str, tuple[torch.Tensor, torch.Tensor]],
+        dora_scales: dict[str, torch.Tensor] | None = None,
+        dora_slot: int | None = None,
+    ) -> None:
+        """Copy an adapter's (A [r, in], scaled B^T [r, out]) into its rows; zero them where untargeted.
+        A DoRA adapter also gets its factors (`dora_scales`, see `dora_scales`) at `dora_slot`."""
         for path, layer in self.layers.items():
             a_weight, bt_weight = weights.get(path, (None, None))
             layer.write(rows, a_weight, bt_weight)
+            if dora_slot is not None:
+                layer.write_dora(dora_slot, (dora_scales or {}).get(path))
+
+    def dora_scales(
+        self, weights: dict[str, tuple[torch.Tensor, torch.Tensor]], magnitudes: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        """A DoRA adapter's factors g = m / ||W + s B A|| per module (float32, on the CPU), from this
+        model's base weights: computed once per load, copied at each device write."""
+        with torch.no_grad():
+            return {
+                path: dora_scale(dense_weight(self.layers[path].base), *weights[path], magnitude).cpu()
+                for path, magnitude in magnitudes.items()
+            }
 
 
 def attach_multi_lora(

@@ -10,7 +10,9 @@ zeros, and the web process that takes the upload also serves every answer, so:
    that holds more than its directory entry declares is cut off at the declared size and refused;
 4. the weights are parsed from the file with ``safetensors.safe_open``: names, shapes and ranks from its
    header first (ranks bounded by ``MODELFACTORY_ADAPTER_MAX_RANK``, shapes checked against the base
-   model on the meta device), and only then are tensors read;
+   model on the meta device), and only then are tensors read, by the engine's own servability check
+   (`inference.adapter_weights.servability_problem`, against the modules the engine serves): what is
+   published is what the engine can serve (LoRA, and DoRA with its magnitude vectors);
 5. steps 3 and 4 run on a worker (`catalog.tasks.import_adapter`), never in the web process.
 
 Pickle files (`.bin`, `.pt`, `.pkl`) can run code when loaded, so a zip holding one is refused outright.
@@ -73,6 +75,23 @@ def module_shapes(source: str) -> dict[str, tuple[int, int]]:
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(config)
     return {name: shape for name, module in model.named_modules() if (shape := linear_shape(module))}
+
+
+def served_module_shapes(source: str) -> dict[str, tuple[int, int]]:
+    """The modules of the base model that the serving engine gives adapter slots (never lm_head)."""
+    from inference.lora_layers import is_lora_target
+
+    return {name: shape for name, shape in module_shapes(source).items() if is_lora_target(name)}
+
+
+def servability_refusal(directory: Path, source: str, *, max_rank: int, name: str) -> str | None:
+    """Why the serving engine could not serve the adapter `name` in `directory` on the base model at
+    `source` (its config, weights, shapes and rank, read without loading the base's weights), or None."""
+    from inference.adapter_weights import servability_problem
+
+    return servability_problem(
+        directory, module_shapes=served_module_shapes(source), max_rank=max_rank, name=name
+    )
 
 
 # --- 2. The central directory, before anything is decompressed ------------------------------------------
@@ -272,10 +291,13 @@ def check_weights_header(path: Path, shapes: dict[str, tuple[int, int]], *, max_
         parts = lora_key(key)
         if parts is None:
             raise AdapterImportRefused(
-                f"{WEIGHTS_FILE} holds {key!r}, which is not a LoRA A/B matrix of a linear layer "
-                "(embedding LoRA, DoRA magnitudes and saved modules are not supported)"
+                f"{WEIGHTS_FILE} holds {key!r}, which is not a LoRA A/B matrix or DoRA magnitude of a linear "
+                "layer (embedding LoRA and saved modules are not supported)"
             )
         module, which = parts
+        if which == "magnitude":
+            _check_magnitude_header(key, module, shape, dtype, shapes)
+            continue
         if dtype not in FLOAT_DTYPES or len(shape) != 2:
             raise AdapterImportRefused(
                 f"{key} is a {dtype} tensor of shape {shape}; LoRA weights are 2-D floats"
@@ -295,6 +317,24 @@ def check_weights_header(path: Path, shapes: dict[str, tuple[int, int]], *, max_
                 f"{key} has shape {shape}, but the base module maps {in_features} -> {out_features}: the "
                 "adapter was trained for another base model"
             )
+
+
+def _check_magnitude_header(
+    key: str, module: str, shape: tuple, dtype: str, shapes: dict[str, tuple[int, int]]
+) -> None:
+    """A DoRA magnitude: one float per output feature of its module."""
+    if dtype not in FLOAT_DTYPES or len(shape) != 1:
+        raise AdapterImportRefused(
+            f"{key} is a {dtype} tensor of shape {shape}; DoRA magnitudes are 1-D floats"
+        )
+    if module not in shapes:
+        raise AdapterImportRefused(f"the adapter targets {module}, which the base model does not have")
+    in_features, out_features = shapes[module]
+    if shape != (out_features,):
+        raise AdapterImportRefused(
+            f"{key} has shape {shape}, but the base module maps {in_features} -> {out_features}: the "
+            "adapter was trained for another base model"
+        )
 
 
 def _check_config(path: Path, *, max_rank: int) -> None:
@@ -320,9 +360,6 @@ def unpack_adapter_zip(
     Unpacked into a staging folder beside the target and renamed into place only once every check passed,
     so a refused zip leaves nothing behind and the target never holds half an adapter.
     """
-    from inference.adapter_weights import read_adapter
-    from inference.errors import EngineError
-
     plan = inspect_zip(path, max_bytes=max_bytes)
     target = Path(target)
     staging = target.with_name(f".{target.name}.staging")
@@ -332,12 +369,11 @@ def unpack_adapter_zip(
         for name, info in plan.members.items():
             extract_member(path, info, staging / name, deadline=deadline)
         _check_config(staging / CONFIG_FILE, max_rank=max_rank)
-        shapes = module_shapes(base_model.source)
-        check_weights_header(staging / WEIGHTS_FILE, shapes, max_rank=max_rank)
-        try:
-            read_adapter(target.name, staging, shapes)
-        except EngineError as error:
-            raise AdapterImportRefused(f"{error} (base model {base_model.name})") from None
+        check_weights_header(staging / WEIGHTS_FILE, module_shapes(base_model.source), max_rank=max_rank)
+        if problem := servability_refusal(staging, base_model.source, max_rank=max_rank, name=target.name):
+            raise AdapterImportRefused(
+                f"the engine could not serve it: {problem} (base model {base_model.name})"
+            )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

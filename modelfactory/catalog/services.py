@@ -129,7 +129,8 @@ def model_publish_from_job(
     """Publish a finished job's adapter under an API name; servable at once, no restart.
 
     Publishing the same API name again (a retrained adapter) bumps its version, so every engine
-    loads the new weights instead of serving cached old ones.
+    loads the new weights instead of serving cached old ones. An adapter the engine could not serve
+    is refused here with the engine's reason (`_require_servable`), not on its first request.
     """
     from modelfactory.finetuning.artifacts import adapter_directory
     from modelfactory.finetuning.errors import JobRefused
@@ -150,6 +151,7 @@ def model_publish_from_job(
     existing = PublishedModel.objects.select_for_update().filter(api_name=api_name).first()
     if existing and (existing.owner_id != user.pk or existing.kind != PublishedModel.Kind.ADAPTER):
         raise PublishRefused(f"the API name {api_name!r} is taken; choose another")
+    _require_servable(adapter_directory(job), job.base_model, api_name)
     published = existing or PublishedModel(api_name=api_name, kind=PublishedModel.Kind.ADAPTER, owner=user)
     published.title, published.description, published.access = title or api_name, description, access
     published.base_model, published.job = job.base_model, job
@@ -166,6 +168,21 @@ def model_publish_from_job(
     job_fingerprint_record(job=job)  # so that a copy of it, downloaded and imported, keeps its lineage
     indexes_request_for(published=published)
     return published
+
+
+def _require_servable(directory: Path, base_model: BaseModel, name: str) -> None:
+    """Refuse publishing an adapter the serving engine could not serve (the checks the engine makes when
+    it loads one: config, weights, served modules and shapes, rank), read without loading the base.
+    Imports are checked the same way while they are unpacked (`adapter_import.unpack_adapter_zip`)."""
+    from modelfactory.catalog.adapter_import import servability_refusal
+
+    problem = servability_refusal(
+        Path(directory), base_model.source, max_rank=settings.MODELFACTORY_ADAPTER_MAX_RANK, name=name
+    )
+    if problem:
+        raise PublishRefused(
+            f"this adapter cannot be published because the engine could not serve it: {problem}"
+        )
 
 
 def model_unpublish(*, published: PublishedModel, user) -> PublishedModel:
@@ -233,6 +250,11 @@ def composite_create(
     bases = {adapter.base_model_id for adapter in adapters.values()}
     if len(bases) != 1:
         raise PublishRefused("the adapters were trained on different base models and cannot be merged")
+    if dora := [name for name, _ in parts if _is_dora(adapters[name].adapter_path)]:
+        raise PublishRefused(
+            f"{', '.join(dora)} {'is a DoRA adapter' if len(dora) == 1 else 'are DoRA adapters'}, which "
+            "cannot be merged: DoRA rescales the whole weight, so the engine serves it only on its own"
+        )
     if PublishedModel.objects.filter(api_name=api_name).exists():
         raise PublishRefused(f"the API name {api_name!r} is taken; choose another")
     if access not in PublishedModel.Access.values:
@@ -256,6 +278,18 @@ def composite_create(
         for position, (name, weight) in enumerate(parts)
     )
     return composite
+
+
+def _is_dora(adapter_path: str) -> bool:
+    """Whether a published adapter is DoRA (its config says so); unreadable ones are the engine's to
+    report when asked to serve them."""
+    from inference.adapter_weights import uses_dora
+    from inference.errors import EngineError
+
+    try:
+        return uses_dora(adapter_path)
+    except EngineError:
+        return False
 
 
 def adapter_import_receive(

@@ -78,10 +78,10 @@ def test_an_adapter_trained_for_another_base_is_incompatible(tmp_path):
         read_adapter("small", other.paths["small"], SHAPES)
 
 
-def test_dora_and_saved_modules_are_refused(saved):
+def test_a_dora_config_without_magnitudes_is_corrupt_and_saved_modules_are_refused(saved):
     config = json.loads((saved / "adapter_config.json").read_text())
     (saved / "adapter_config.json").write_text(json.dumps({**config, "use_dora": True}))
-    with pytest.raises(AdapterIncompatible, match="DoRA"):
+    with pytest.raises(AdapterCorrupt, match=r"DoRA adapter .* without the magnitude"):
         read_adapter("dora", saved, SHAPES)
     (saved / "adapter_config.json").write_text(json.dumps({**config, "modules_to_save": ["lm_head"]}))
     with pytest.raises(AdapterIncompatible, match="modules_to_save"):

@@ -17,7 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from modelfactory.catalog.adapter_import import AdapterImportRefused, extract_member, module_shapes
+from modelfactory.catalog.adapter_import import (
+    AdapterImportRefused,
+    extract_member,
+    module_shapes,
+    served_module_shapes,
+)
 from modelfactory.catalog.models import AdapterImport, BaseModel, PublishedModel
 from tests.finetuning.jobs_support import register_tiny
 from tests.support.adapter_imports import import_and_run, post_import
@@ -170,7 +175,7 @@ def test_the_import_runs_on_a_worker_while_the_page_follows_it(
 ):
     tiny = register_tiny(use_tiny_base_model)
     folder = write_adapter(
-        tmp_path / "fine", random_pairs(module_shapes(tiny.source), rank=4, seed=5), rank=4, alpha=8
+        tmp_path / "fine", random_pairs(served_module_shapes(tiny.source), rank=4, seed=5), rank=4, alpha=8
     )
     log = tmp_path / "worker.log"
 
@@ -211,7 +216,7 @@ def test_two_imports_racing_for_one_name_never_write_into_each_others_weights(
     from tests.support.adapter_imports import import_form
 
     tiny = register_tiny(use_tiny_base_model)
-    shapes = module_shapes(tiny.source)
+    shapes = served_module_shapes(tiny.source)  # the engine serves no lm_head LoRA
     first, second = (
         write_adapter(tmp_path / name, random_pairs(shapes, rank=4, seed=seed), rank=4, alpha=8)
         for name, seed in (("first", 1), ("second", 2))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelfactory.catalog.adapter_import import module_shapes
+from modelfactory.catalog.adapter_import import served_module_shapes
 from modelfactory.catalog.models import ORIGIN_UNKNOWN, PublishedModel
 from modelfactory.catalog.services import model_publish_from_job
 from modelfactory.finetuning.artifacts import adapter_directory
@@ -82,7 +82,7 @@ def test_rescaled_and_noised_weights_of_an_unpublished_job_do_not_strip_its_line
 def test_an_import_with_no_known_origin_says_so_on_its_page_and_its_receipts(client, job, tmp_path):
     stranger = write_adapter(
         tmp_path / "stranger",
-        random_pairs(module_shapes(job.base_model.source), rank=4, seed=11),
+        random_pairs(served_module_shapes(job.base_model.source), rank=4, seed=11),
         rank=4,
         alpha=8,
     )
