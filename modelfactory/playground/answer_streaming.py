@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -34,6 +33,7 @@ from modelfactory.billing.errors import BillingError, InsufficientBalance
 from modelfactory.billing.services import answer_charge, answer_release, answer_reserve
 from modelfactory.catalog.selectors import ModelNotFound, model_for
 from modelfactory.ledger.receipts import receipt_record
+from modelfactory.playground import stop_signal
 from modelfactory.playground.answer_markdown import render_markdown
 from modelfactory.playground.chat_settings import ChatSettings
 from modelfactory.playground.context_window import fit_chat
@@ -46,12 +46,6 @@ if TYPE_CHECKING:
     from inference.request import RequestHandle
     from modelfactory.billing.models import Reservation
     from modelfactory.catalog.models import PublishedModel
-
-# Handles of the answers this process is generating, so a Stop request (another HTTP request) can
-# cancel them. One engine per process: an answer only ever runs in the process that streams it.
-_in_flight: dict[int, RequestHandle] = {}
-_in_flight_lock = threading.Lock()
-
 
 class AnswerNotStartable(Exception):
     """The answer is finished, already streaming elsewhere, its model may no longer be used, or the
@@ -148,8 +142,7 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
     finally:
         if handle is None:  # not started: the slot goes back now, not when the answer ends
             answer_slot_release(slot)
-    with _in_flight_lock:
-        _in_flight[answer.pk] = handle
+    stop_signal.track(answer.pk, handle)
     return RunningAnswer(
         answer=answer,
         published=published,
@@ -174,8 +167,7 @@ def answer_finish(*, user, running: RunningAnswer, timeout: float = 60) -> Messa
     except Exception:  # cancelled and failed requests are read from `completion` below
         pass
     finally:
-        with _in_flight_lock:
-            _in_flight.pop(running.answer.pk, None)
+        stop_signal.untrack(running.answer.pk)
     try:
         return _record(user=user, running=running)
     finally:
@@ -221,13 +213,10 @@ def _record(*, user, running: RunningAnswer) -> Message:
 
 
 def answer_stop(*, user, answer_id: int) -> Message:
-    """Stop an answer: cancel it on the engine if it runs here, or keep it from starting if pending."""
+    """Stop an answer: keep it from starting if pending, else cancel it on whichever replica streams it."""
     answer = answer_for(user, answer_id)
     Message.objects.filter(pk=answer.pk, status=Message.Status.PENDING).update(status=Message.Status.STOPPED)
-    with _in_flight_lock:
-        handle = _in_flight.get(answer.pk)
-    if handle is not None:
-        handle.cancel()
+    stop_signal.stop(answer.pk)
     answer.refresh_from_db()
     return answer
 

@@ -60,6 +60,9 @@ class Message(models.Model):
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="answers"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DONE)
+    stop_requested = models.BooleanField(
+        default=False, help_text="Stop was pressed: the replica streaming it cancels it (`stop_signal`)."
+    )
     error = models.TextField(blank=True)
     receipt = models.ForeignKey(
         "ledger.InferenceReceipt", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
