@@ -32,6 +32,10 @@ PROBE_ROUTES = frozenset({"livez", "readyz", "healthz", "metrics"})
 """Asked every few seconds by machines: counted in the metrics, but their lines only at DEBUG (readiness
 logs its own changes), or they would bury the lines of people's requests."""
 
+CLIENT_CLOSED_REQUEST = 499
+"""The status counted for a request whose client hung up before the answer (nginx's convention): not a
+server error, so it must not page anyone as a 5xx would."""
+
 RECEIPT_HEADER = "X-Attribution-Receipt"
 """Set by the API (and read here) on every answer: the receipt the request produced."""
 
@@ -42,12 +46,15 @@ def request_observability(get_response):
 
         async def middleware(request: HttpRequest) -> HttpResponse:
             token, started = _begin(request)
-            response = None
+            response, status = None, 500
             try:
                 response = await get_response(request)
                 return response
+            except asyncio.CancelledError:  # the client went away (ASGI cancels the request's task)
+                status = CLIENT_CLOSED_REQUEST
+                raise
             finally:
-                _finish(request, response, started, token)
+                _finish(request, response, started, token, status_without_response=status)
 
     else:
 
@@ -69,32 +76,48 @@ def _begin(request: HttpRequest):
     return log_context.begin(request_id=request.request_id), time.perf_counter()
 
 
-def _finish(request: HttpRequest, response: HttpResponse | None, started: float, token) -> None:
+def _finish(
+    request: HttpRequest,
+    response: HttpResponse | None,
+    started: float,
+    token,
+    *,
+    status_without_response: int = 500,
+) -> None:
+    """Count, time and log the request; never fails it (a fault here is logged, the response goes out)."""
     try:
-        seconds = time.perf_counter() - started
-        status = response.status_code if response is not None else 500
-        route, pattern = _route_of(request)
-        HTTP_REQUESTS.labels(route, status_class(status)).inc()
-        HTTP_DURATION.labels(route, status_class(status)).observe(seconds)
-        if response is not None:
-            response.headers.setdefault("x-request-id", getattr(request, "request_id", ""))
-            log_context.bind(receipt_id=response.headers.get(RECEIPT_HEADER))
-        known = log_context.current()
-        if "model" in known:
-            API_ANSWERS.labels(answer_model_label(str(known["model"])), status_class(status)).inc()
-        if "user_id" not in known:
-            log_context.bind(user_id=_user_id_if_known(request))
-        logger.log(
-            logging.DEBUG if route in PROBE_ROUTES else logging.WARNING if status >= 500 else logging.INFO,
-            "%s %s %s in %.0f ms",
-            request.method,
-            pattern,
-            status,
-            seconds * 1000,
-            extra={"method": request.method, "route": route, "status": status, "duration_ms": seconds * 1000},
-        )
+        _observe(request, response, started, status_without_response)
+    except Exception:
+        logger.exception("could not record the request's metrics or line")
     finally:
         log_context.end(token)
+
+
+def _observe(
+    request: HttpRequest, response: HttpResponse | None, started: float, default_status: int
+) -> None:
+    seconds = time.perf_counter() - started
+    status = response.status_code if response is not None else default_status
+    route, pattern = _route_of(request)
+    HTTP_REQUESTS.labels(route, status_class(status)).inc()
+    HTTP_DURATION.labels(route, status_class(status)).observe(seconds)
+    if response is not None:
+        response.headers.setdefault("x-request-id", getattr(request, "request_id", ""))
+        log_context.bind(receipt_id=response.headers.get(RECEIPT_HEADER))
+    known = log_context.current()
+    if "model" in known:
+        API_ANSWERS.labels(answer_model_label(str(known["model"])), status_class(status)).inc()
+    if "user_id" not in known:
+        log_context.bind(user_id=_user_id_if_known(request))
+    logger.log(
+        logging.DEBUG if route in PROBE_ROUTES else logging.WARNING if status >= 500 else logging.INFO,
+        "%s %s %s in %.0f ms",
+        request.method,
+        pattern,
+        status,
+        seconds * 1000,
+        extra={"method": request.method, "route": route, "status": status, "duration_ms": seconds * 1000},
+    )
 
 
 def _route_of(request: HttpRequest) -> tuple[str, str]:
