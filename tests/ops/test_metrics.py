@@ -39,6 +39,8 @@ def value(samples: dict, name: str, **labels: str) -> float | None:
 
 @pytest.fixture
 def engine_stopped_afterwards():
+    """No engine left by an earlier test (its counters would be counted here), none left for a later one."""
+    engine_runtime.shutdown()
     yield
     engine_runtime.shutdown()
 
