@@ -13,11 +13,12 @@ VENDOR_STAMP := $(VENDOR)/.installed
 MF_WEB_PORT ?= 8000
 export MF_WEB_PORT
 
-.PHONY: help setup run test lint format chromium clean base-model
+.PHONY: help setup run replicas test lint format chromium haproxy clean base-model
 
 help:
 	@echo "make run    set up (first time only) and serve the whole app with demo data"
 	@echo "make test   set up and run ruff and the whole test suite"
+	@echo "make replicas REPLICAS=3   like run, with several web replicas behind HAProxy (answers routed by model)"
 
 $(PY_STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +69,22 @@ chromium:
 	      || echo "could not install chromium: browser tests will skip (or fail with MF_REQUIRE_BROWSER=1)"; \
 	  else echo "chromium is not installed and this is not root: browser tests will skip"; fi; }
 
+# Debian's HAProxy routes answers across web replicas by model (modelfactory/routing/).
+haproxy:
+	@command -v haproxy >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get install -y -qq haproxy >/dev/null 2>&1 || (apt-get update -qq && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null)) \
+	      || echo "could not install haproxy: the routing tests will skip"; \
+	  else echo "haproxy is not installed and this is not root: the routing tests will skip"; fi; }
+
+REPLICAS ?= 3
+replicas: setup haproxy
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput -v 0
+	$(PY) -m modelfactory.routing.replicas --replicas $(REPLICAS) --port $(MF_WEB_PORT)
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
@@ -75,7 +92,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: setup chromium
+test: setup chromium haproxy
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

@@ -32,9 +32,13 @@ APP_SERVICES = {
     "worker-settlement",
     "beat",
     "chain",
+    "web-1",
+    "web-2",
+    "web-3",
 }
 ONE_SHOT = {"migrate", "prepare-model", "deploy-contracts"}
 WEB = {"web", "web-gpu"}
+REPLICAS = {"web-1", "web-2", "web-3"}  # the `replicas` profile, behind `router`
 TRAINERS = {"worker-cpu": "cpu", "worker-gpu": "gpu"}
 
 
@@ -132,7 +136,7 @@ def test_training_workers_run_one_job_at_a_time_and_hold_no_second_message():
 def test_the_web_servers_are_healthy_when_readyz_says_ready():
     from django.urls import resolve
 
-    for name in WEB:
+    for name in WEB | REPLICAS:
         check = SERVICES[name]["healthcheck"]
         assert "http://127.0.0.1:8000/readyz" in " ".join(check["test"])
         assert "127.0.0.1" in SERVICES[name]["environment"]["ALLOWED_HOSTS"].split(",")
@@ -140,7 +144,7 @@ def test_the_web_servers_are_healthy_when_readyz_says_ready():
 
 
 def test_the_web_server_writes_its_own_json_request_lines():
-    for name in WEB:
+    for name in WEB | REPLICAS:
         assert "--no-access-log" in SERVICES[name]["command"]
     for name in APP_SERVICES:
         assert SERVICES[name]["environment"]["MODELFACTORY_LOG_FORMAT"] == "json", name
@@ -179,7 +183,7 @@ def test_only_the_web_server_is_published_beyond_the_hosts_loopback():
     servers (behind their own authentication) may listen on every interface."""
     for name, service in SERVICES.items():
         for port in service.get("ports", []):
-            if name not in WEB:
+            if name not in WEB | {"router"}:
                 assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
 
 
@@ -327,3 +331,22 @@ def test_the_compose_environment_passes_the_deployment_checks(service):
     assert probe["visibility_timeout"] > probe["longest_limit"]
     assert {r"^livez$", r"^readyz$"} <= set(probe["redirect_exempt"])
     assert probe["signs"] is (service == "worker-settlement")
+
+
+def test_the_replicas_profile_runs_three_web_replicas_behind_the_generated_haproxy_config():
+    from modelfactory.routing.haproxy_config import COMPOSE_REPLICAS, compose_config
+
+    assert (REPO / "deploy" / "haproxy.cfg").read_text() == compose_config(), (
+        "regenerate it: python -m modelfactory.routing.haproxy_config > deploy/haproxy.cfg"
+    )
+    router = SERVICES["router"]
+    assert router["profiles"] == ["replicas"]
+    assert "./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in router["volumes"]
+    assert len(REPLICAS) == COMPOSE_REPLICAS
+    for name in REPLICAS:
+        assert SERVICES[name]["profiles"] == ["replicas"]
+        assert SERVICES[name]["command"] == SERVICES["web"]["command"]
+        assert "ports" not in SERVICES[name]  # reached through the router only
+        assert f"server {name} {name}:8000 check" in compose_config()
+    assert "hash-type consistent" in compose_config()
+    assert "option httpchk GET /readyz" in compose_config()

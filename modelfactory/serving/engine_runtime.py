@@ -40,6 +40,9 @@ def engine() -> Engine:
                     kv_cache_bytes=settings.MODELFACTORY_ENGINE_KV_CACHE_MB * 2**20,
                     max_num_seqs=settings.MODELFACTORY_ENGINE_MAX_SEQS,
                     max_rank=settings.MODELFACTORY_ADAPTER_MAX_RANK,
+                    device_adapter_budget_bytes=(settings.MODELFACTORY_ENGINE_DEVICE_ADAPTER_MB * 2**20)
+                    or None,
+                    host_adapter_budget_bytes=settings.MODELFACTORY_ENGINE_HOST_ADAPTER_MB * 2**20,
                 ).start()
     return _engine
 

@@ -401,6 +401,10 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
 # --- Serving engine (in the web process) ----------------------------------------------------------
 MODELFACTORY_ENGINE_KV_CACHE_MB = env.integer("MODELFACTORY_ENGINE_KV_CACHE_MB", 256, minimum=8)
 MODELFACTORY_ENGINE_MAX_SEQS = env.integer("MODELFACTORY_ENGINE_MAX_SEQS", 64, minimum=1)
+# The adapter cache's tiers: device (GPU, or the CPU's own on a CPU host; 0 = the engine's default share of
+# what is free) and host memory. What does not fit is loaded from disk when asked for.
+MODELFACTORY_ENGINE_DEVICE_ADAPTER_MB = env.integer("MODELFACTORY_ENGINE_DEVICE_ADAPTER_MB", 0)
+MODELFACTORY_ENGINE_HOST_ADAPTER_MB = env.integer("MODELFACTORY_ENGINE_HOST_ADAPTER_MB", 1024, minimum=1)
 # The highest LoRA rank the engine serves, and so the highest an imported adapter may have: with ranks
 # bounded and shapes tied to the base model, an import's weights cannot be larger than rank × (in + out)
 # per module, whatever its zip claims.
