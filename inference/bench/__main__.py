@@ -1,21 +1,28 @@
-"""CLI of the benchmark: build the workload once, run each system in a subprocess, print and save."""
+"""CLI of the benchmark: build the workload once, run each system in a subprocess, print and save.
+
+Workloads (`--workload`): "requests" (independent prompts; the default), "chat" (multi-turn conversations
+sharing a system prompt: prefix caching, `engine` against `engine_no_prefix_cache`) and "long-prompt"
+(long prompts arriving while streams decode: chunked prefill, `engine` against `engine_unchunked`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from inference.bench.report import sweep_text, table, targets, targets_text
+from inference.bench.report import ROUND_LATENCIES, sweep_text, table, targets, targets_text
 from inference.bench.systems import SYSTEMS, run_system
 from inference.bench.workload import (
     RANDOM_SHAPES,
     Workload,
     build_base_model,
+    chat_conversations,
     write_adapter_files,
     zipf_requests,
 )
@@ -25,7 +32,12 @@ DEFAULT_BASE_MODEL = Path("var/models/smollm2-135m-instruct")
 DEFAULT_RANDOM_SHAPE = "smollm2"
 # engine_attributed is opt-in: its round (worker start-up, then the drain of its backlog) took 13-26 s on
 # the toy4m workload against 35 s for the five others together, and it needs both cores of this machine.
-DEFAULT_SYSTEMS = [name for name in SYSTEMS if name != "engine_attributed"]
+DEFAULT_SYSTEMS = {
+    "requests": ["engine", "base_only", "peft_swap", "peft_mixed", "hf_generate"],
+    # the PEFT and plain-HF baselines are static batches of independent prompts: not run on these two
+    "chat": ["engine", "engine_no_prefix_cache", "base_only"],
+    "long-prompt": ["engine", "engine_unchunked"],
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,22 +58,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--unique-files", type=int, default=256, help="distinct adapter files behind the names"
     )
-    parser.add_argument("--requests", type=int, default=128)
+    parser.add_argument(
+        "--workload", choices=sorted(DEFAULT_SYSTEMS), default="requests", help="see the module docstring"
+    )
+    parser.add_argument("--requests", type=int, default=128, help="requests, or long-prompt's streams")
+    parser.add_argument("--conversations", type=int, default=32, help="chat: conversations")
+    parser.add_argument("--turns", type=int, default=4, help="chat: turns per conversation")
+    parser.add_argument("--system-len", type=int, default=256, help="chat: shared system prompt tokens")
+    parser.add_argument(
+        "--long-prompts", type=int, default=16, help="long-prompt: at most this many (while the streams run)"
+    )
+    parser.add_argument("--long-prompt-len", default="1024,1536", help="long-prompt: their length range")
+    parser.add_argument("--long-every", type=float, default=1.0, help="long-prompt: seconds between them")
+    parser.add_argument(
+        "--max-prefill-tokens",
+        type=int,
+        default=512,
+        help="the engine's max_prefill_tokens_per_step (prompt tokens per step; longer prompts are chunked)",
+    )
     parser.add_argument(
         "--concurrency",
         default="32",
         help="closed-loop clients = static batch size; a list (32,64,128) sweeps, each with its own rounds",
     )
-    parser.add_argument("--prompt-len", default="16,64", help="uniform range of prompt tokens")
-    parser.add_argument("--output-len", default="16,64", help="uniform range of generated tokens")
+    parser.add_argument(
+        "--prompt-len", default="16,64", help="uniform range of prompt tokens (chat: of each user turn)"
+    )
+    parser.add_argument(
+        "--output-len", default="16,64", help="uniform range of generated tokens (chat: of each answer)"
+    )
     parser.add_argument("--zipf", type=float, default=1.0)
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads per system (2 thrash when shared)"
     )
     parser.add_argument(
         "--systems",
-        default=",".join(DEFAULT_SYSTEMS),
-        help=f"comma-separated, of {', '.join(SYSTEMS)} (default: all but engine_attributed)",
+        help=f"comma-separated, of {', '.join(SYSTEMS)} (default: by workload, "
+        + "; ".join(f"{kind}: {','.join(names)}" for kind, names in DEFAULT_SYSTEMS.items())
+        + ")",
     )
     parser.add_argument("--peft-swap-requests", type=int, default=16, help="peft_swap measures this prefix")
     parser.add_argument("--peft-mixed-max-adapters", type=int, default=200)
@@ -70,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--adapter-dir", type=Path, default=Path("var/bench/adapters"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--workload", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workload-spec", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    args.systems = args.systems or ",".join(DEFAULT_SYSTEMS[args.workload])
     unknown = sorted(set(args.systems.split(",")) - set(SYSTEMS))
     if unknown:
         parser.error(f"unknown systems {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
@@ -82,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     if args.worker:  # inside the subprocess of one system
-        result = run_system(args.worker, Workload.load(args.workload), options)
+        result = run_system(args.worker, Workload.load(args.workload_spec), options)
         args.out.write_text(json.dumps(result))
         return 0
 
@@ -123,7 +158,7 @@ def _run_rounds(args: argparse.Namespace, workload: Workload, scratch: Path, con
                 "inference.bench",
                 "--worker",
                 system,
-                "--workload",
+                "--workload-spec",
                 str(spec),
                 "--out",
                 str(out),
@@ -135,10 +170,13 @@ def _run_rounds(args: argparse.Namespace, workload: Workload, scratch: Path, con
                 continue
             result = json.loads(out.read_text())
             result["rounds"] = [*results.get(system, {}).get("rounds", []), result["tokens_per_s"]]
+            latencies = {key: result.get(key) for key in ROUND_LATENCIES}
+            result["round_latencies"] = [*results.get(system, {}).get("round_latencies", []), latencies]
             if system not in results or result["tokens_per_s"] > results[system]["tokens_per_s"]:
                 results[system] = result
             else:
                 results[system]["rounds"] = result["rounds"]
+                results[system]["round_latencies"] = result["round_latencies"]
             took = time.perf_counter() - began
             print(
                 f"  concurrency {concurrency} round {round_index + 1} {system}: "
@@ -150,10 +188,19 @@ def _run_rounds(args: argparse.Namespace, workload: Workload, scratch: Path, con
 
 def _print_run(args: argparse.Namespace, workload: Workload, concurrency: int, results: dict) -> None:
     base = workload.base_model or f"random {workload.random_shape} Llama"
+    shape = {
+        "requests": f"requests: {args.requests} (Zipf a={args.zipf}), prompt {args.prompt_len}",
+        "chat": f"chat: {args.conversations} conversations x {args.turns} turns (Zipf a={args.zipf}), "
+        f"system prompt {args.system_len}, user turns {args.prompt_len}",
+        "long-prompt": f"long-prompt: {args.requests} streams (Zipf a={args.zipf}), "
+        f"prompt {args.prompt_len}; "
+        f"long prompts of {args.long_prompt_len} tokens, one every {args.long_every} s while they run "
+        f"(at most {args.long_prompts})",
+    }[args.workload]
     print(
         f"\nbase: {base}; adapters: {args.adapters} (ranks {args.ranks}, targets {args.targets}); "
-        f"requests: {args.requests} (Zipf a={args.zipf}), concurrency {concurrency}, "
-        f"prompt {args.prompt_len}, output {args.output_len}, threads {args.threads}, "
+        f"{shape}, concurrency {concurrency}, output {args.output_len}, "
+        f"max prefill tokens/step {args.max_prefill_tokens}, threads {args.threads}, "
         f"best of {args.repeats} round(s)\n"
     )
     print(table(results))
@@ -195,15 +242,39 @@ def _prepare(args: argparse.Namespace) -> Workload:
         path, rank = files[index % len(files)]
         workload.adapters[f"adapter-{index}"] = str(path)
         workload.adapter_ranks[f"adapter-{index}"] = rank
+    workload.kind = args.workload
+    workload.max_prefill_tokens = args.max_prefill_tokens
+    vocab = model.config.vocab_size
+    if args.workload == "chat":
+        rng = random.Random(args.seed + 1)
+        workload.system_prompt = [rng.randrange(vocab) for _ in range(args.system_len)]
+        workload.conversations = chat_conversations(
+            list(workload.adapters),
+            args.conversations,
+            args.turns,
+            args.zipf,
+            _range(args.prompt_len),
+            _range(args.output_len),
+            vocab,
+            args.seed,
+        )
+        return workload
     workload.requests = zipf_requests(
         list(workload.adapters),
         args.requests,
         args.zipf,
         _range(args.prompt_len),
         _range(args.output_len),
-        model.config.vocab_size,
+        vocab,
         args.seed,
     )
+    if args.workload == "long-prompt":
+        workload.long_every_s = args.long_every
+        long_lens = _range(args.long_prompt_len)
+        names = list(workload.adapters)
+        workload.long_prompts = zipf_requests(
+            names, args.long_prompts, args.zipf, long_lens, (1, 1), vocab, args.seed + 2
+        )
     return workload
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import statistics
+
 COLUMNS = [
-    ("system", "{}", 17),
+    ("system", "{}", 22),
     ("tok/s", "{:.0f}", 8),
     ("TTFT p50", "{:.3f}", 9),
     ("TTFT p95", "{:.3f}", 9),
     ("ITL p50", "{:.4f}", 8),
+    ("ITL p95", "{:.4f}", 8),
     ("load p50", "{:.4f}", 9),
     ("load p95", "{:.4f}", 9),
     ("peak MB", "{:.0f}", 8),
@@ -19,6 +22,7 @@ KEYS = [
     "ttft_p50_s",
     "ttft_p95_s",
     "itl_p50_s",
+    "itl_p95_s",
     "cold_load_p50_s",
     "cold_load_p95_s",
     "peak_rss_mb",
@@ -32,12 +36,26 @@ ATTRIBUTION_COLUMNS = [
     ("lag p95", "{:.2f}", 8),
 ]
 ATTRIBUTION_KEYS = ["attributed", "attribution_backlog", "attribution_lag_p50_s", "attribution_lag_p95_s"]
+# shown for the chat workload: TTFT of first turns and of later ones, prefix-cache hits (tokens), and the
+# prompt tokens each system computed
+CHAT_COLUMNS = [("TTFT 1st", "{:.3f}", 9), ("TTFT later", "{:.3f}", 10), ("hit rate", "{:.2f}", 8),
+                ("prompt tok", "{}", 10)]  # fmt: skip
+CHAT_KEYS = ["ttft_p50_first_turn_s", "ttft_p50_later_turns_s", "prefix_hit_rate", "prompt_tokens_computed"]
+# shown for the long-prompt workload: the longest gap of the streams, the long prompts' TTFT
+LONG_COLUMNS = [("ITL max", "{:.3f}", 8), ("long TTFT p50", "{:.3f}", 13), ("long TTFT p95", "{:.3f}", 13)]
+LONG_KEYS = ["itl_max_s", "long_ttft_p50_s", "long_ttft_p95_s"]
+# latencies kept round by round, for the latency targets' per-round ratios
+ROUND_LATENCIES = ["ttft_p50_s", "itl_p95_s"]
 
 
 def table(results: dict[str, dict]) -> str:
     columns, keys = COLUMNS, KEYS
     if any("attributed" in result for result in results.values()):
         columns, keys = COLUMNS + ATTRIBUTION_COLUMNS, KEYS + ATTRIBUTION_KEYS
+    if any("turns" in result for result in results.values()):
+        columns, keys = columns + CHAT_COLUMNS, keys + CHAT_KEYS
+    if any("long_prompts" in result for result in results.values()):
+        columns, keys = columns + LONG_COLUMNS, keys + LONG_KEYS
     header = " ".join(f"{name:>{width}}" for name, _, width in columns)
     lines = [header, "-" * len(header)]
     for result in results.values():
@@ -68,6 +86,23 @@ def targets(results: dict[str, dict], rank16_load_p50: float | None = None) -> l
     ratio("engine >= 3 x peft_mixed", "engine", "peft_mixed", 3)
     ratio("engine >= 0.8 x hf_generate", "engine", "hf_generate", 0.8)
     ratio("engine_attributed >= 0.9 x engine (attribution on)", "engine_attributed", "engine", 0.9)
+    ratio("engine >= 1.0 x engine_no_prefix_cache (throughput)", "engine", "engine_no_prefix_cache", 1.0)
+
+    def lowered(name: str, key: str, a: str, b: str, goal: float) -> None:
+        """How many times lower `key` (a latency) of system a is than b's."""
+        if a in results and b in results and results[a].get(key) and results[b].get(key):
+            value = results[b][key] / results[a][key]
+            check = {"target": name, "value": value, "goal": goal, "met": value >= goal}
+            rounds_a, rounds_b = results[a].get("round_latencies", []), results[b].get("round_latencies", [])
+            if len(rounds_a) > 1 and len(rounds_a) == len(rounds_b):
+                check["per_round"] = [
+                    y[key] / x[key] if x.get(key) and y.get(key) else float("nan")
+                    for x, y in zip(rounds_a, rounds_b, strict=True)
+                ]
+            checks.append(check)
+
+    lowered("TTFT p50 >= 3x lower with the prefix cache", "ttft_p50_s", "engine", "engine_no_prefix_cache", 3)
+    lowered("ITL p95 >= 2x lower with chunked prefill", "itl_p95_s", "engine", "engine_unchunked", 2)
     if "engine" in results and results["engine"].get("cold_load_p50_s") is not None:
         value = results["engine"]["cold_load_p50_s"]
         checks.append(
@@ -123,3 +158,25 @@ def targets_text(checks: list[dict]) -> str:
             line += "; round by round " + ", ".join(f"{value:.3g}" for value in c["per_round"])
         lines.append(line)
     return "\n".join(lines)
+
+
+def summary(*, tokens: int, wall: float, ttfts: list[float], itls: list[float]) -> dict:
+    """A system's headline figures from what it measured."""
+    return {
+        "tokens": tokens,
+        "wall_s": wall,
+        "tokens_per_s": tokens / wall,
+        "ttft_p50_s": percentile(ttfts, 50),
+        "ttft_p95_s": percentile(ttfts, 95),
+        "itl_p50_s": percentile(itls, 50),
+        "itl_p95_s": percentile(itls, 95),
+    }
+
+
+def percentile(values: list[float | None], q: float) -> float | None:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[min(98, max(0, int(q) - 1))]

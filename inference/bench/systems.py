@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import resource
-import statistics
 import time
 from collections.abc import Callable
 
 import torch
 
+from inference.bench.report import percentile, summary
+from inference.bench.scenarios import kv_tokens, run_chat, run_long_prompts
 from inference.bench.workload import BenchRequest, Workload, build_base_model
 
 
@@ -22,31 +23,67 @@ def run_system(name: str, workload: Workload, options: dict) -> dict:
 
 
 # --- the engine ----------------------------------------------------------------------------------------
-def run_engine(workload: Workload, options: dict, *, lora: bool = True, attribution=None) -> dict:
-    """The engine in a closed loop; with `attribution` (an `AttributionHandOff`), every finished answer
-    is handed to it and it is told when the measured run ends (it is waited for before the run starts)."""
+def run_engine(
+    workload: Workload,
+    options: dict,
+    *,
+    lora: bool = True,
+    attribution=None,
+    prefix_caching: bool = True,
+    chunked_prefill: bool = True,
+) -> dict:
+    """The engine in a closed loop (or the chat / long-prompt scenario, by `workload.kind`); with
+    `attribution` (an `AttributionHandOff`), every finished answer is handed to it and it is told when
+    the measured run ends (it is waited for before the run starts)."""
     from inference.engine import Engine
     from inference.kv_cache import KVShape
-    from inference.request import Request
     from inference.sampling import SamplingParams
 
     model = build_base_model(workload)
-    longest = max(len(r.prompt) + r.max_tokens for r in workload.requests)
-    kv_bytes = int(
-        KVShape.of(model.config).bytes_per_token(torch.float32) * longest * workload.concurrency * 1.3
-    )
+    kv_bytes = int(KVShape.of(model.config).bytes_per_token(torch.float32) * kv_tokens(workload) * 1.3)
     engine = Engine(
         model,
         enable_lora=lora,
         lora_targets=workload.targets,
-        max_num_seqs=workload.concurrency,
+        # the long prompts do not take the streams' places (their KV room is counted in kv_tokens too)
+        max_num_seqs=workload.concurrency + len(workload.long_prompts),
         kv_cache_bytes=kv_bytes,
         max_rank=max(workload.adapter_ranks.values(), default=8),
+        prefix_caching=prefix_caching,
+        max_prefill_tokens_per_step=workload.max_prefill_tokens if chunked_prefill else None,
     )
     if lora:
         for adapter, path in workload.adapters.items():
             engine.register_adapter(adapter, path)
-    engine.generate([workload.requests[0].prompt] * 2, sampling=SamplingParams(max_tokens=4, ignore_eos=True))
+    warm_up = [list(range(3, 11))] * 2  # tokens no workload starts with: nothing useful left in the cache
+    engine.generate(warm_up, sampling=SamplingParams(max_tokens=4, ignore_eos=True))
+
+    if workload.kind == "chat":
+        result = run_chat(engine, workload, lora)
+    elif workload.kind == "long-prompt":
+        result = run_long_prompts(engine, workload, lora)
+    else:
+        result = _run_requests(engine, workload, lora, attribution)
+    stats = engine.stats()
+    result["mean_batch_size"] = stats["mean_batch_size"]
+    result["prefix_cache"] = stats["prefix_cache"]
+    result["prefix_hit_rate"] = stats["prefix_cache"]["hit_rate"] if prefix_caching else None
+    result["prompt_tokens_computed"] = stats["prompt_tokens"]
+    if lora:
+        cache = stats["adapters"]
+        disk, copy = engine.adapters.disk_load, engine.adapters.device_copy
+        result["cold_load_p50_s"] = (disk.percentile(50) or 0) + (copy.percentile(50) or 0)
+        result["cold_load_p95_s"] = (disk.percentile(95) or 0) + (copy.percentile(95) or 0)
+        result["adapter_cache"] = {k: cache[k] for k in ("disk_loads", "host_resident", "device_resident")}
+        result["adapter_cache"]["evictions"] = cache["evictions"]
+    engine.close()
+    return result
+
+
+def _run_requests(engine, workload: Workload, lora: bool, attribution) -> dict:
+    """Independent requests, `concurrency` clients in a closed loop."""
+    from inference.request import Request
+    from inference.sampling import SamplingParams
 
     pending = list(reversed(workload.requests))
     in_flight, done = [], []
@@ -78,23 +115,22 @@ def run_engine(workload: Workload, options: dict, *, lora: bool = True, attribut
     wall = time.perf_counter() - started
     if attribution is not None:
         attribution.engine_finished()
-    stats = engine.stats()
-    result = _summary(
+    return summary(
         tokens=sum(len(c.token_ids) for c in done),
         wall=wall,
         ttfts=[c.time_to_first_token_s for c in done],
         itls=[(c.latency_s - c.time_to_first_token_s) / max(1, len(c.token_ids) - 1) for c in done],
     )
-    result["mean_batch_size"] = stats["mean_batch_size"]
-    if lora:
-        cache = stats["adapters"]
-        disk, copy = engine.adapters.disk_load, engine.adapters.device_copy
-        result["cold_load_p50_s"] = (disk.percentile(50) or 0) + (copy.percentile(50) or 0)
-        result["cold_load_p95_s"] = (disk.percentile(95) or 0) + (copy.percentile(95) or 0)
-        result["adapter_cache"] = {k: cache[k] for k in ("disk_loads", "host_resident", "device_resident")}
-        result["adapter_cache"]["evictions"] = cache["evictions"]
-    engine.close()
-    return result
+
+
+def run_engine_no_prefix_cache(workload: Workload, options: dict) -> dict:
+    """`engine` with prefix caching off: every prompt computed from its first token."""
+    return run_engine(workload, options, prefix_caching=False)
+
+
+def run_engine_unchunked(workload: Workload, options: dict) -> dict:
+    """`engine` without chunked prefill: every prompt computed whole in the step that admits it."""
+    return run_engine(workload, options, chunked_prefill=False)
 
 
 def run_base_only(workload: Workload, options: dict) -> dict:
@@ -141,7 +177,7 @@ def run_peft_swap(workload: Workload, options: dict) -> dict:
         tokens += request.max_tokens
         if request.adapter is not None:
             model = served.unload()
-    result = _summary(tokens=tokens, wall=time.perf_counter() - started, ttfts=ttfts, itls=itls)
+    result = summary(tokens=tokens, wall=time.perf_counter() - started, ttfts=ttfts, itls=itls)
     result.update(_load_summary(loads), requests_measured=len(requests))
     return result
 
@@ -192,7 +228,7 @@ def _static_batches(model, requests: list[BenchRequest], size: int, *, with_adap
         ttfts += [first] * len(batch)
         itls += [(total - first) / max(1, steps - 1)] * len(batch)
         tokens += sum(r.max_tokens for r in batch)  # only the tokens each request asked for count
-    result = _summary(tokens=tokens, wall=time.perf_counter() - started, ttfts=ttfts, itls=itls)
+    result = summary(tokens=tokens, wall=time.perf_counter() - started, ttfts=ttfts, itls=itls)
     result["requests_measured"] = len(requests)
     return result
 
@@ -237,34 +273,15 @@ def _generate(model, batch: list[BenchRequest], *, with_adapters: bool = False) 
     return (recorder.at or began) - began, total
 
 
-def _summary(*, tokens: int, wall: float, ttfts: list[float], itls: list[float]) -> dict:
-    return {
-        "tokens": tokens,
-        "wall_s": wall,
-        "tokens_per_s": tokens / wall,
-        "ttft_p50_s": _percentile(ttfts, 50),
-        "ttft_p95_s": _percentile(ttfts, 95),
-        "itl_p50_s": _percentile(itls, 50),
-        "itl_p95_s": _percentile(itls, 95),
-    }
-
-
 def _load_summary(loads: list[float]) -> dict:
-    return {"cold_load_p50_s": _percentile(loads, 50), "cold_load_p95_s": _percentile(loads, 95)}
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    values = sorted(v for v in values if v is not None)
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[min(98, max(0, int(q) - 1))]
+    return {"cold_load_p50_s": percentile(loads, 50), "cold_load_p95_s": percentile(loads, 95)}
 
 
 SYSTEMS: dict[str, Callable[[Workload, dict], dict]] = {
     "engine": run_engine,
     "engine_attributed": run_engine_attributed,
+    "engine_no_prefix_cache": run_engine_no_prefix_cache,
+    "engine_unchunked": run_engine_unchunked,
     "base_only": run_base_only,
     "peft_swap": run_peft_swap,
     "peft_mixed": run_peft_mixed,

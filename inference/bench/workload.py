@@ -1,5 +1,10 @@
 """The benchmark's inputs: a base model, N adapters in PEFT format, and requests with Zipf popularity.
 
+Three kinds of workload (`Workload.kind`): "requests" (independent prompts, closed loop), "chat"
+(conversations of several turns sharing one system prompt, each turn's prompt the whole conversation so
+far: what prefix caching is for) and "long-prompt" (streams decoding while long prompts arrive: what
+chunked prefill is for); see `scenarios.py` for how the last two are driven.
+
 Adapter files are written directly in PEFT's on-disk format (adapter_config.json + safetensors with
 PEFT's key names; PEFT itself loads them in the `peft_*` baselines). N registered names point at
 min(N, unique_files) distinct files round-robin, so 5,000 adapters do not need 5,000 files on disk;
@@ -69,6 +74,15 @@ class BenchRequest:
 
 
 @dataclass
+class BenchConversation:
+    """One chat: its adapter, and per turn the user's new tokens and the answer's length."""
+
+    adapter: str | None
+    user_turns: list[list[int]]
+    max_tokens: list[int]
+
+
+@dataclass
 class Workload:
     base_model: str | None  # a local HF directory, or None for a random model of `random_shape`
     random_shape: str
@@ -79,6 +93,12 @@ class Workload:
     adapters: dict[str, str]  # name -> directory
     adapter_ranks: dict[str, int]
     requests: list[BenchRequest] = field(default_factory=list)
+    kind: str = "requests"  # "requests" | "chat" | "long-prompt"
+    system_prompt: list[int] = field(default_factory=list)  # chat: every conversation starts with it
+    conversations: list[BenchConversation] = field(default_factory=list)
+    long_prompts: list[BenchRequest] = field(default_factory=list)  # long-prompt: arriving while streams run
+    long_every_s: float = 1.0  # ... one every this many seconds
+    max_prefill_tokens: int | None = 512  # the engine's max_prefill_tokens_per_step
 
     def save(self, path: Path) -> None:
         path.write_text(self.to_json())
@@ -94,6 +114,8 @@ class Workload:
     def from_json(text: str) -> Workload:
         data = json.loads(text)
         data["requests"] = [BenchRequest(**r) for r in data["requests"]]
+        data["conversations"] = [BenchConversation(**c) for c in data.get("conversations", [])]
+        data["long_prompts"] = [BenchRequest(**r) for r in data.get("long_prompts", [])]
         return Workload(**data)
 
     @property
@@ -187,3 +209,25 @@ def zipf_requests(
         prompt = [rng.randrange(vocab_size) for _ in range(rng.randint(*prompt_lens))]
         requests.append(BenchRequest(prompt=prompt, adapter=adapter, max_tokens=rng.randint(*output_lens)))
     return requests
+
+
+def chat_conversations(
+    names: list[str],
+    count: int,
+    turns: int,
+    alpha: float,
+    user_lens: tuple[int, int],
+    output_lens: tuple[int, int],
+    vocab_size: int,
+    seed: int,
+) -> list[BenchConversation]:
+    """`count` conversations of `turns` turns; a conversation talks to one adapter, Zipf-popular."""
+    rng = random.Random(seed)
+    weights = [1.0 / (k + 1) ** alpha for k in range(len(names))]
+    conversations = []
+    for _ in range(count):
+        adapter = rng.choices(names, weights)[0] if names else None
+        users = [[rng.randrange(vocab_size) for _ in range(rng.randint(*user_lens))] for _ in range(turns)]
+        outputs = [rng.randint(*output_lens) for _ in range(turns)]
+        conversations.append(BenchConversation(adapter=adapter, user_turns=users, max_tokens=outputs))
+    return conversations
