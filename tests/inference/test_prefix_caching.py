@@ -224,3 +224,25 @@ def test_a_request_for_prompt_logprobs_computes_them_instead_of_taking_cached_bl
         expected = torch.log_softmax(reference_logits(llama_adapters, "ko-r32", prompt), dim=-1)
         got = torch.tensor(asked.result().prompt_logprobs[1:])
         assert (got - expected[torch.arange(len(prompt) - 1), prompt[1:]]).abs().max() < PEFT
+
+
+def test_cached_blocks_nobody_holds_count_as_free_when_a_new_prompt_needs_the_memory(llama_adapters):
+    tiny = {"kv_cache_bytes": 13 * 4 * 512, "block_size": 4}  # 12 usable blocks of 4 tokens (512 B a token)
+    first, second = list(range(1, 41)), list(range(101, 141))  # 10 blocks each, with the answer 11
+    with _engine(llama_adapters, **tiny) as engine, _engine(llama_adapters) as fresh:
+        assert engine.stats()["kv_blocks_total"] == 12
+        engine.generate([first], sampling=SamplingParams(max_tokens=3, ignore_eos=True))
+        stats = engine.stats()
+        assert stats["prefix_cache"]["evictable_blocks"] == 10  # its full blocks, kept
+        assert stats["kv_blocks_free"] == 12  # ... and counted as free
+
+        (got,) = engine.generate(
+            [second], adapter="qv-r4", sampling=SamplingParams(max_tokens=3, ignore_eos=True)
+        )
+        (expected,) = fresh.generate(
+            [second], adapter="qv-r4", sampling=SamplingParams(max_tokens=3, ignore_eos=True)
+        )
+
+        assert got.token_ids == expected.token_ids
+        assert engine.stats()["prefix_cache"]["evictions"] >= 8  # the least recently used went first
+        assert engine.stats()["preemptions"] == 0
