@@ -342,6 +342,9 @@ def test_the_replicas_profile_runs_three_web_replicas_behind_the_generated_hapro
     router = SERVICES["router"]
     assert router["profiles"] == ["replicas"]
     assert "./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro" in router["volumes"]
+    assert any(
+        volume.startswith("./deploy/errors:/usr/local/etc/haproxy/errors") for volume in router["volumes"]
+    )
     assert len(REPLICAS) == COMPOSE_REPLICAS
     for name in REPLICAS:
         assert SERVICES[name]["profiles"] == ["replicas"]

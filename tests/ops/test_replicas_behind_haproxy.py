@@ -125,6 +125,11 @@ def test_each_models_answers_go_to_one_replica_and_move_when_it_dies(cluster):
     assert {response.status_code for response in after.values()} == {200}
     assert {response.headers["x-served-by"] for response in after.values()} == {"web1"}
 
+    stop(servers["web1"])
+    wait_until(lambda: ask(base_url, secret, MODELS[0]).status_code == 503, timeout_s=10, what="no replica")
+    none_left = ask(base_url, secret, MODELS[0])
+    assert none_left.json()["error"]["code"] == "no_replica_available"  # OpenAI's shape, from HAProxy
+
 
 def test_round_robin_spreads_one_models_answers_over_every_replica(cluster):
     route, _, secret = cluster
