@@ -48,6 +48,8 @@ class AdapterSpec:
     targets: list[str]
     alpha: float = 16.0
     use_rslora: bool = False
+    dora: bool = False
+    dropout: float = 0.0  # training-only: off when serving, so a served adapter must ignore it
 
 
 @dataclass
@@ -62,7 +64,8 @@ class AdapterSet:
 def save_peft_adapters(
     base: torch.nn.Module, specs: list[AdapterSpec], directory: Path, seed: int = 1, b_std: float = 0.2
 ) -> AdapterSet:
-    """Random (non-zero B) LoRA adapters made and saved by PEFT itself, on a copy of `base`.
+    """Random (non-zero B) LoRA and DoRA adapters made and saved by PEFT itself, on a copy of `base`; DoRA
+    magnitudes are perturbed too, so that m != ||W + s B A|| and every factor matters.
 
     ``b_std`` sizes the deltas: large enough to change every logit, small enough that a deep real model's
     activations stay in the range it was trained for.
@@ -77,7 +80,8 @@ def save_peft_adapters(
             target_modules=spec.targets,
             init_lora_weights=False,
             use_rslora=spec.use_rslora,
-            lora_dropout=0.0,
+            use_dora=spec.dora,
+            lora_dropout=spec.dropout,
         )
         if model is None:
             model = get_peft_model(copy.deepcopy(base), config, adapter_name=spec.name)
@@ -87,12 +91,33 @@ def save_peft_adapters(
             for module in model.modules():
                 if hasattr(module, "lora_B") and spec.name in module.lora_B:
                     module.lora_B[spec.name].weight.normal_(0, b_std)
+                    if spec.dora:
+                        magnitude = module.lora_magnitude_vector[spec.name].weight
+                        magnitude.mul_(1 + 0.3 * torch.randn_like(magnitude))
         path = directory / spec.name
         model.save_pretrained(str(path), selected_adapters=[spec.name])
         nested = path / spec.name
         paths[spec.name] = nested if nested.is_dir() else path
     model.eval()
     return AdapterSet(paths=paths, peft_model=model, specs={s.name: s for s in specs})
+
+
+def submit_mixed(engine, count: int, seed: int, names: list[str | None], max_tokens: int = 6) -> list[tuple]:
+    """`count` random prompts cycling over `names` (None: the base), greedy, logits kept for the comparison:
+    [(prompt, adapter, handle)]."""
+    from inference.request import Request
+    from inference.sampling import SamplingParams
+    from tests.inference.conftest import random_prompt
+
+    generator = torch.Generator().manual_seed(seed)
+    submitted = []
+    for index in range(count):
+        prompt = random_prompt(generator)
+        adapter = names[index % len(names)]
+        params = SamplingParams(max_tokens=max_tokens, ignore_eos=True)
+        request = Request(prompt_token_ids=prompt, adapter=adapter, sampling=params, keep_logits=True)
+        submitted.append((prompt, adapter, engine.submit(request)))
+    return submitted
 
 
 @torch.inference_mode()

@@ -9,15 +9,11 @@ refused with the reason.
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import torch
-from peft import LoraConfig, get_peft_model
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -36,71 +32,34 @@ from inference.lora_layers import (
 )
 from inference.request import Request
 from inference.sampling import SamplingParams
-from tests.inference.conftest import random_prompt
-from tests.inference.factories import ATTENTION, MLP, AdapterSet, reference_logits, tiny_gpt2, tiny_llama
+from tests.inference.factories import (
+    ATTENTION,
+    MLP,
+    AdapterSet,
+    AdapterSpec,
+    reference_logits,
+    save_peft_adapters,
+    submit_mixed,
+    tiny_gpt2,
+    tiny_llama,
+)
 
 TOLERANCE = 1e-4
 
 
-@dataclass
-class Spec:
-    name: str
-    rank: int
-    targets: list[str]
-    dora: bool
-    alpha: float = 16.0
-    use_rslora: bool = False
-    dropout: float = 0.0
-
-
 LLAMA_SPECS = [
-    Spec("dora-qv-r4", 4, ["q_proj", "v_proj"], dora=True),
-    Spec("dora-mlp-r8", 8, MLP, dora=True, dropout=0.1),  # dropout is training-only: off when serving
-    Spec("dora-all-r16", 16, ATTENTION + MLP, dora=True, alpha=32),
-    Spec("dora-ko-r32-rslora", 32, ["k_proj", "o_proj"], dora=True, use_rslora=True),
-    Spec("lora-all-r8", 8, ATTENTION + MLP, dora=False),
-    Spec("lora-gate-down-r12", 12, ["gate_proj", "down_proj"], dora=False, alpha=8),
+    AdapterSpec("dora-qv-r4", 4, ["q_proj", "v_proj"], dora=True),
+    AdapterSpec("dora-mlp-r8", 8, MLP, dora=True, dropout=0.1),  # dropout is training-only: off when serving
+    AdapterSpec("dora-all-r16", 16, ATTENTION + MLP, dora=True, alpha=32),
+    AdapterSpec("dora-ko-r32-rslora", 32, ["k_proj", "o_proj"], dora=True, use_rslora=True),
+    AdapterSpec("lora-all-r8", 8, ATTENTION + MLP, dora=False),
+    AdapterSpec("lora-gate-down-r12", 12, ["gate_proj", "down_proj"], dora=False, alpha=8),
 ]
-
-
-def save_adapters(base: nn.Module, specs: list[Spec], directory: Path, seed: int = 1) -> AdapterSet:
-    """DoRA and LoRA adapters made and saved by PEFT, with non-trivial B and DoRA magnitudes (so that
-    m != ||W + s B A|| and every factor matters), all in one PEFT model for the reference outputs."""
-    model = None
-    paths = {}
-    for index, spec in enumerate(specs):
-        torch.manual_seed(seed + index)
-        config = LoraConfig(
-            r=spec.rank,
-            lora_alpha=spec.alpha,
-            target_modules=spec.targets,
-            init_lora_weights=False,
-            use_rslora=spec.use_rslora,
-            use_dora=spec.dora,
-            lora_dropout=spec.dropout,
-        )
-        if model is None:
-            model = get_peft_model(copy.deepcopy(base), config, adapter_name=spec.name)
-        else:
-            model.add_adapter(spec.name, config)
-        with torch.no_grad():
-            for module in model.modules():
-                if hasattr(module, "lora_B") and spec.name in module.lora_B:
-                    module.lora_B[spec.name].weight.normal_(0, 0.2)
-                    if spec.dora:
-                        magnitude = module.lora_magnitude_vector[spec.name].weight
-                        magnitude.mul_(1 + 0.3 * torch.randn_like(magnitude))
-        path = directory / spec.name
-        model.save_pretrained(str(path), selected_adapters=[spec.name])
-        nested = path / spec.name
-        paths[spec.name] = nested if nested.is_dir() else path
-    model.eval()
-    return AdapterSet(paths=paths, peft_model=model, specs={s.name: s for s in specs})
 
 
 @pytest.fixture(scope="module")
 def llama_dora(tmp_path_factory) -> AdapterSet:
-    return save_adapters(tiny_llama(seed=0), LLAMA_SPECS, tmp_path_factory.mktemp("dora-adapters"))
+    return save_peft_adapters(tiny_llama(seed=0), LLAMA_SPECS, tmp_path_factory.mktemp("dora-adapters"))
 
 
 def _engine(adapters: AdapterSet, base: nn.Module, **options) -> Engine:
@@ -108,18 +67,6 @@ def _engine(adapters: AdapterSet, base: nn.Module, **options) -> Engine:
     for name, path in adapters.paths.items():
         engine.register_adapter(name, path)
     return engine
-
-
-def _submit(engine: Engine, count: int, seed: int, names: list[str | None], max_tokens: int = 6):
-    generator = torch.Generator().manual_seed(seed)
-    submitted = []
-    for index in range(count):
-        prompt = random_prompt(generator)
-        adapter = names[index % len(names)]
-        params = SamplingParams(max_tokens=max_tokens, ignore_eos=True)
-        request = Request(prompt_token_ids=prompt, adapter=adapter, sampling=params, keep_logits=True)
-        submitted.append((prompt, adapter, engine.submit(request)))
-    return submitted
 
 
 def _assert_matches_peft(adapters: AdapterSet, submitted) -> None:
@@ -158,7 +105,7 @@ def test_the_magnitudes_really_change_the_output(llama_dora):
 @pytest.mark.parametrize("batch_size", [1, 7, 24])
 def test_a_mixed_batch_of_dora_lora_and_base_requests_matches_peft(llama_dora, batch_size):
     engine = _engine(llama_dora, tiny_llama(seed=0))
-    submitted = _submit(engine, batch_size, seed=batch_size, names=ALL_NAMES)
+    submitted = submit_mixed(engine, batch_size, seed=batch_size, names=ALL_NAMES)
     engine.run_until_idle()
     _assert_matches_peft(llama_dora, submitted)
     engine.close()
@@ -174,10 +121,10 @@ def test_requests_joining_mid_generation_and_per_request_adapters_still_match(ll
             alias = f"{spec.name}-copy{copy_index}"
             engine.register_adapter(alias, llama_dora.paths[spec.name])
             names.append(alias)
-    first = _submit(engine, 10, seed=21, names=names[::2], max_tokens=10)
+    first = submit_mixed(engine, 10, seed=21, names=names[::2], max_tokens=10)
     for _ in range(3):
         engine.step()
-    second = _submit(engine, 10, seed=22, names=names[1::2], max_tokens=4)
+    second = submit_mixed(engine, 10, seed=22, names=names[1::2], max_tokens=4)
     engine.run_until_idle()
     original = {alias: alias.rsplit("-copy", 1)[0] for alias in names if alias}
     _assert_matches_peft(
@@ -204,7 +151,7 @@ def test_evicted_and_reused_rows_never_carry_a_stale_dora_factor(llama_dora):
     ]
     submitted = []
     for round_index, names in enumerate(rounds):
-        submitted += _submit(engine, 4, seed=30 + round_index, names=names, max_tokens=3)
+        submitted += submit_mixed(engine, 4, seed=30 + round_index, names=names, max_tokens=3)
         engine.run_until_idle()
     _assert_matches_peft(llama_dora, submitted)
     assert engine.stats()["adapters"]["evictions"].get("device:lru", 0) > 0
@@ -224,13 +171,13 @@ def _random_biases(model: nn.Module) -> nn.Module:
 def test_gpt2_conv1d_dora_with_biases_matches_peft(tmp_path):
     """Conv1D stores W as [in, out] (PEFT's fan_in_fan_out) and has biases, which DoRA leaves unscaled."""
     specs = [
-        Spec("gpt-dora-qkv-r8", 8, ["c_attn"], dora=True),
-        Spec("gpt-dora-fc-proj-r4", 4, ["c_fc", "c_proj"], dora=True),
-        Spec("gpt-lora-qkv-r16", 16, ["c_attn"], dora=False),
+        AdapterSpec("gpt-dora-qkv-r8", 8, ["c_attn"], dora=True),
+        AdapterSpec("gpt-dora-fc-proj-r4", 4, ["c_fc", "c_proj"], dora=True),
+        AdapterSpec("gpt-lora-qkv-r16", 16, ["c_attn"], dora=False),
     ]
-    adapters = save_adapters(_random_biases(tiny_gpt2(seed=0)), specs, tmp_path)
+    adapters = save_peft_adapters(_random_biases(tiny_gpt2(seed=0)), specs, tmp_path)
     engine = _engine(adapters, _random_biases(tiny_gpt2(seed=0)), kv_cache_bytes=1 << 20)
-    submitted = _submit(engine, 8, seed=8, names=[None, *[spec.name for spec in specs]])
+    submitted = submit_mixed(engine, 8, seed=8, names=[None, *[spec.name for spec in specs]])
     engine.run_until_idle()
     _assert_matches_peft(adapters, submitted)
     engine.close()
@@ -239,10 +186,13 @@ def test_gpt2_conv1d_dora_with_biases_matches_peft(tmp_path):
 def test_qwen2_dora_with_qkv_biases_matches_peft(tmp_path):
     from tests.inference.factories import tiny_causal_lm
 
-    specs = [Spec("qwen-dora-attn-r8", 8, ATTENTION, dora=True), Spec("qwen-lora-mlp-r4", 4, MLP, dora=False)]
-    adapters = save_adapters(_random_biases(tiny_causal_lm("qwen2")), specs, tmp_path)
+    specs = [
+        AdapterSpec("qwen-dora-attn-r8", 8, ATTENTION, dora=True),
+        AdapterSpec("qwen-lora-mlp-r4", 4, MLP, dora=False),
+    ]
+    adapters = save_peft_adapters(_random_biases(tiny_causal_lm("qwen2")), specs, tmp_path)
     engine = _engine(adapters, _random_biases(tiny_causal_lm("qwen2")), kv_cache_bytes=1 << 20)
-    submitted = _submit(engine, 6, seed=10, names=[None, *[spec.name for spec in specs]])
+    submitted = submit_mixed(engine, 6, seed=10, names=[None, *[spec.name for spec in specs]])
     engine.run_until_idle()
     _assert_matches_peft(adapters, submitted)
     engine.close()

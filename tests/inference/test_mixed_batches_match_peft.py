@@ -9,21 +9,15 @@ from inference.engine import Engine
 from inference.request import Request
 from inference.sampling import SamplingParams
 from tests.inference.conftest import LLAMA_ADAPTERS, random_prompt
-from tests.inference.factories import AdapterSpec, reference_logits, save_peft_adapters, tiny_gpt2
+from tests.inference.factories import (
+    AdapterSpec,
+    reference_logits,
+    save_peft_adapters,
+    submit_mixed,
+    tiny_gpt2,
+)
 
 TOLERANCE = 1e-4
-
-
-def _submit_mixed(engine: Engine, count: int, seed: int, names: list[str | None], max_tokens: int = 6):
-    generator = torch.Generator().manual_seed(seed)
-    submitted = []
-    for index in range(count):
-        prompt = random_prompt(generator)
-        adapter = names[index % len(names)]
-        params = SamplingParams(max_tokens=max_tokens, ignore_eos=True)
-        request = Request(prompt_token_ids=prompt, adapter=adapter, sampling=params, keep_logits=True)
-        submitted.append((prompt, adapter, engine.submit(request)))
-    return submitted
 
 
 def _assert_matches_reference(adapters, submitted) -> None:
@@ -39,14 +33,14 @@ def _assert_matches_reference(adapters, submitted) -> None:
 @pytest.mark.parametrize("batch_size", [1, 7, 64])
 def test_mixed_adapter_batch_matches_peft_single_adapter_logits(engine, llama_adapters, batch_size):
     names = [None, *[spec.name for spec in LLAMA_ADAPTERS]]
-    submitted = _submit_mixed(engine, batch_size, seed=batch_size, names=names)
+    submitted = submit_mixed(engine, batch_size, seed=batch_size, names=names)
     engine.run_until_idle()
     _assert_matches_reference(llama_adapters, submitted)
     assert engine.stats()["failed"] == 0
 
 
 def test_requests_without_adapter_match_the_plain_base_model(engine, llama_adapters):
-    submitted = _submit_mixed(engine, 8, seed=3, names=[None, "all-r64-rslora"])
+    submitted = submit_mixed(engine, 8, seed=3, names=[None, "all-r64-rslora"])
     engine.run_until_idle()
     _assert_matches_reference(llama_adapters, submitted)
 
@@ -55,17 +49,17 @@ def test_base_only_engine_matches_the_plain_base_model(llama_adapters):
     from tests.inference.factories import tiny_llama
 
     engine = Engine(tiny_llama(seed=0), enable_lora=False, kv_cache_bytes=1 << 20, block_size=8)
-    submitted = _submit_mixed(engine, 5, seed=4, names=[None])
+    submitted = submit_mixed(engine, 5, seed=4, names=[None])
     engine.run_until_idle()
     _assert_matches_reference(llama_adapters, submitted)
 
 
 def test_requests_joining_mid_generation_still_match(engine, llama_adapters):
     """Continuous batching: new prompts are prefilled in the same steps as running decodes."""
-    first = _submit_mixed(engine, 6, seed=5, names=["qv-r4", "mlp-r8", None], max_tokens=10)
+    first = submit_mixed(engine, 6, seed=5, names=["qv-r4", "mlp-r8", None], max_tokens=10)
     for _ in range(3):
         engine.step()
-    second = _submit_mixed(engine, 6, seed=6, names=["all-r16", "ko-r32", "gate-down-r12"], max_tokens=4)
+    second = submit_mixed(engine, 6, seed=6, names=["all-r16", "ko-r32", "gate-down-r12"], max_tokens=4)
     engine.run_until_idle()
     _assert_matches_reference(llama_adapters, first + second)
 
@@ -76,7 +70,7 @@ def test_a_tiny_kv_cache_preempts_and_recomputes_without_changing_outputs(llama_
     engine = Engine(tiny_llama(seed=0), kv_cache_bytes=48 * 1024, block_size=4)  # ~46 blocks of 4 tokens
     for spec in LLAMA_ADAPTERS:
         engine.register_adapter(spec.name, llama_adapters.paths[spec.name])
-    submitted = _submit_mixed(engine, 16, seed=7, names=[spec.name for spec in LLAMA_ADAPTERS], max_tokens=12)
+    submitted = submit_mixed(engine, 16, seed=7, names=[spec.name for spec in LLAMA_ADAPTERS], max_tokens=12)
     engine.run_until_idle()
     _assert_matches_reference(llama_adapters, submitted)
     assert engine.stats()["preemptions"] > 0
@@ -92,7 +86,7 @@ def test_gpt2_conv1d_adapters_match_peft(tmp_path):
     engine = Engine(tiny_gpt2(seed=0), kv_cache_bytes=1 << 20, block_size=8)
     for spec in specs:
         engine.register_adapter(spec.name, adapters.paths[spec.name])
-    submitted = _submit_mixed(engine, 6, seed=8, names=["gpt-qkv-r8", "gpt-proj-fc-r16", None])
+    submitted = submit_mixed(engine, 6, seed=8, names=["gpt-qkv-r8", "gpt-proj-fc-r16", None])
     engine.run_until_idle()
     _assert_matches_reference(adapters, submitted)
 
@@ -134,6 +128,6 @@ def test_other_llama_family_architectures_match_peft(tmp_path, family):
     engine = Engine(tiny_causal_lm(family), kv_cache_bytes=1 << 20, block_size=8)
     for spec in specs:
         engine.register_adapter(spec.name, adapters.paths[spec.name])
-    submitted = _submit_mixed(engine, 6, seed=9, names=[specs[0].name, specs[1].name, None])
+    submitted = submit_mixed(engine, 6, seed=9, names=[specs[0].name, specs[1].name, None])
     engine.run_until_idle()
     _assert_matches_reference(adapters, submitted)
