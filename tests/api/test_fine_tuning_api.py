@@ -264,12 +264,26 @@ def test_deleting_a_file_deletes_its_rows_unless_a_job_trained_on_them(openai_cl
         openai_client.fine_tuning.jobs.create(model="tiny-base", training_file=training_file.id)
 
 
+def adapter_written_by_the_worker(job: FineTuneJob, base_model) -> None:
+    """The adapter a finished job leaves on disk (publishing checks the engine can serve it)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from modelfactory.finetuning.artifacts import adapter_directory
+
+    model = AutoModelForCausalLM.from_pretrained(base_model)
+    get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"])).save_pretrained(
+        adapter_directory(job)
+    )
+
+
 def test_a_job_says_succeeded_only_once_its_model_answers_and_beat_publishes_a_missed_one(
-    openai_client, caller, training_file
+    openai_client, caller, training_file, use_tiny_base_model
 ):
     created = openai_client.fine_tuning.jobs.create(model="tiny-base", training_file=training_file.id)
     long_ago = timezone.now() - timedelta(hours=1)
     FineTuneJob.objects.update(status=FineTuneJob.Status.SUCCEEDED, finished=long_ago)  # worker died here
+    adapter_written_by_the_worker(FineTuneJob.objects.get(), use_tiny_base_model)
 
     unpublished = openai_client.fine_tuning.jobs.retrieve(created.id)
     jobs_recover_stalled()

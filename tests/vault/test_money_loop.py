@@ -30,6 +30,7 @@ from tests.support.paid_answers import paid_answer, vault_deposit
 pytestmark = pytest.mark.django_db
 
 PLATFORM, OPERATOR = address_of(ANVIL_KEYS[6]), address_of(ANVIL_KEYS[1])
+PEOPLE_KEYS = (*ANVIL_KEYS[2:6], ANVIL_KEYS[7])  # the developer and up to four contributors
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +48,8 @@ def give_wallet(user, key: str) -> None:
 def adapter(client, use_tiny_base_model) -> PublishedModel:
     """An adapter trained here on a datanet with several contributors, published by its developer."""
     developer = make_user("developer")
-    job = train_tiny_job(client, developer, use_tiny_base_model, max_steps=2)
+    # 4 other contributors: the held-out split (by row id, so by the suite's order) leaves at least two
+    job = train_tiny_job(client, developer, use_tiny_base_model, max_steps=2, others_every=12)
     return model_publish_from_job(job=job, user=developer, api_name="sums", title="Sums")
 
 
@@ -73,7 +75,7 @@ def test_twenty_paid_answers_pay_every_contributor_exactly_what_the_users_were_c
     base = PublishedModel.objects.get(api_name="tiny-base")
     people = people_of(adapter)
     assert len(people) >= 3, "the datanet has several contributors besides the developer"
-    for person, key in zip(people, ANVIL_KEYS[2:6], strict=False):
+    for person, key in zip(people, PEOPLE_KEYS, strict=False):
         give_wallet(person, key)
     payers = {make_user(f"payer{i}"): deposit for i, deposit in enumerate((3 * OPEN, 5 * OPEN, 7 * OPEN))}
     for payer, deposit in payers.items():
@@ -111,7 +113,7 @@ def test_a_share_held_for_someone_without_a_wallet_waits_in_the_vault_and_is_pai
     base = PublishedModel.objects.get(api_name="tiny-base")
     people = people_of(adapter)
     late = people[1]  # a contributor who has not proved a wallet yet
-    for person, key in zip(people, ANVIL_KEYS[2:6], strict=False):
+    for person, key in zip(people, PEOPLE_KEYS, strict=False):
         if person != late:
             give_wallet(person, key)
     payer = make_user("payer")
