@@ -25,6 +25,10 @@ Fisher block per module, DataInf-style) and stored with the sketches, so that qu
 same way. On the retrieval benchmark of influence.py this raised near-duplicate top-1 from 75% to 94%
 (preconditioned scoring).
 
+DoRA adapters (PEFT `use_dora=True`) are sketched the same way, from their A and B: PEFT detaches
+DoRA's weight norm, so those gradients are exact; the magnitude vector's gradient is left out, so the
+sketch is that of the low-rank update's gradient (see `lora_linear_layers`).
+
 Costs: sketching a row is one forward and one backward pass of the model (the backward stops at the
 LoRA activations: no base weight gradient is computed) plus O(T·(in+out)·k) per module for the
 projections; storing it is `sketch_dim` float16 numbers (1 KiB at the default 512). A query is the
@@ -50,6 +54,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 from peft.tuners.lora.layer import Linear as LoraLinear
+from peft.tuners.lora.variants import DoraLinearVariant
 from torch import nn
 
 from inference.labelled_head import IGNORE_INDEX, labelled_logits, supports_labelled_head
@@ -78,12 +83,24 @@ class SketchConfig:
 
 
 def lora_linear_layers(model: nn.Module, adapter: str) -> list[tuple[str, LoraLinear]]:
-    """The LoRA-wrapped linear layers (nn.Linear or GPT-2 Conv1D bases) carrying `adapter`, by name."""
+    """The LoRA-wrapped linear layers (nn.Linear or GPT-2 Conv1D bases) carrying `adapter`, by name.
+
+    Plain LoRA and DoRA (PEFT `use_dora=True`) layers are sketched; any other PEFT LoRA variant is refused
+    by name. Under DoRA a layer adds (m/‖W + s·B·A‖_c − 1)·W x + (m/‖W + s·B·A‖_c)·s·B(A x), and PEFT
+    detaches the column norm (DoRA paper §4.3), so A's and B's gradients flow only through the
+    `lora_B(lora_A(x))` call the hooks see, the factor m/‖·‖ included in g_y: the sketched A/B gradients
+    are exact. (PEFT's other call, `lora_B(lora_A(I))` for the norm, gets no gradient and adds nothing:
+    see `_a_hook`.) The magnitude vector m is trained too, but its gradient is not part of the sketch: a
+    DoRA adapter's sketch is that of its low-rank update's gradient, a documented approximation."""
     layers = []
     for name, module in model.named_modules():
         if isinstance(module, LoraLinear) and adapter in module.lora_A:
-            if adapter in module.lora_variant:
-                raise ValueError(f"{name}: LoRA variants (DoRA, ...) are not supported by gradient sketches")
+            variant = module.lora_variant.get(adapter)
+            if variant is not None and type(variant) is not DoraLinearVariant:
+                raise ValueError(
+                    f"{name}: the LoRA variant {type(variant).__name__} is not supported by gradient "
+                    "sketches (plain LoRA and DoRA are)"
+                )
             layers.append((name, module))
     if not layers:
         raise ValueError(f"the model has no LoRA linear layers for adapter {adapter!r}")
@@ -100,15 +117,19 @@ def _active_adapter(model: PeftModel) -> str:
 
 
 def adapter_fingerprint(model: PeftModel) -> str:
-    """sha256 over the active adapter's LoRA tensors (module names, shapes, float32 values) and scalings.
+    """sha256 over the active adapter's LoRA tensors (module names, shapes, float32 values) and scalings,
+    and a DoRA adapter's magnitude vectors (plain LoRA fingerprints are unchanged by that).
 
     The adapter's own name is left out, so the same weights loaded under another name match."""
     adapter = _active_adapter(model)
     digest = hashlib.sha256()
     for name, layer in lora_linear_layers(model, adapter):
         digest.update(f"{name}|scaling={float(layer.scaling[adapter])!r}".encode())
-        for side in ("lora_A", "lora_B"):
-            weight = getattr(layer, side)[adapter].weight.detach().to("cpu", torch.float32).contiguous()
+        weights = [(side, getattr(layer, side)[adapter].weight) for side in ("lora_A", "lora_B")]
+        if adapter in layer.lora_variant:  # DoRA (the only variant lora_linear_layers lets through)
+            weights.append(("lora_magnitude_vector", layer.lora_magnitude_vector[adapter].weight))
+        for side, tensor in weights:
+            weight = tensor.detach().to("cpu", torch.float32).contiguous()
             digest.update(f"|{side}|{tuple(weight.shape)}|".encode())
             digest.update(weight.numpy().tobytes())
     return digest.hexdigest()
@@ -221,13 +242,17 @@ class LoraGradientProjector:
         sides = self._grads.setdefault(name, {})
         sides[side] = sides[side] + value if side in sides else value
 
+    # The forward hooks only keep their input; the projections are made in the gradient hooks, so a call
+    # whose output gets no gradient adds nothing. DoRA makes such a call: PEFT's DoraLinearLayer computes
+    # B·A as lora_B(lora_A(I)) for the (detached) weight norm, an input with no tokens or mask.
     def _a_hook(self, projection: ModuleProjection):
         def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
             if self._mask is None:
                 return
-            projected_x = self._tokens(args[0].detach()) @ projection.p_in.T  # [b, t, k]
+            x = args[0].detach()  # autograd keeps x for lora_A's weight gradient anyway: no extra memory
 
             def on_grad(grad_z: torch.Tensor) -> None:  # Σ_t g_z_t (P_in x_t)ᵀ = ΔA · P_inᵀ
+                projected_x = self._tokens(x) @ projection.p_in.T  # [b, t, k]
                 self._accumulate(
                     projection.name, "A", torch.einsum("btr,btk->brk", self._tokens(grad_z), projected_x)
                 )
@@ -240,9 +265,10 @@ class LoraGradientProjector:
         def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
             if self._mask is None:
                 return
-            z = self._tokens(args[0].detach())  # [b, t, r]
+            z_raw = args[0].detach()
 
             def on_grad(grad_y: torch.Tensor) -> None:  # Σ_t (P_out g_y_t) z_tᵀ = P_out · ΔB
+                z = self._tokens(z_raw)  # [b, t, r]
                 projected_g = self._tokens(grad_y) @ projection.p_out.T  # [b, t, k]
                 self._accumulate(projection.name, "B", torch.einsum("btk,btr->bkr", projected_g, z))
 

@@ -45,13 +45,20 @@ def facts_datanet(owner, *, contributors: int = 4, rows_each: int = 6, permissio
     return datanet, version_publish(datanet=datanet), people
 
 
-def published_facts_adapter(client, tiny_base_model, *, max_steps: int = 6, permissioned: bool = False):
-    """Train and publish an adapter on a facts datanet, then build its indexes as the worker would."""
+def published_facts_adapter(
+    client, tiny_base_model, *, max_steps: int = 6, permissioned: bool = False, **overrides
+):
+    """Train and publish an adapter on a facts datanet (`overrides`: method fields, e.g. method="dora")."""
     owner = make_user()
     client.force_login(owner)
     _datanet, version, people = facts_datanet(owner, permissioned=permissioned)
     walk_wizard(
-        client, base_model=register_tiny(tiny_base_model), version=version, max_steps=max_steps, save_every=3
+        client,
+        base_model=register_tiny(tiny_base_model),
+        version=version,
+        max_steps=max_steps,
+        save_every=3,
+        **overrides,
     )
     job = FineTuneJob.objects.filter(owner=owner).latest("created")
     job_run(job_id=job.pk, worker="w@host")

@@ -67,6 +67,44 @@ def gpt2_lora(seed: int = 1) -> PeftModel:
     return lora_model(tiny_gpt2(seed=0), config, seed=seed)
 
 
+def with_perturbed_magnitudes(model: PeftModel, seed: int = 7) -> PeftModel:
+    """The DoRA adapter with magnitudes m off their initial ‖W + s·B·A‖ (m/‖·‖ ≠ 1, as after training)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in model.modules():
+            if hasattr(module, "lora_magnitude_vector") and "default" in module.lora_magnitude_vector:
+                magnitude = module.lora_magnitude_vector["default"].weight
+                magnitude.mul_(1 + 0.3 * torch.randn(magnitude.shape, generator=generator))
+    return model
+
+
+def llama_dora(seed: int = 1) -> PeftModel:
+    """llama_lora's adapter shape as a DoRA adapter (PEFT use_dora=True), magnitudes perturbed."""
+    config = LoraConfig(
+        r=8,
+        rank_pattern={"gate_proj": 4, "down_proj": 2},
+        target_modules=ATTENTION + MLP,
+        init_lora_weights=False,
+        lora_dropout=0.0,
+        use_dora=True,
+    )
+    return with_perturbed_magnitudes(lora_model(tiny_llama(seed=0), config, seed=seed))
+
+
+def gpt2_dora(seed: int = 1) -> PeftModel:
+    """gpt2_lora's adapter (Conv1D bases, fan_in_fan_out) as a DoRA adapter, magnitudes perturbed."""
+    config = LoraConfig(
+        r=4,
+        rank_pattern={"c_fc": 6},
+        target_modules=["c_attn", "c_fc"],
+        fan_in_fan_out=True,
+        init_lora_weights=False,
+        lora_dropout=0.0,
+        use_dora=True,
+    )
+    return with_perturbed_magnitudes(lora_model(tiny_gpt2(seed=0), config, seed=seed))
+
+
 def after_random_prompt(generator: torch.Generator, answer: list[int]) -> tuple[list[int], list[int]]:
     """(input_ids, labels): 4-16 random prompt tokens (labels -100) then the answer."""
     prompt_length = int(torch.randint(4, 17, (1,), generator=generator))
@@ -97,8 +135,14 @@ def autograd_lora_gradients(model: PeftModel, input_ids: list[int], labels: list
     }
 
 
-@pytest.mark.parametrize("make_model", [llama_lora, gpt2_lora], ids=["llama-attention-mlp", "gpt2-conv1d"])
+@pytest.mark.parametrize(
+    "make_model",
+    [llama_lora, gpt2_lora, llama_dora, gpt2_dora],
+    ids=["llama-attention-mlp", "gpt2-conv1d", "llama-dora", "gpt2-conv1d-dora"],
+)
 def test_projected_gradients_equal_the_projection_of_autograds_lora_gradients(make_model):
+    """For DoRA adapters too: PEFT detaches DoRA's weight norm, so the hooks' A/B gradients are exact (the
+    magnitude vector's own gradient is not sketched, and not compared here)."""
     model = make_model()
     config = SketchConfig(side_dim=4, sketch_dim=64, seed=3)
     input_ids = [5, 17, 99, 3, 250, 42, 7, 7, 128, 64, 11]
@@ -121,6 +165,32 @@ def test_projected_gradients_equal_the_projection_of_autograds_lora_gradients(ma
         expected_sketch += weights[name] * (projection.final @ explicit)
     torch.testing.assert_close(sketch, expected_sketch, atol=1e-5, rtol=1e-4)
     assert sketch.abs().max() > 1e-3
+
+
+def test_dora_adapters_are_sketched_from_their_low_rank_gradients():
+    """Batched DoRA sketches (PEFT's extra lora_B(lora_A(I)) call for the weight norm adds nothing) equal
+    the examples' sketches alone; the magnitudes shape the sketch, through the A/B gradients."""
+    model = llama_dora()
+    rows, _ = training_rows(4, seed=3)
+    ids, labels = [row[1] for row in rows], [row[2] for row in rows]
+    with LoraGradientProjector(model, SketchConfig()) as projector:
+        together = projector.project(ids, labels)
+        alone = torch.cat([projector.project([row[1]], [row[2]]) for row in rows])
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-4)
+    assert all(param.grad is None for param in model.parameters())
+
+    fingerprint = adapter_fingerprint(model)
+    with_perturbed_magnitudes(model, seed=8)
+    assert adapter_fingerprint(model) != fingerprint, "a DoRA adapter's magnitudes are part of it"
+    with LoraGradientProjector(model, SketchConfig()) as projector:
+        assert not torch.allclose(projector.project(ids, labels), together, atol=1e-3)
+
+
+def test_lora_variants_other_than_dora_are_refused_by_name():
+    config = LoraConfig(r=4, target_modules=ATTENTION, alora_invocation_tokens=[1, 2], task_type="CAUSAL_LM")
+    model = get_peft_model(tiny_llama(seed=0), config)
+    with pytest.raises(ValueError, match="ALoraLinearVariant is not supported by gradient sketches"):
+        lora_linear_layers(model, "default")
 
 
 def test_an_examples_sketch_does_not_depend_on_the_batch_it_was_in():
