@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from inference.bench.__main__ import main
+from inference.bench.attribution_worker import AttributionHandOff
 from inference.bench.report import sweep_text, table, targets, targets_text
 from inference.bench.systems import run_system
 from inference.bench.workload import Workload, build_base_model, write_adapter_files, zipf_requests
@@ -44,8 +45,17 @@ def test_engine_and_baselines_report_throughput_latency_and_loads(tmp_path):
     assert {check["target"] for check in targets(results)} >= {"engine >= 0.85 x base_only"}
 
 
-def test_engine_attributed_serves_while_a_worker_process_attributes_every_answer(tmp_path):
+def test_engine_attributed_serves_while_a_worker_process_attributes_every_answer(tmp_path, monkeypatch):
     workload = _tiny_workload(tmp_path)
+    messages = []  # what the worker process sends back, as the engine's side reads it
+    read = AttributionHandOff._get
+
+    def reading(self, timeout):
+        message = read(self, timeout)
+        messages.append(message)
+        return message
+
+    monkeypatch.setattr(AttributionHandOff, "_get", reading)
 
     result = run_system("engine_attributed", workload, OPTIONS)
 
@@ -54,8 +64,12 @@ def test_engine_attributed_serves_while_a_worker_process_attributes_every_answer
     handed = len(workload.requests)  # every request has an adapter and a non-empty answer
     assert result["attribution_handed"] == handed
     assert result["attributed"] + result["attribution_backlog"] == handed
-    assert result["attributed"] > 0 or result["attribution_backlog"] > 0
-    # the worker drained its backlog after the engine finished: every answer has a lag
+    # the worker answered for every answer handed to it, the backlog included, before it exited
+    assert sorted(message[1] for message in messages if message[0] == "done") == list(range(handed))
+    assert messages[-1][0] == "exit"
+    # what was still queued when the engine finished was attributed afterwards (the drain), and only then
+    assert (result["attribution_drain_s"] > 0) == (result["attribution_backlog"] > 0)
+    # every answer has a lag
     assert 0 < result["attribution_lag_p50_s"] <= result["attribution_lag_p95_s"]
     assert result["attribution_service_mean_s"]["project_s"] > 0
     worker = result["attribution_worker"]
