@@ -300,10 +300,6 @@ def datanet_versions(datanet: Datanet) -> QuerySet[Version]:
     return datanet.versions.order_by("-number")
 
 
-def version_rows_in_order(version: Version) -> QuerySet[Row]:
-    return version.rows.select_related("contributor").order_by("id")
-
-
 def access_requests_for_owner(datanet: Datanet) -> QuerySet[AccessRequest]:
     return datanet.access_requests.select_related("user").order_by("status", "-created")
 

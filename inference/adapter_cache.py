@@ -207,11 +207,6 @@ class AdapterCache:
                 return
             self._loading[key] = self._executor.submit(self._load_in_background, key)
 
-    def error_for(self, key: AdapterKey) -> EngineError | None:
-        """The load error of this adapter version, if reading it failed."""
-        with self._lock:
-            return self._failed.get(key)
-
     def _load_in_background(self, key: AdapterKey) -> None:
         try:
             weights = self._load_now(key)

@@ -20,7 +20,6 @@ failing anyone.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -297,11 +296,6 @@ class Scheduler:
 
     def all_sequences(self) -> list[Sequence]:
         return [*self.running, *self.waiting]
-
-    def oldest_wait_s(self) -> float:
-        if not self.waiting:
-            return 0.0
-        return time.perf_counter() - self.waiting[0].handle.submitted_at
 
 
 class _Budget:
