@@ -44,6 +44,11 @@ class KVShape:
         )
 
 
+def slot(block, position, block_size: int):
+    """The flat cache slot of the token at `position`, given the block holding it (ints or tensors)."""
+    return block * block_size + position % block_size
+
+
 class BlockAllocator:
     """Free-list of block ids; block 0 is never handed out (padding in gathers may point at it)."""
 
@@ -91,7 +96,3 @@ class PagedKVCache:
 
     def blocks_needed(self, num_tokens: int) -> int:
         return math.ceil(num_tokens / self.block_size)
-
-    @property
-    def capacity_tokens(self) -> int:
-        return (self.allocator.num_blocks - 1) * self.block_size

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from inference.kv_cache import PagedKVCache
+from inference.kv_cache import PagedKVCache, slot
 from inference.lora_layers import LoraBatch, MultiLoraModel
 from inference.paged_attention import DecodeLayout, PagedAttentionBatch, build_context_prefill, build_prefill
 from inference.scheduler import Sequence
@@ -70,7 +70,7 @@ class ModelRunner:
             new = range(sequence.num_computed, sequence.num_computed + sequence.num_scheduled)
             input_ids.extend(sequence.token_ids[new.start : new.stop])
             positions.extend(new)
-            slots.extend(sequence.blocks[p // block_size] * block_size + p % block_size for p in new)
+            slots.extend(slot(sequence.blocks[p // block_size], p, block_size) for p in new)
         device = self.device
         decode_layout = prefill_layout = context_layout = None
         if single:

@@ -12,8 +12,8 @@ cache slots, then
   so row (block, head, d) holds dimension d of that block's keys; one bag per (sequence, head, block)
   over its `head_dim` rows, weighted by the query, gives the block's `block_size` scores (q . k).
   values: one bag per (sequence, head) over its context's value rows, weighted by the softmax.
-  Measured against gathering the blocks and calling SDPA (96 decodes of 20-130 tokens, 4 heads of 64,
-  1 thread): 1.3-1.8 ms vs 7.5 ms per layer; gathers copied every key and value once more per layer;
+  Several times faster than gathering the blocks and calling SDPA (figures in
+  docs/engine-benchmark-history.md): gathers copied every key and value once more per layer;
 * **prompt chunks from position 0** attend only to their own new tokens, so they read nothing from the
   cache: SDPA over the step's fresh keys and values, padded per prompt, causal;
 * **prompt chunks after cached keys** (a later chunk of a chunked prefill, or the rest of a prompt whose
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from inference.kv_cache import PagedKVCache
+from inference.kv_cache import PagedKVCache, slot
 from inference.row_bags import consecutive_row_bags
 
 ATTENTION_NAME = "modelfactory_paged"
@@ -144,7 +144,7 @@ def build_decode_bags(
 
     # values: a bag per (head, sequence) over the positions of its context
     sequence, position = _ranges(context)
-    slots = blocks[first_block[sequence] + position // block_size] * block_size + position % block_size
+    slots = slot(blocks[first_block[sequence] + position // block_size], position, block_size)
     value_index = (slots * kv_heads).view(1, -1) + kv_head  # [heads, positions of all contexts]
     value_offsets = (head * len(slots) + _starts(context).view(1, -1)).view(-1)
     kv_len = width * block_size
@@ -334,8 +334,8 @@ def reference_attention(
         for offset, token in enumerate(range(tokens.start, tokens.stop)):
             position = first + offset
             places = [(table[p // block_size], p % block_size) for p in range(position + 1)]
-            k = torch.stack([keys[block, :, :, slot] for block, slot in places])  # [n, kv_heads, dim]
-            v = torch.stack([values[block, slot] for block, slot in places])
+            k = torch.stack([keys[block, :, :, at] for block, at in places])  # [n, kv_heads, dim]
+            v = torch.stack([values[block, at] for block, at in places])
             for head in range(heads):
                 scores = k[:, head // group] @ query[0, head, token] * scale
                 out[token, head] = torch.softmax(scores, dim=0) @ v[:, head // group]
