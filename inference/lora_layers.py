@@ -122,8 +122,8 @@ def dora_reference(
 
 
 # Layers wider than this (in + out) read each adapter's rows in place instead of gathering them for one
-# bmm: the gather's memory traffic grows with the width (measured, 32 adapters of ranks 8-64, 1 thread:
-# d=256 gathered bmm 199 us vs 332 us per-adapter matmuls; d=768 938 us vs 728 us).
+# bmm: the gather's memory traffic grows with the width, so past it the in-place matmuls are the faster
+# (measured: docs/engine-benchmark-history.md).
 GROUPED_MAX_WIDTH = 1024
 
 
