@@ -10,20 +10,10 @@ from __future__ import annotations
 import pytest
 
 from contracts.development_accounts import ANVIL_KEYS, address_of
+from tests.health.test_configuration_errors import PRODUCTION as REQUIRED_IN_PRODUCTION
 from tests.health.test_configuration_errors import start_up
 
-PRODUCTION = {
-    "MODELFACTORY_ENV": "production",
-    "SECRET_KEY": "x" * 50,
-    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/modelfactory",
-    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
-    "CHAIN_RPC_URL": "http://127.0.0.1:8545",
-    "ALLOWED_HOSTS": "modelfactory.example",
-    "CHAIN_OPERATOR_KEY": "0x" + "11" * 32,
-    "CHAIN_ID": "8453",
-    "MODELFACTORY_PLATFORM_WALLET": "0x" + "a1" * 20,
-    "MODELFACTORY_OPERATOR_WALLET": "0x" + "b2" * 20,
-}
+PRODUCTION = {**REQUIRED_IN_PRODUCTION, "CHAIN_OPERATOR_KEY": "0x" + "11" * 32}
 
 
 def refusal(**changes: str | None) -> str:

@@ -42,7 +42,7 @@ def lora_model(base: torch.nn.Module, config: LoraConfig, *, seed: int = 1, b_st
     return model.eval()
 
 
-def llama_lora(seed: int = 1, b_std: float = 0.2) -> PeftModel:
+def llama_lora(seed: int = 1, b_std: float = 0.2, *, dora: bool = False) -> PeftModel:
     """Attention and MLP targets with three different ranks."""
     config = LoraConfig(
         r=8,
@@ -50,11 +50,12 @@ def llama_lora(seed: int = 1, b_std: float = 0.2) -> PeftModel:
         target_modules=ATTENTION + MLP,
         init_lora_weights=False,
         lora_dropout=0.0,
+        use_dora=dora,
     )
     return lora_model(tiny_llama(seed=0), config, seed=seed, b_std=b_std)
 
 
-def gpt2_lora(seed: int = 1) -> PeftModel:
+def gpt2_lora(seed: int = 1, *, dora: bool = False) -> PeftModel:
     """GPT-2's fused Conv1D layers (weights stored in×out: PEFT's fan_in_fan_out)."""
     config = LoraConfig(
         r=4,
@@ -63,6 +64,7 @@ def gpt2_lora(seed: int = 1) -> PeftModel:
         fan_in_fan_out=True,
         init_lora_weights=False,
         lora_dropout=0.0,
+        use_dora=dora,
     )
     return lora_model(tiny_gpt2(seed=0), config, seed=seed)
 
@@ -80,29 +82,12 @@ def with_perturbed_magnitudes(model: PeftModel, seed: int = 7) -> PeftModel:
 
 def llama_dora(seed: int = 1) -> PeftModel:
     """llama_lora's adapter shape as a DoRA adapter (PEFT use_dora=True), magnitudes perturbed."""
-    config = LoraConfig(
-        r=8,
-        rank_pattern={"gate_proj": 4, "down_proj": 2},
-        target_modules=ATTENTION + MLP,
-        init_lora_weights=False,
-        lora_dropout=0.0,
-        use_dora=True,
-    )
-    return with_perturbed_magnitudes(lora_model(tiny_llama(seed=0), config, seed=seed))
+    return with_perturbed_magnitudes(llama_lora(seed, dora=True))
 
 
 def gpt2_dora(seed: int = 1) -> PeftModel:
     """gpt2_lora's adapter (Conv1D bases, fan_in_fan_out) as a DoRA adapter, magnitudes perturbed."""
-    config = LoraConfig(
-        r=4,
-        rank_pattern={"c_fc": 6},
-        target_modules=["c_attn", "c_fc"],
-        fan_in_fan_out=True,
-        init_lora_weights=False,
-        lora_dropout=0.0,
-        use_dora=True,
-    )
-    return with_perturbed_magnitudes(lora_model(tiny_gpt2(seed=0), config, seed=seed))
+    return with_perturbed_magnitudes(gpt2_lora(seed, dora=True))
 
 
 def after_random_prompt(generator: torch.Generator, answer: list[int]) -> tuple[list[int], list[int]]:
