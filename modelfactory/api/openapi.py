@@ -149,7 +149,7 @@ def parameter_rows(model: type[BaseModel]) -> list[dict]:
                 "type": _type_text(schema["properties"][name]),
                 "default": None if field.is_required() else field.default,
                 "description": field.description or "",
-                "refused": name in getattr(model, "refused_fields", ()),
+                "refused": name in getattr(model, "REFUSED", {}),
             }
         )
     return rows

@@ -13,7 +13,7 @@ strings, penalties -2..2, logit_bias -100..100, top_logprobs 0..20) and this ser
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -85,6 +85,13 @@ Stop = Annotated[
 ]
 
 
+class Refused(NamedTuple):
+    """A declared field this server cannot honour: what it would need, and the values that ask for nothing."""
+
+    what: str
+    neutral: tuple = (None,)
+
+
 class SamplingFields(Strict):
     """What chat and completions share."""
 
@@ -126,11 +133,19 @@ class SamplingFields(Strict):
                 raise ValueError(f"logit_bias keys are token ids, not {token!r}")
         return value
 
-    refused_fields: ClassVar[frozenset[str]] = frozenset()
+    # Fields declared only to be refused by name unless they carry a neutral value.
+    REFUSED: ClassVar[dict[str, Refused]] = {}
 
     def unsupported(self) -> dict[str, str]:
-        """The fields set to something this server does not do: {parameter: why}."""
-        return {}
+        """The fields set to something this server does not do: {parameter: what it would need}."""
+        return {
+            name: refused.what
+            for name, refused in self.REFUSED.items()
+            if getattr(self, name) not in self.neutral_values(name)
+        }
+
+    def neutral_values(self, name: str) -> tuple:
+        return self.REFUSED[name].neutral
 
     def inconsistencies(self) -> dict[str, str]:
         """Fields valid alone but not together: {parameter: what is wrong}."""
@@ -138,12 +153,23 @@ class SamplingFields(Strict):
 
 
 class ChatCompletionRequest(SamplingFields):
-    # Declared only to be refused by name unless neutral: the keys of `unsupported`.
-    refused_fields: ClassVar[frozenset[str]] = frozenset(
-        {"audio", "function_call", "functions", "tools", "tool_choice", "parallel_tool_calls", "prediction",
-         "reasoning_effort", "verbosity", "web_search_options", "modalities", "response_format", "store",
-         "metadata", "service_tier"}
-    )  # fmt: skip
+    REFUSED: ClassVar[dict[str, Refused]] = {
+        "audio": Refused("audio output"),
+        "function_call": Refused("function calling"),
+        "functions": Refused("function calling", (None, [])),
+        "tools": Refused("tool calling", (None, [])),
+        "tool_choice": Refused("tool calling", (None, "none")),
+        "parallel_tool_calls": Refused("tool calling", (None, False)),
+        "prediction": Refused("predicted outputs"),
+        "reasoning_effort": Refused("reasoning models"),
+        "verbosity": Refused("verbosity control"),
+        "web_search_options": Refused("web search"),
+        "modalities": Refused("outputs other than text", (None, ["text"])),
+        "response_format": Refused("structured outputs (JSON mode, JSON schema)", (None, {"type": "text"})),
+        "store": Refused("storing completions (answers are kept as receipts only)", (None, False)),
+        "metadata": Refused("metadata, which OpenAI stores with stored completions", (None, {})),
+        "service_tier": Refused("service tiers", (None, "auto", "default")),
+    }
 
     messages: Annotated[list[Message], Field(min_length=1)]
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = Field(
@@ -180,36 +206,15 @@ class ChatCompletionRequest(SamplingFields):
             return {"top_logprobs": "top_logprobs needs logprobs: true"}
         return {}
 
-    def unsupported(self) -> dict[str, str]:
-        refused = {
-            "audio": "audio output" if self.audio is not None else "",
-            "function_call": "function calling" if self.function_call is not None else "",
-            "functions": "function calling" if self.functions else "",
-            "tools": "tool calling" if self.tools else "",
-            "tool_choice": "tool calling" if self.tool_choice not in (None, "none") else "",
-            "parallel_tool_calls": "tool calling" if self.parallel_tool_calls else "",
-            "prediction": "predicted outputs" if self.prediction is not None else "",
-            "reasoning_effort": "reasoning models" if self.reasoning_effort is not None else "",
-            "verbosity": "verbosity control" if self.verbosity is not None else "",
-            "web_search_options": "web search" if self.web_search_options is not None else "",
-            "modalities": "outputs other than text" if self.modalities not in (None, ["text"]) else "",
-            "response_format": (
-                "structured outputs (JSON mode, JSON schema)"
-                if self.response_format not in (None, {"type": "text"})
-                else ""
-            ),
-            "store": "storing completions (answers are kept as receipts only)" if self.store else "",
-            "metadata": "metadata, which OpenAI stores with stored completions" if self.metadata else "",
-            "service_tier": ("service tiers" if self.service_tier not in (None, "auto", "default") else ""),
-        }
-        return {param: why for param, why in refused.items() if why}
-
 
 PromptItem = str | Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)]
 
 
 class CompletionRequest(SamplingFields):
-    refused_fields: ClassVar[frozenset[str]] = frozenset({"suffix", "best_of"})
+    REFUSED: ClassVar[dict[str, Refused]] = {
+        "suffix": Refused("insertion (suffix)", (None, "")),
+        "best_of": Refused("best_of other than n (server-side ranking of candidates)", (None, 1)),
+    }
 
     prompt: (
         str
@@ -248,16 +253,10 @@ class CompletionRequest(SamplingFields):
             return {"prompt": "a prompt must not be empty"}
         return {}
 
-    def unsupported(self) -> dict[str, str]:
-        refused = {
-            "suffix": "insertion (suffix)" if self.suffix else "",
-            "best_of": (
-                "best_of other than n (server-side ranking of candidates)"
-                if self.best_of not in (None, 1, self.n or 1)
-                else ""
-            ),
-        }
-        return {param: why for param, why in refused.items() if why}
+    def neutral_values(self, name: str) -> tuple:
+        """best_of equal to n asks for nothing more than n answers."""
+        neutral = super().neutral_values(name)
+        return (*neutral, self.n or 1) if name == "best_of" else neutral
 
 
 def parameter_path(location: tuple) -> str:
