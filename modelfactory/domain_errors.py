@@ -127,9 +127,9 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
-def error_response(request: HttpRequest, error: BaseException, status: int) -> HttpResponse:
+def error_response(request: HttpRequest, error: BaseException) -> HttpResponse:
     """The one rendering of a refused page request: the error page, or `{"error": ...}` for scripts."""
-    reason = str(error)
+    reason, status = str(error), status_for(error) or 400
     if wants_json(request):
         body = {"error": reason}
         if isinstance(error, InsufficientBalance):  # the page links to where to deposit
@@ -181,5 +181,4 @@ class DomainErrorMiddleware:
         request.view_answers_json = getattr(view_func, "answers_json", False)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        status = status_for(exception)
-        return None if status is None else error_response(request, exception, status)
+        return None if status_for(exception) is None else error_response(request, exception)

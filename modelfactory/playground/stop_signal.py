@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from django.db import close_old_connections, connection
@@ -60,7 +61,7 @@ def _watch() -> None:
     global _watcher
     try:
         while True:
-            threading.Event().wait(POLL_S)
+            time.sleep(POLL_S)
             with _lock:
                 watched = list(_in_flight)
                 if not watched:

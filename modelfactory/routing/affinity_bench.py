@@ -38,6 +38,7 @@ from pathlib import Path
 
 import httpx
 
+from modelfactory.api.loadtest import percentile
 from modelfactory.routing.haproxy_config import Replica, haproxy_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ class Phase:
 
     def report(self, seconds: float) -> dict:
         ok = [o for o in self.outcomes if o.status == 200]
-        latencies = sorted(o.ended - o.started for o in ok)
+        latencies = [o.ended - o.started for o in ok]
         # Each disk load is one request that found its adapter in neither tier (requests for an adapter
         # being loaded wait for that one load): the rest were served from device or host memory.
         from_memory = max(0, len(ok) - self.disk_loads) / len(ok) if ok else None
@@ -82,9 +83,8 @@ class Phase:
 
 
 def _ms(values: list[float], share: float) -> float | None:
-    if not values:
-        return None
-    return round(values[min(len(values) - 1, int(share * len(values)))] * 1000, 1)
+    value = percentile(values, share)
+    return None if value is None else round(value * 1000, 1)
 
 
 # --- the world ------------------------------------------------------------------------------------------
@@ -288,7 +288,7 @@ def failover(cluster: Cluster, victim: str, seconds: float, **load_args) -> dict
             first = min(asked, key=lambda o: o.started)
             first_after[model] = (first.status, first.ended - first.started)
     failed = [o for o in outcomes if o.status != 200]
-    latencies = sorted(latency for status, latency in first_after.values() if status == 200)
+    latencies = [latency for status, latency in first_after.values() if status == 200]
     return {
         "killed": victim,
         "requests": len(outcomes),
