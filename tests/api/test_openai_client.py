@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from modelfactory.api.models import ApiKey
+from modelfactory.billing.models import Reservation
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt
 from modelfactory.serving import engine_runtime
@@ -155,6 +156,14 @@ def test_a_client_that_disconnects_mid_stream_cancels_its_generation(live_server
     while running.stats()["cancelled"] == before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert running.stats()["cancelled"] == before + 1
+
+    # The server closes the answer after cancelling it: the tokens sent are charged, nothing stays held
+    # (and the test ends only once the server has stopped writing, so the database can be flushed).
+    while Reservation.objects.filter(status=Reservation.Status.OPEN).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    reservation = Reservation.objects.get()
+    assert reservation.status == Reservation.Status.SETTLED
+    assert reservation.receipt is not None and reservation.receipt.tokens_out >= 1
 
 
 def test_a_stop_string_or_list_ends_the_answer_before_it(openai_client):
