@@ -22,7 +22,8 @@ cache slots, then
   runs with a mask `key position <= query position`. A one-token chunk takes the decode path.
 
 `reference_attention` is the plain version of all three (per token, per head, reading slot by slot), the
-oracle the tests hold these against.
+oracle the tests hold these against; `reference_decode_attention` is the plain version of the decodes
+alone (gather each sequence's blocks, then SDPA), the oracle of the two bags.
 
 Everything that depends only on the batch layout (slots, bag indices, masks) is built once per step, on
 the first layer's call, and shared by all layers.
@@ -340,6 +341,27 @@ def reference_attention(
                 scores = k[:, head // group] @ query[0, head, token] * scale
                 out[token, head] = torch.softmax(scores, dim=0) @ v[:, head // group]
     return out
+
+
+def reference_decode_attention(
+    query: torch.Tensor, cache: PagedKVCache, layer: int, layout: DecodeLayout, scale: float | None = None
+) -> torch.Tensor:
+    """The decodes' attention the obvious way, after their new keys were written: gather each sequence's
+    keys and values from its blocks, cut them at its context length, and let SDPA attend (query head h
+    reads kv head h // group, as the bags do). query [1, heads, T, dim] -> [decoding seqs, heads, dim]."""
+    keys, values = cache.keys[layer], cache.values[layer]
+    block_size, heads = cache.block_size, query.shape[1]
+    out = []
+    tokens = range(layout.tokens.start, layout.tokens.stop)
+    for token, length, table in zip(tokens, layout.context_lens, layout.block_tables, strict=True):
+        blocks = torch.tensor(table[: -(-length // block_size)], device=keys.device)
+        # keys [blocks, kv_heads, dim, block], values [blocks, block, kv_heads, dim] -> [kv_heads, len, dim]
+        k = keys[blocks].permute(1, 0, 3, 2).flatten(1, 2)[:, :length]
+        v = values[blocks].permute(2, 0, 1, 3).flatten(1, 2)[:, :length]
+        q = query[:, :, token : token + 1]  # [1, heads, 1, dim]
+        o = F.scaled_dot_product_attention(q, k[None], v[None], scale=scale, enable_gqa=heads != k.shape[0])
+        out.append(o[0, :, 0])
+    return torch.stack(out)
 
 
 def _padded(x: torch.Tensor, prefill: PrefillLayout | ContextPrefillLayout) -> torch.Tensor:

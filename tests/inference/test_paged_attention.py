@@ -14,6 +14,8 @@ from inference.paged_attention import (
     PagedAttentionBatch,
     build_prefill,
     paged_attention_forward,
+    reference_attention,
+    reference_decode_attention,
 )
 
 BLOCK = 4
@@ -73,6 +75,41 @@ def test_decodes_over_scattered_blocks_match_plain_attention_over_their_own_cont
     for s, (keys, values) in enumerate(history):
         expected = _reference(query[0, :, s : s + 1], keys, values, causal=False)[:, 0]
         assert (out[0, s] - expected).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize(("heads", "kv_heads"), [(4, 4), (4, 2), (6, 2), (4, 1)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_decode_bags_equal_gathered_sdpa_over_random_block_tables(heads, kv_heads, seed):
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    dim, num_blocks = 8, 160
+    cache = PagedKVCache(KVShape(1, kv_heads, dim), num_blocks=num_blocks, block_size=BLOCK,
+                         dtype=torch.float32, device=torch.device("cpu"))  # fmt: skip
+    cache.keys[0].normal_()  # whatever earlier steps left in the cache: only each context may be read
+    cache.values[0].normal_()
+    free = list(range(1, num_blocks))
+    rng.shuffle(free)
+    # one token, a full block, a partial last block, ... and random lengths
+    contexts = [1, BLOCK, BLOCK + 1, 3 * BLOCK - 1, *(rng.randint(1, 60) for _ in range(5))]
+    rng.shuffle(contexts)
+    tables = [[free.pop() for _ in range(-(-n // BLOCK))] for n in contexts]
+    slots = [
+        table[(n - 1) // BLOCK] * BLOCK + (n - 1) % BLOCK for n, table in zip(contexts, tables, strict=True)
+    ]
+    query = torch.randn(1, heads, len(contexts), dim)
+    key, value = torch.randn(1, kv_heads, len(contexts), dim), torch.randn(1, kv_heads, len(contexts), dim)
+    layout = DecodeLayout(slice(0, len(contexts)), contexts, tables)
+
+    out, _ = paged_attention_forward(_Layer(), query, key, value, None,
+                                     paged_batch=_batch(cache, slots, decode=layout))  # fmt: skip
+
+    expected = reference_decode_attention(query, cache, 0, layout)
+    assert (out[0] - expected).abs().max() < 1e-5
+    # and the oracle itself agrees with the slot-by-slot reference
+    sequences = [
+        (slice(s, s + 1), n - 1, table) for s, (n, table) in enumerate(zip(contexts, tables, strict=True))
+    ]
+    assert (expected - reference_attention(query, cache, 0, sequences)).abs().max() < 1e-5
 
 
 def test_prompts_of_different_lengths_attend_causally_to_their_own_tokens_only():
