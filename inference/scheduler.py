@@ -151,20 +151,28 @@ class Scheduler:
         queue = list(self.running)
         while queue:
             sequence = queue.pop(0)
-            needed = self.kv.blocks_needed(len(sequence.token_ids)) - len(sequence.blocks)
-            while needed > 0:
-                blocks = self.blocks.allocate(needed)
-                if blocks is not None:
-                    sequence.blocks.extend(blocks)
-                    break
-                victim = queue.pop() if queue else sequence  # the newest running sequence gives way
-                self._preempt(victim)
-                if victim is sequence:
-                    break
-            if sequence in self.running and len(sequence.token_ids) - sequence.num_computed == 1:
+            if not self._give_blocks(sequence, queue):
+                continue  # it was preempted itself
+            if len(sequence.token_ids) - sequence.num_computed == 1:
                 sequence.num_scheduled = 1
                 scheduled.append(sequence)
         return scheduled
+
+    def _give_blocks(self, sequence: Sequence, queue: list[Sequence]) -> bool:
+        """Allocate the blocks `sequence`'s tokens still lack, preempting the newest of `queue` (taken out
+        of it) while too few are free. False when nobody newer was left and it gave way itself."""
+        needed = self.kv.blocks_needed(len(sequence.token_ids)) - len(sequence.blocks)
+        if needed <= 0:
+            return True
+        while True:
+            blocks = self.blocks.allocate(needed)
+            if blocks is not None:
+                sequence.blocks.extend(blocks)
+                return True
+            victim = queue.pop() if queue else sequence  # the newest running sequence gives way
+            self._preempt(victim)
+            if victim is sequence:
+                return False
 
     def _continue_prefills(self, budget: _Budget, alone: bool) -> list[Sequence]:
         """The next chunk of each prompt whose prefill is under way, oldest first."""
