@@ -11,7 +11,7 @@ from eth_utils import keccak, to_checksum_address
 from contracts.development_accounts import development_address
 from modelfactory.accounts.errors import DevelopmentAccountRefused
 from modelfactory.accounts.models import User
-from modelfactory.accounts.throttles import sign_up_throttle
+from modelfactory.accounts.throttle_services import sign_up_throttle
 
 
 def development_wallet_for(username: str) -> str:

@@ -17,7 +17,7 @@ from modelfactory.accounts.errors import Throttled
 from modelfactory.accounts.forms import DisplayNameForm, SignUpForm
 from modelfactory.accounts.selectors import display_name_of, wallet_status_of
 from modelfactory.accounts.services import sign_up_attempt_admit, user_profile_update, user_sign_up
-from modelfactory.accounts.throttles import login_attempt_admit, login_failures_record
+from modelfactory.accounts.throttle_services import login_attempt_admit, login_failures_record
 from modelfactory.domain_errors import refusal_response
 
 

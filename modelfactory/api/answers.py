@@ -28,7 +28,7 @@ from django.db import transaction
 
 from inference.errors import EngineError, EngineStopped, PromptTooLong, RequestCancelled
 from inference.request import Completion, RequestHandle
-from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take
+from modelfactory.accounts.throttle_services import answer_slot_release, answer_slot_take
 from modelfactory.api.errors import (
     ApiError,
     InvalidParameter,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from modelfactory.accounts.errors import LimitReached
 from modelfactory.accounts.models import User
-from modelfactory.accounts.throttles import user_request_admit
+from modelfactory.accounts.throttle_services import user_request_admit
 from modelfactory.api.errors import ApiKeyNotFound, InvalidApiKey, RateLimited
 from modelfactory.api.models import DEFAULT_RATE_LIMIT_PER_MINUTE, ApiKey, ApiRequest
 from modelfactory.catalog.models import PublishedModel

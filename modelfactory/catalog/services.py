@@ -163,7 +163,7 @@ def model_publish_from_job(
     published.full_clean()
     published.save()
     from modelfactory.attribution.index_building import indexes_request_for
-    from modelfactory.catalog.adapter_origin import job_fingerprint_record
+    from modelfactory.catalog.adapter_origin_services import job_fingerprint_record
 
     job_fingerprint_record(job=job)  # so that a copy of it, downloaded and imported, keeps its lineage
     indexes_request_for(published=published)
@@ -418,7 +418,7 @@ def _adapter_import_publish(*, row: AdapterImport) -> PublishedModel:
     name can never write into each other's weights.
     """
     from modelfactory.catalog.adapter_import import unpack_adapter_zip
-    from modelfactory.catalog.adapter_origin import fingerprint_of_directory, origin_of
+    from modelfactory.catalog.adapter_origin_services import fingerprint_of_directory, origin_of
 
     _require_free_api_name(row.api_name)
     directory = unpack_adapter_zip(
@@ -440,7 +440,7 @@ def _adapter_import_publish(*, row: AdapterImport) -> PublishedModel:
 
 
 def _adapter_import_create(*, row: AdapterImport, directory: Path, origin, print_) -> PublishedModel:
-    from modelfactory.catalog.adapter_origin import import_fingerprint_record
+    from modelfactory.catalog.adapter_origin_services import import_fingerprint_record
 
     published = PublishedModel.objects.create(
         api_name=row.api_name,
@@ -536,7 +536,11 @@ def composite_preview(
     is published, after which every answer is paid for.
     """
     from inference.sampling import SamplingParams
-    from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take, user_request_admit
+    from modelfactory.accounts.throttle_services import (
+        answer_slot_release,
+        answer_slot_take,
+        user_request_admit,
+    )
     from modelfactory.serving import engine_runtime
 
     if len(parts) < 2:

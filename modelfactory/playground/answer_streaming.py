@@ -27,7 +27,7 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 
 from modelfactory.accounts.errors import Throttled
-from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take
+from modelfactory.accounts.throttle_services import answer_slot_release, answer_slot_take
 from modelfactory.attribution.services import answer_of
 from modelfactory.billing.errors import BillingError, InsufficientBalance
 from modelfactory.billing.services import answer_charge, answer_release, answer_reserve

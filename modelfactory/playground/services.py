@@ -12,7 +12,7 @@ from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
-from modelfactory.accounts.throttles import user_request_admit
+from modelfactory.accounts.throttle_services import user_request_admit
 from modelfactory.billing.errors import InsufficientBalance
 from modelfactory.billing.pricing import answer_price_max
 from modelfactory.billing.selectors import balance_of

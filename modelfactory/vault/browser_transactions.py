@@ -13,9 +13,9 @@ from web3 import Web3
 
 from contracts.artifacts import load_artifact
 from contracts.chain_client import ChainClient
-from modelfactory.vault.accounts import account_id_bytes, vault_account_get_or_create
+from modelfactory.vault.account_services import account_id_bytes, vault_account_get_or_create
 from modelfactory.vault.models import WithdrawalVoucher
-from modelfactory.vault.withdrawals import signed_voucher
+from modelfactory.vault.withdrawal_services import signed_voucher
 
 
 @dataclass(frozen=True)

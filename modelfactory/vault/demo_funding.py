@@ -19,8 +19,8 @@ from contracts.chain_client import ChainClient
 from contracts.development_accounts import DEVELOPMENT_DEPOSITOR_KEY, address_of
 from modelfactory.billing.selectors import deposit_credited
 from modelfactory.ledger.chain import development_key_for, settlement_client
-from modelfactory.vault.accounts import account_id_bytes, vault_account_get_or_create
-from modelfactory.vault.deposits import deposit_confirmations, vault_events_sync
+from modelfactory.vault.account_services import account_id_bytes, vault_account_get_or_create
+from modelfactory.vault.deposit_services import deposit_confirmations, vault_events_sync
 
 
 class DemoFundingRefused(Exception):

@@ -19,7 +19,7 @@ from contracts.errors import ChainError
 from contracts.records import ChainEvent
 from modelfactory.billing.selectors import BalanceView, balance_of
 from modelfactory.ledger.chain import reader_client
-from modelfactory.vault.deposits import deposit_confirmations
+from modelfactory.vault.deposit_services import deposit_confirmations
 from modelfactory.vault.errors import WithdrawalNotFound
 from modelfactory.vault.models import ChainCursor, UnassignedDeposit, VaultAccount, WithdrawalVoucher
 

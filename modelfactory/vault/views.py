@@ -26,7 +26,7 @@ from modelfactory.vault.browser_transactions import (
 )
 from modelfactory.vault.models import WithdrawalVoucher
 from modelfactory.vault.selectors import server_withdrawals_enabled, wallet_overview, withdrawal_of
-from modelfactory.vault.withdrawals import (
+from modelfactory.vault.withdrawal_services import (
     WithdrawalRefused,
     withdrawal_voucher_issue,
     withdrawal_voucher_send,

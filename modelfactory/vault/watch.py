@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from contracts.chain_client import ChainClient
 from contracts.errors import ChainError
 from modelfactory.ledger.chain import reader_client
-from modelfactory.vault.deposits import VaultSync, vault_events_sync
-from modelfactory.vault.withdrawals import withdrawal_vouchers_expire
+from modelfactory.vault.deposit_services import VaultSync, vault_events_sync
+from modelfactory.vault.withdrawal_services import withdrawal_vouchers_expire
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import torch
 
 from modelfactory.catalog.adapter_fingerprint import MATCH_SHARE, is_copy, matched_share
 from modelfactory.catalog.adapter_import import module_shapes
-from modelfactory.catalog.adapter_origin import fingerprint_of_directory
+from modelfactory.catalog.adapter_origin_services import fingerprint_of_directory
 from modelfactory.catalog.models import BaseModel
 from tests.support.lora_files import disguised, random_pairs, write_adapter
 

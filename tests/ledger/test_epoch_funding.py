@@ -9,7 +9,7 @@ from modelfactory.ledger.epoch_funding import EpochNotFunded, vault_funding
 from modelfactory.ledger.models import Epoch
 from modelfactory.ledger.receipts import receipt_record
 from modelfactory.ledger.services import epoch_close, epoch_close_and_commit
-from modelfactory.vault.accounts import account_id_bytes, vault_account_get_or_create
+from modelfactory.vault.account_services import account_id_bytes, vault_account_get_or_create
 from tests.ledger.conftest import OPEN
 from tests.support.factories import make_user
 from tests.support.funding import fund

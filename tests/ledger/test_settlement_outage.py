@@ -13,7 +13,7 @@ from contracts.development_accounts import ANVIL_KEYS, address_of
 from modelfactory.ledger.models import Epoch, InferenceReceipt
 from modelfactory.ledger.services import epoch_close_and_commit
 from modelfactory.ledger.tasks import settle_epochs
-from modelfactory.vault.accounts import account_id_bytes
+from modelfactory.vault.account_services import account_id_bytes
 from tests.ledger.conftest import OPEN, deploy
 from tests.support.anvil_node import running_anvil
 from tests.support.factories import make_user

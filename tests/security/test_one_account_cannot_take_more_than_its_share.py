@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from modelfactory.accounts.errors import LimitReached, Throttled
 from modelfactory.accounts.models import AnswerInFlight, ThrottleEvent
-from modelfactory.accounts.throttles import answer_slot_release, answer_slot_take
+from modelfactory.accounts.throttle_services import answer_slot_release, answer_slot_take
 from modelfactory.api.models import ApiKey
 from modelfactory.api.services import api_key_create, api_key_revoke
 from modelfactory.catalog.models import PublishedModel
@@ -101,7 +101,7 @@ def test_the_playground_and_the_api_share_one_account_limit(live_server, client,
 
 @pytest.mark.django_db
 def test_a_throttle_frees_on_schedule_and_forgets_what_left_its_window(settings):
-    from modelfactory.accounts.throttles import user_request_admit
+    from modelfactory.accounts.throttle_services import user_request_admit
 
     settings.MODELFACTORY_USER_REQUESTS_PER_MINUTE = 2
     ada = make_user("ada")

@@ -17,8 +17,8 @@ from modelfactory.billing.services import answer_charge, answer_reserve
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt
 from modelfactory.ledger.receipts import receipt_record
-from modelfactory.vault.accounts import account_id_bytes, vault_account_get_or_create
-from modelfactory.vault.deposits import vault_events_sync
+from modelfactory.vault.account_services import account_id_bytes, vault_account_get_or_create
+from modelfactory.vault.deposit_services import vault_events_sync
 
 OPEN = 10**18
 

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from contracts.chain_client import ChainClient
 from modelfactory.accounts.services import user_upsert
 from modelfactory.billing.selectors import balance_of
-from modelfactory.vault.accounts import account_id_bytes
+from modelfactory.vault.account_services import account_id_bytes
 from tests.ledger.conftest import OPEN
 
 pytestmark = pytest.mark.django_db

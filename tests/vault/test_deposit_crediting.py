@@ -14,8 +14,8 @@ from contracts.records import record_id
 from modelfactory.billing.models import JournalEntry
 from modelfactory.billing.selectors import balance_of, journal_totals
 from modelfactory.ledger.tasks import watch_vault
-from modelfactory.vault.accounts import account_id_bytes, vault_account_get_or_create
-from modelfactory.vault.deposits import vault_events_sync
+from modelfactory.vault.account_services import account_id_bytes, vault_account_get_or_create
+from modelfactory.vault.deposit_services import vault_events_sync
 from modelfactory.vault.models import ChainCursor, UnassignedDeposit
 from modelfactory.vault.watch import vault_watch
 from tests.ledger.conftest import OPEN, deploy

@@ -21,7 +21,7 @@ from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.services import model_publish_from_job
 from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, PersonEarning
 from modelfactory.ledger.services import epoch_close_and_commit, payout_claim
-from modelfactory.vault.accounts import account_id_bytes
+from modelfactory.vault.account_services import account_id_bytes
 from tests.finetuning.jobs_support import train_tiny_job
 from tests.ledger.conftest import OPEN
 from tests.support.factories import make_user

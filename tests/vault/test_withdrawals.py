@@ -10,11 +10,11 @@ from contracts.errors import VoucherExpired
 from modelfactory.billing.errors import InsufficientBalance
 from modelfactory.billing.selectors import balance_of
 from modelfactory.ledger.services import epoch_close_and_commit
-from modelfactory.vault.accounts import account_id_bytes
-from modelfactory.vault.deposits import vault_events_sync
+from modelfactory.vault.account_services import account_id_bytes
+from modelfactory.vault.deposit_services import vault_events_sync
 from modelfactory.vault.models import WithdrawalVoucher
 from modelfactory.vault.watch import vault_watch
-from modelfactory.vault.withdrawals import (
+from modelfactory.vault.withdrawal_services import (
     VOUCHER_LIFETIME_S,
     WithdrawalRefused,
     signed_voucher,

@@ -24,8 +24,8 @@ from contracts.withdrawal_voucher import WithdrawalVoucher as SignedVoucher
 from contracts.withdrawal_voucher import new_nonce
 from modelfactory.billing.services import withdrawal_refund, withdrawal_reserve
 from modelfactory.ledger.payees import payout_wallet_of
-from modelfactory.vault.accounts import account_id_bytes
-from modelfactory.vault.deposits import final_block
+from modelfactory.vault.account_services import account_id_bytes
+from modelfactory.vault.deposit_services import final_block
 from modelfactory.vault.errors import WithdrawalRefused
 from modelfactory.vault.models import VaultAccount, WithdrawalVoucher
 

@@ -26,7 +26,7 @@ from hexbytes import HexBytes
 from contracts.chain_client import ChainClient
 from contracts.records import ChainEvent
 from modelfactory.billing.services import deposit_credit
-from modelfactory.vault.accounts import vault_account_owner
+from modelfactory.vault.account_services import vault_account_owner
 from modelfactory.vault.models import ChainCursor, UnassignedDeposit, WithdrawalVoucher
 
 logger = logging.getLogger(__name__)
