@@ -10,8 +10,8 @@ Adapter weights live in per-layer *row pools* (the device tier of the adapter ca
 every layer. Rows of a layer an adapter does not target are zero, so mixing adapters with different
 target modules and ranks in one batch is exact. Row page 0 is all zeros and pads ranks in a batch.
 
-The delta is computed SGMV-style from a `LoraBatch` built once per step and shared by all layers.
-Tokens are ordered by adapter; then
+The delta is computed SGMV-style from a `LoraBatch` (`lora_batch.py`) built once per step and shared by
+all layers. Tokens are ordered by adapter; then
   * the tokens of adapters with few tokens in the step (decodes: with many adapters, most requests in a
     batch use an adapter few others use) are done together BGMV-style, in narrow layers, token by token,
     by two `embedding_bag` sums that read each adapter's own rows in place: x @ A^T page by page from a
@@ -35,14 +35,16 @@ per call), which the optimised path is tested against.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from inference.row_bags import consecutive_row_bags
+if TYPE_CHECKING:
+    from inference.lora_batch import LoraBatch
 
 # Linear-like modules of decoder layers that PEFT commonly targets, per architecture family.
 DEFAULT_TARGETS: tuple[str, ...] = (
@@ -151,149 +153,6 @@ class ResidentAdapter:
         object.__setattr__(self, "pages", self.rows[:: self.page_rows] // self.page_rows)
 
 
-# Adapters with at most this many tokens in a step (decodes of all but the most popular adapters) are
-# done token by token in the batched bags; an adapter with more (a prompt) gets its own matmul pair, whose
-# fixed cost is then worth it. Rows read again for a second token of the same adapter are cache-hot.
-BAG_MAX_TOKENS = 8
-
-
-@dataclass
-class LoraBatch:
-    """Step metadata shared by every layer: which flattened tokens use which resident adapter.
-
-    The adapter-ordered tokens are the bagged adapters' tokens first (adapters with few tokens in the
-    step, see BAG_MAX_TOKENS), then each other adapter's tokens; `token_idx` maps them to the flat step
-    layout (None when it is exactly [0, N))."""
-
-    num_lora_tokens: int
-    token_idx: torch.Tensor | None
-    active_layers: frozenset[int]
-    # per adapter: its range in the adapter-ordered tokens, and its rows (at its real rank)
-    segments: list[tuple[int, int, torch.Tensor | slice]]
-    num_bagged: int = 0  # the first num_bagged adapter-ordered tokens go through the bags in narrow layers
-    num_bagged_segments: int = 0  # ... and they are the first num_bagged_segments segments
-    bag_rows: torch.Tensor | None = None  # per bagged token, all rows (whole pages) of its adapter, in order
-    bag_offsets: torch.Tensor | None = None  # where each token's rows start in bag_rows
-    bag_pages: torch.Tensor | None = None  # per bagged token, its adapter's row pages, in the same order
-    page_token: torch.Tensor | None = None  # for each of those pages, the flat index of its token
-    _a_bags: dict = field(default_factory=dict)  # in_features -> (indices, offsets) into AT_pages
-    _shared: tuple | None = None  # the last layer input and what was derived from it (see `inputs`)
-    grouped_max_width: int = GROUPED_MAX_WIDTH
-    dora_tokens: torch.Tensor | None = None  # flat indices of the tokens of DoRA adapters
-    dora_slots: torch.Tensor | None = None  # ... and, per such token, its adapter's `dora_scale` row
-    dora_layers: frozenset[int] = frozenset()  # layers some DoRA adapter of the step targets
-
-    def use_grouped(self, in_features: int, out_features: int) -> bool:
-        """Batched bags for the bagged tokens of narrow layers, where they read rows in place."""
-        return self.bag_rows is not None and in_features + out_features <= self.grouped_max_width
-
-    def a_bags(self, in_features: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """`embedding_bag` indices and offsets into a layer's AT_pages [pages * in, page_rows]: one bag
-        of `in` rows per page of the bagged tokens (built once per step per input width)."""
-        bags = self._a_bags.get(in_features)
-        if bags is None:
-            bags = self._a_bags[in_features] = consecutive_row_bags(self.bag_pages * in_features, in_features)
-        return bags
-
-    def inputs(self, flat_x: torch.Tensor, x: torch.Tensor, grouped: bool) -> tuple:
-        """(bag weights of the bagged pages, inputs of the matmul segments) for this layer input.
-        Projections that read the same input (q/k/v, gate/up) share them: they are derived once per
-        input tensor, recognised by identity (inference tensors have no version counter; the model code
-        hands its siblings one tensor and does not write to it in between)."""
-        shared = self._shared
-        if shared is not None and shared[0] is x and shared[1] == grouped:
-            return shared[2], shared[3]
-        start = self.num_bagged if grouped else 0
-        weights = None
-        if grouped:
-            weights = flat_x.index_select(0, self.page_token).view(-1)  # each page's token, repeated
-        if start == self.num_lora_tokens:
-            rest = None
-        elif self.token_idx is None:
-            rest = flat_x[start : self.num_lora_tokens]
-        else:
-            rest = flat_x.index_select(0, self.token_idx[start:])
-        self._shared = (x, grouped, weights, rest)
-        return weights, rest
-
-    @staticmethod
-    def build(
-        token_counts: Sequence[int],
-        adapters: Sequence[ResidentAdapter | None],
-        device: torch.device,
-        mode: str | None = None,
-    ) -> LoraBatch | None:
-        """From the flattened step layout (sequence i has token_counts[i] tokens, using adapters[i]).
-
-        `mode` forces "grouped" (bag every adapter's tokens in every layer) or "segmented" (never bag),
-        for tests.
-        """
-        groups: dict[tuple[str, int], list] = {}  # key -> [adapter, token count, (start, end), ...]
-        offset = 0
-        for count, adapter in zip(token_counts, adapters, strict=True):
-            if adapter is not None:
-                entry = groups.get(adapter.key)
-                if entry is None:
-                    groups[adapter.key] = [adapter, count, (offset, offset + count)]
-                else:
-                    entry[1] += count
-                    entry.append((offset, offset + count))
-            offset += count
-        if not groups:
-            return None
-        limit = {"grouped": 1 << 62, "segmented": 0}.get(mode, BAG_MAX_TOKENS)
-        bagged = [entry for entry in groups.values() if entry[1] <= limit]
-        if sum(entry[1] for entry in bagged) < 2 and mode != "grouped":  # one bag is not worth its setup
-            bagged = []
-        others = [entry for entry in groups.values() if entry[1] > limit] if bagged else list(groups.values())
-        order: list[int] = []
-        segments = []  # the bagged adapters' first: layers that do not bag them use these
-        for adapter, _count, *spans in bagged + others:
-            before = len(order)
-            for start, end in spans:
-                order.extend(range(start, end))
-            rows: torch.Tensor | slice = (
-                slice(adapter.row_start, adapter.row_start + adapter.rank)
-                if adapter.row_start is not None
-                else adapter.rows[: adapter.rank]
-            )
-            segments.append((before, len(order), rows))
-        n = len(order)
-        token_idx = None if order == list(range(n)) else torch.tensor(order, device=device)
-        active = frozenset().union(*(entry[0].targets for entry in groups.values()))
-        batch = LoraBatch(n, token_idx, active, segments)
-        dora = [entry for entry in groups.values() if entry[0].dora_slot is not None]
-        if dora:
-            tokens: list[int] = []
-            slots: list[int] = []
-            for adapter, _count, *spans in dora:
-                for start, end in spans:
-                    tokens.extend(range(start, end))
-                    slots.extend([adapter.dora_slot] * (end - start))
-            batch.dora_tokens = torch.tensor(tokens, device=device)
-            batch.dora_slots = torch.tensor(slots, device=device)
-            batch.dora_layers = frozenset().union(*(entry[0].targets for entry in dora))
-        if bagged:
-            per_token = [entry[0] for entry in bagged for _ in range(entry[1])]
-            batch.num_bagged = len(per_token)
-            batch.num_bagged_segments = len(bagged)
-            batch.bag_rows = torch.cat([adapter.rows for adapter in per_token]).to(device)
-            sizes = [len(adapter.rows) for adapter in per_token]
-            batch.bag_offsets = torch.tensor([0, *sizes[:-1]]).cumsum(0).to(device)
-            batch.bag_pages = torch.cat([adapter.pages for adapter in per_token]).to(device)
-            batch.page_token = torch.tensor(
-                [
-                    token
-                    for token, adapter in zip(order[: len(per_token)], per_token, strict=True)
-                    for _ in range(len(adapter.pages))
-                ],
-                device=device,
-            )
-            if mode == "grouped":
-                batch.grouped_max_width = 1 << 62
-        return batch
-
-
 class LoraContext:
     """The mutable "current step" holder that the runner sets and every layer reads."""
 
@@ -392,7 +251,7 @@ class MultiLoraLayer(nn.Module):
     def _deltas(self, x: torch.Tensor, batch: LoraBatch) -> torch.Tensor:
         """Each adapter token's delta, in adapter order."""
         flat_x = x.reshape(-1, self.in_features)
-        grouped = self.AT_pages is not None and batch.use_grouped(self.in_features, self.out_features)
+        grouped = self.AT_pages is not None and batch.has_bags  # narrow layers bag the bagged tokens
         weights, rest = batch.inputs(flat_x, x, grouped)
         segments = batch.segments
         first = 0
@@ -405,7 +264,8 @@ class MultiLoraLayer(nn.Module):
         delta = flat_x.new_empty(batch.num_lora_tokens, self.out_features)
         if grouped:
             delta[:first] = bagged
-        for start, end, rows in segments:
+        for segment in segments:
+            start, end, rows = segment.start, segment.end, segment.rows
             if isinstance(rows, slice):
                 a_weights, b_weights = self.A_pool[rows], self.BT_pool[rows]
             else:

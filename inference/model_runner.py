@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from inference.kv_cache import PagedKVCache, slot
-from inference.lora_layers import LoraBatch, MultiLoraModel
+from inference.lora_batch import LoraBatch
+from inference.lora_layers import MultiLoraModel
 from inference.paged_attention import DecodeLayout, PagedAttentionBatch, build_context_prefill, build_prefill
 from inference.scheduler import Sequence
 

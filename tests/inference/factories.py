@@ -165,3 +165,13 @@ def tiny_causal_lm(family: str, seed: int = 0) -> torch.nn.Module:
         pad_token_id=None,
     )
     return AutoModelForCausalLM.from_config(config, attn_implementation="sdpa").eval()
+
+
+def limits_forcing(path: str, counts: list[int]) -> dict[str, int]:
+    """`LoraBatch.build` limits that send every adapter token of a step of these sequence lengths down
+    one path: "grouped" (every adapter has few enough tokens to bag, even one token alone is worth it)
+    or "segmented" (none has few enough: every adapter gets its matmuls)."""
+    if path == "grouped":
+        return {"bag_max_tokens": sum(counts), "bag_min_tokens": 1}
+    assert path == "segmented"
+    return {"bag_max_tokens": 0}

@@ -21,8 +21,8 @@ from inference.adapter_merging import merge_adapters
 from inference.adapter_weights import read_adapter, servability_problem
 from inference.engine import Engine
 from inference.errors import AdapterIncompatible
+from inference.lora_batch import LoraBatch
 from inference.lora_layers import (
-    LoraBatch,
     LoraContext,
     MultiLoraLayer,
     MultiLoraModel,
@@ -37,6 +37,7 @@ from tests.inference.factories import (
     MLP,
     AdapterSet,
     AdapterSpec,
+    limits_forcing,
     reference_logits,
     save_peft_adapters,
     submit_mixed,
@@ -246,17 +247,18 @@ def _reference(layer: MultiLoraLayer, x: torch.Tensor, counts, choice, plain) ->
     return torch.cat(expected)
 
 
-@pytest.mark.parametrize("mode", ["grouped", "segmented", None])
+@pytest.mark.parametrize("path", ["grouped", "segmented", None])
 @pytest.mark.parametrize("bias", [True, False])
-def test_the_batched_dora_path_equals_the_plain_formula(mode, bias):
+def test_the_batched_dora_path_equals_the_plain_formula(path, bias):
     layer, context, adapters, plain = _dora_layer(
         [(4, True), (8, False), (20, True), (64, True), (12, False)], bias=bias
     )
     counts = [3, 1, 5, 2, 1, 4, 9, 1, 1]
     choice = [0, None, 2, 3, 0, 1, 4, 2, 3]
     x = torch.randn(sum(counts), 32)
+    limits = {} if path is None else limits_forcing(path, counts)
     context.batch = LoraBatch.build(
-        counts, [None if c is None else adapters[c] for c in choice], x.device, mode
+        counts, [None if c is None else adapters[c] for c in choice], x.device, **limits
     )
     with torch.no_grad():
         got = layer(x.unsqueeze(0))[0]

@@ -6,14 +6,14 @@ import pytest
 import torch
 from torch import nn
 
+from inference.lora_batch import BAG_MAX_TOKENS, LoraBatch
 from inference.lora_layers import (
-    BAG_MAX_TOKENS,
-    LoraBatch,
     LoraContext,
     MultiLoraLayer,
     MultiLoraModel,
     ResidentAdapter,
 )
+from tests.inference.factories import limits_forcing
 
 
 def _layer_with_adapters(ranks: list[int], page_rows: int = 8):
@@ -49,14 +49,14 @@ def _output_and_reference(layer, x, counts, choice, dense):
     return got, expected
 
 
-@pytest.mark.parametrize("mode", ["grouped", "segmented"])
-def test_each_token_gets_its_own_adapter_delta_and_base_tokens_none(mode):
+@pytest.mark.parametrize("path", ["grouped", "segmented"])
+def test_each_token_gets_its_own_adapter_delta_and_base_tokens_none(path):
     layer, context, adapters, dense = _layer_with_adapters([4, 8, 20, 64])
     counts = [3, 1, 5, 2, 1, 4]
     choice = [0, None, 2, 3, 0, 1]
     x = torch.randn(1, sum(counts), 32)
     context.batch = LoraBatch.build(
-        counts, [None if c is None else adapters[c] for c in choice], x.device, mode
+        counts, [None if c is None else adapters[c] for c in choice], x.device, **limits_forcing(path, counts)
     )
     got, expected = _output_and_reference(layer, x, counts, choice, dense)
     assert (got - expected).abs().max() < 1e-4
@@ -111,7 +111,8 @@ def test_an_adapter_with_many_tokens_in_the_step_gets_its_own_matmuls_beside_the
     x = torch.randn(1, sum(counts), 32)
     batch = LoraBatch.build(counts, [adapters[c] for c in choice], x.device)
     assert batch.num_bagged == 2
-    assert [(start, end) for start, end, _rows in batch.segments[batch.num_bagged_segments :]] == [(2, 11)]
+    segments = batch.segments[batch.num_bagged_segments :]
+    assert [(segment.start, segment.end) for segment in segments] == [(2, 11)]
     context.batch = batch
     got, expected = _output_and_reference(layer, x, counts, choice, dense)
     assert (got - expected).abs().max() < 1e-4
