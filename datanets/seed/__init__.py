@@ -4,7 +4,9 @@ The seed is the demo data that `make run` loads (and what the benchmarks train o
 must stay original, deterministic and free of any download.
 
 Everything is composed in memory from hand-written building blocks on first use (cached
-per process, well under a second), so there are no generated data files to keep in sync.
+per process, well under a second), so there are no generated data files to keep in sync:
+the prose is in content/*.json (read by content_files), and the modules named after each
+datanet hold the code that samples and composes rows from it.
 `seed_datanets()` hands out deep copies, so a caller editing a row's `content` dict cannot
 change what the next caller sees.
 """

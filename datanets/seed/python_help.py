@@ -5,6 +5,10 @@ printed output is captured, so code and output in the datanet can never disagree
 values (names, numbers, records) vary between rows so the patterns generalise instead of
 the same example being memorised. Only the standard library is used, and snippets never
 print sets of strings (their order depends on hash randomisation).
+
+The vocabulary, the sample records and the explanation-only answers (whose code is shown,
+not run) are in content/python_help.json; the topics that print output are composed here,
+next to the code that runs them.
 """
 
 from __future__ import annotations
@@ -14,78 +18,8 @@ import io
 import random
 from collections.abc import Callable
 
+from .content_files import as_tuples, read_content
 from .sampling import draw_unique
-
-WORDS: dict[str, tuple[str, ...]] = {
-    "fruits": ("apple", "banana", "cherry", "mango", "kiwi", "plum", "pear", "fig", "lime", "grape"),
-    "cities": ("Lisbon", "Oslo", "Nairobi", "Quito", "Hanoi", "Perth", "Dublin", "Lyon", "Osaka", "Tunis"),
-    "colors": ("red", "teal", "amber", "violet", "olive", "navy", "coral", "ivory", "lilac", "rust"),
-    "names": ("Ada", "Grace", "Linus", "Alan", "Barbara", "Dennis", "Frances", "Ken", "Radia", "Edsger"),
-    "tools": ("hammer", "wrench", "saw", "drill", "chisel", "pliers", "level", "clamp", "file", "rasp"),
-    "animals": ("otter", "heron", "badger", "lynx", "gecko", "puffin", "bison", "marten", "newt", "wren"),
-}
-NUMBERS: dict[str, tuple[int, ...]] = {
-    "scores": (88, 92, 75, 64, 99, 81, 70, 95, 58, 77),
-    "ages": (34, 27, 45, 19, 62, 38, 51, 23, 30, 41),
-    "steps": (8200, 10450, 6300, 12010, 9100, 7650, 11200, 5400, 9900, 8800),
-    "temperatures": (18, 21, 17, 25, 23, 19, 16, 22, 24, 20),
-    "page_counts": (320, 180, 412, 256, 98, 640, 275, 150, 388, 210),
-}
-# (plural name, variable, records, sortable numeric keys)
-RECORDS: tuple[tuple[str, str, tuple[dict, ...], tuple[str, ...]], ...] = (
-    (
-        "people",
-        "people",
-        (
-            {"name": "Ada", "age": 36},
-            {"name": "Linus", "age": 29},
-            {"name": "Grace", "age": 45},
-            {"name": "Alan", "age": 41},
-            {"name": "Radia", "age": 33},
-        ),
-        ("age",),
-    ),
-    (
-        "products",
-        "products",
-        (
-            {"name": "lamp", "price": 39.5, "stock": 12},
-            {"name": "desk", "price": 249.0, "stock": 3},
-            {"name": "chair", "price": 129.0, "stock": 7},
-            {"name": "shelf", "price": 89.9, "stock": 15},
-        ),
-        ("price", "stock"),
-    ),
-    (
-        "books",
-        "books",
-        (
-            {"title": "Tide Tables", "year": 1998, "pages": 312},
-            {"title": "Salt Roads", "year": 2011, "pages": 208},
-            {"title": "Paper Moons", "year": 1987, "pages": 455},
-            {"title": "Quiet Engines", "year": 2019, "pages": 276},
-        ),
-        ("year", "pages"),
-    ),
-    (
-        "cities",
-        "cities",
-        (
-            {"name": "Lisbon", "population": 545000},
-            {"name": "Oslo", "population": 709000},
-            {"name": "Perth", "population": 2192000},
-            {"name": "Lyon", "population": 522000},
-        ),
-        ("population",),
-    ),
-)
-
-SYSTEM_PROMPTS: tuple[str, ...] = (
-    "You are a patient Python tutor. Explain briefly and show a short, correct example.",
-    "You are a helpful programming assistant specialising in Python 3.",
-    "Answer Python questions with working code and a one-line explanation of why it works.",
-)
-OPENERS: tuple[str, ...] = ("", "", "", "Hi! ", "Python question: ", "Beginner here. ", "Quick one: ")
 
 
 def run(code: str) -> str:
@@ -102,6 +36,35 @@ def code_block(code: str) -> str:
 
 def with_output(code: str) -> str:
     return f"{code_block(code)}\n\nOutput:\n```\n{run(code)}\n```"
+
+
+def _explanation(entry: dict) -> tuple[tuple[str, ...], str]:
+    parts = (entry["before"], code_block("\n".join(entry["code"])), entry["after"])
+    return entry["asks"], "\n\n".join(part for part in parts if part)
+
+
+_CONTENT = read_content("python_help")
+
+SYSTEM_PROMPTS: tuple[str, ...] = _CONTENT["system_prompts"]
+OPENERS: tuple[str, ...] = _CONTENT["openers"]
+FOLLOW_UPS: tuple[tuple[str, str], ...] = as_tuples(_CONTENT["follow_ups"], "question", "answer")
+WORDS: dict[str, tuple[str, ...]] = _CONTENT["words"]
+NUMBERS: dict[str, tuple[int, ...]] = _CONTENT["numbers"]
+# (plural name, variable, records, sortable numeric keys)
+RECORDS: tuple[tuple[str, str, tuple[dict, ...], tuple[str, ...]], ...] = as_tuples(
+    _CONTENT["records"], "plural", "variable", "items", "sort_keys"
+)
+SENTENCES: tuple[str, ...] = _CONTENT["sentences"]
+PHRASES: tuple[str, ...] = _CONTENT["phrases"]
+PALINDROME_WORDS: tuple[str, ...] = _CONTENT["palindrome_words"]
+FORMATS: tuple[tuple[str, str], ...] = as_tuples(_CONTENT["number_formats"], "spec", "description")
+DATE_PAIRS: tuple[tuple[tuple[int, int, int], tuple[int, int, int], str], ...] = as_tuples(
+    _CONTENT["date_pairs"], "first", "second", "label"
+)
+# Explanation-only topics: (asks, answer) with code that is shown, not run (files, processes, tools).
+EXPLANATIONS: tuple[tuple[tuple[str, ...], str], ...] = tuple(
+    _explanation(entry) for entry in _CONTENT["explanations"]
+)
 
 
 def _sample(rng: random.Random, values: tuple, low: int = 4, high: int = 7) -> list:
@@ -163,16 +126,6 @@ def topic_sort_records(rng: random.Random) -> tuple[str, str]:
         "`operator.itemgetter(" + repr(key) + ")` works as the key too and is slightly faster."
     )
     return ask, answer
-
-
-SENTENCES: tuple[str, ...] = (
-    "the cat sat on the mat and the dog sat on the rug",
-    "to be or not to be that is the question",
-    "red fish blue fish old fish new fish red boat blue boat",
-    "the rain in the hills fell on the roofs of the town in the rain",
-    "a rose is a rose is a rose",
-    "buy low sell high buy early sell late buy once",
-)
 
 
 def topic_count_words(rng: random.Random) -> tuple[str, str]:
@@ -245,16 +198,6 @@ def topic_flatten(rng: random.Random) -> tuple[str, str]:
         "Both handle one level of nesting. Deeper structures need recursion."
     )
     return ask, answer
-
-
-FORMATS: tuple[tuple[str, str], ...] = (
-    (",.2f", "thousands separators and two decimals"),
-    (".1f", "one decimal place"),
-    (".0f", "no decimals (rounded)"),
-    (".1%", "a percentage with one decimal"),
-    ("08.3f", "zero padding to width 8 with three decimals"),
-    (">10,.2f", "right-aligned in 10 characters with a thousands separator"),
-)
 
 
 def topic_format_numbers(rng: random.Random) -> tuple[str, str]:
@@ -386,16 +329,6 @@ def topic_zip(rng: random.Random) -> tuple[str, str]:
     return ask, answer
 
 
-PHRASES: tuple[str, ...] = (
-    "  the quick brown fox  ",
-    "hello world from python",
-    "  data science notes ",
-    "keep calm and carry on",
-    "open the pod bay doors",
-    "  lumen smart lamp  ",
-)
-
-
 def topic_string_methods(rng: random.Random) -> tuple[str, str]:
     phrase = rng.choice(PHRASES)
     operation = rng.choice(("title", "slug", "words", "replace"))
@@ -417,9 +350,6 @@ def topic_string_methods(rng: random.Random) -> tuple[str, str]:
         code = f"text = {phrase!r}\nprint(text.replace({old!r}, 'new').strip())"
         note = "Strings are immutable, so `replace()` returns a new string; assign it if you want to keep it."
     return ask, f"{with_output(code)}\n\n{note}"
-
-
-PALINDROME_WORDS = ("level", "python", "Racecar", "noon", "lamp", "Step on no pets", "kayak", "wren")
 
 
 def topic_palindrome(rng: random.Random) -> tuple[str, str]:
@@ -467,15 +397,6 @@ def topic_stats(rng: random.Random) -> tuple[str, str]:
         "first if it can happen."
     )
     return ask, answer
-
-
-DATE_PAIRS: tuple[tuple[tuple[int, int, int], tuple[int, int, int], str], ...] = (
-    ((2024, 1, 15), (2024, 3, 1), "my start date and the deadline"),
-    ((2023, 12, 24), (2024, 2, 29), "two dates"),
-    ((2025, 6, 1), (2025, 9, 30), "the start and end of summer term"),
-    ((2024, 11, 5), (2025, 1, 1), "today and New Year"),
-    ((2022, 2, 1), (2022, 3, 1), "two dates in February"),
-)
 
 
 def topic_dates(rng: random.Random) -> tuple[str, str]:
@@ -876,139 +797,6 @@ def topic_while_break(rng: random.Random) -> tuple[str, str]:
     return ask, answer
 
 
-# Explanation-only topics: (asks, answer) with code that is shown, not run (files, processes, tools).
-EXPLANATIONS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (
-        (
-            "How do I read a text file line by line?",
-            "What's the right way to open and read a file in Python?",
-        ),
-        "Use `with open(...)` so the file is closed automatically, and iterate over the file object — it "
-        "reads one line at a time, so even huge files don't fill memory:\n\n"
-        + code_block(
-            'with open("notes.txt", encoding="utf-8") as f:\n    for line in f:\n        '
-            'print(line.rstrip("\\n"))'
-        )
-        + '\n\nAlways pass `encoding="utf-8"`; otherwise the default depends on the operating system.',
-    ),
-    (
-        (
-            "How do I read a CSV file into dictionaries?",
-            "How do I sum a column in a CSV file without pandas?",
-        ),
-        "The `csv` module's `DictReader` gives you one dict per row, keyed by the header line. Values are "
-        "strings, so convert numbers yourself:\n\n"
-        + code_block(
-            'import csv\n\ntotal = 0.0\nwith open("sales.csv", newline="", encoding="utf-8") as f:\n'
-            "    for row in csv.DictReader(f):\n        total += "
-            'float(row["amount"])\nprint(f"{total:.2f}")'
-        )
-        + '\n\nOpen CSV files with `newline=""` so the module can handle line endings itself.',
-    ),
-    (
-        ("How do I create a virtual environment?", "What is a venv and why should I use one?"),
-        "A virtual environment is a private folder of packages for one project, so projects don't fight over "
-        "versions:\n\n"
-        + code_block(
-            "# in a terminal, not in Python\n# python -m venv .venv\n# source .venv/bin/activate   "
-            "(macOS/Linux)\n"
-            "# .venv\\Scripts\\activate      (Windows)\n# python -m pip install requests"
-        )
-        + "\n\nWhile it's active, `python` and `pip` refer to the environment. Run `deactivate` to leave it.",
-    ),
-    (
-        (
-            "I get ModuleNotFoundError but I installed the package. Why?",
-            "pip says the package is installed, but import fails. What's going on?",
-        ),
-        "Almost always, the package went into a different Python than the one running your code. Install "
-        "with the same interpreter you run:\n\n"
-        + code_block("import sys\nprint(sys.executable)  # which Python is running this?")
-        + "\n\nThen install with that interpreter: `python -m pip install package-name`. Using `python -m "
-        "pip` instead of plain `pip` avoids the mismatch; activating the project's virtual environment first "
-        "helps too.",
-    ),
-    (
-        ("How do I list all .csv files in a folder?", "How do I find files matching a pattern?"),
-        "`pathlib` makes this tidy. `glob` matches in one folder; `rglob` searches subfolders too:\n\n"
-        + code_block(
-            'from pathlib import Path\n\nfolder = Path("data")\nfor path in '
-            'sorted(folder.glob("*.csv")):\n'
-            "    print(path.name, path.stat().st_size)"
-        )
-        + '\n\n`Path` objects also join with `/`, e.g. `folder / "2024" / "report.csv"`.',
-    ),
-    (
-        ('What does if __name__ == "__main__" mean?', "Why do scripts have if __name__ == '__main__'?"),
-        'Every module has a `__name__`. When you run a file directly it is `"__main__"`; when the file is '
-        "imported it's the module's name. Guarding the entry point lets other code import your functions "
-        "without running the script:\n\n"
-        + code_block(
-            'def main() -> None:\n    print("running as a script")\n\n\nif __name__ == '
-            '"__main__":\n    main()'
-        ),
-    ),
-    (
-        ("How do I accept command-line arguments?", "How do I use argparse?"),
-        "`argparse` parses arguments and generates `--help` for you:\n\n"
-        + code_block(
-            'import argparse\n\nparser = argparse.ArgumentParser(description="Greet someone.")\n'
-            'parser.add_argument("name")\nparser.add_argument("--times", type=int, default=1)\n'
-            'args = parser.parse_args()\n\nfor _ in range(args.times):\n    print(f"Hello, {args.name}!")'
-        )
-        + "\n\nRun it as `python greet.py Ada --times 2`.",
-    ),
-    (
-        ("How do I time how long my code takes?", "What's the best way to measure execution time?"),
-        "Use `time.perf_counter()`, a high-resolution clock meant for measuring intervals:\n\n"
-        + code_block(
-            "import time\n\nstart = time.perf_counter()\ntotal = sum(n * n for n in range(1_000_000))\n"
-            'elapsed = time.perf_counter() - start\nprint(f"took {elapsed:.3f} s")'
-        )
-        + "\n\nFor comparing small snippets, `python -m timeit` repeats them many times and is more "
-        "reliable.",
-    ),
-    (
-        ("How do I write a test with pytest?", "What does a simple pytest test look like?"),
-        "Put functions whose names start with `test_` in a file named `test_*.py` and use plain `assert`:\n\n"
-        + code_block(
-            "# test_slugify.py\ndef slugify(text: str) -> str:\n    return "
-            '"-".join(text.lower().split())\n\n\n'
-            'def test_slugify_joins_words_with_hyphens():\n    assert slugify("Hello World") == '
-            '"hello-world"\n\n\n'
-            'def test_slugify_ignores_extra_spaces():\n    assert slugify("  a  b ") == "a-b"'
-        )
-        + "\n\nRun `python -m pytest` in the folder. When an assert fails, pytest shows both values.",
-    ),
-    (
-        ("What does IndentationError: expected an indented block mean?", "Why do I get an IndentationError?"),
-        "Python uses indentation to group statements. After a line ending in `:` (like `if`, `for` or `def`) "
-        "the next line must be indented:\n\n"
-        + code_block("for n in range(3):\n    print(n)  # indented by 4 spaces")
-        + "\n\nUse 4 spaces per level and don't mix tabs and spaces. If a block is intentionally empty, "
-        "write `pass`.",
-    ),
-    (
-        ("How do I use logging instead of print?", "What's a basic logging setup?"),
-        "Configure logging once at startup, then use a module-level logger. Levels let you turn detail up or "
-        "down without deleting lines:\n\n"
-        + code_block(
-            'import logging\n\nlogging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: '
-            '%(message)s")\n'
-            'log = logging.getLogger(__name__)\n\nlog.info("starting")\nlog.debug("hidden at INFO '
-            'level")\n'
-            'log.warning("disk almost full")'
-        ),
-    ),
-    (
-        ("What are type hints for?", "Do type hints make Python faster?"),
-        "Type hints document what a function expects and returns, and tools like mypy or your editor use "
-        "them to catch mistakes before running the code. Python itself doesn't enforce them at runtime and "
-        "they don't make code faster:\n"
-        "\n" + code_block("def average(values: list[float]) -> float:\n    return sum(values) / len(values)"),
-    ),
-)
-
 TOPICS: tuple[Callable[[random.Random], tuple[str, str]], ...] = (
     topic_reverse,
     topic_sort_records,
@@ -1042,21 +830,6 @@ TOPICS: tuple[Callable[[random.Random], tuple[str, str]], ...] = (
     topic_debug_fstring,
     topic_sort_by_length,
     topic_while_break,
-)
-
-FOLLOW_UPS: tuple[tuple[str, str], ...] = (
-    (
-        "Thanks! Does this work in older Python versions?",
-        "Everything here works on Python 3.10 and newer, which is what I'd recommend. Features with a "
-        "minimum version (such as the `|` merge for dicts, 3.9) are mentioned where they come up.",
-    ),
-    ("Got it, thanks!", "You're welcome — happy coding!"),
-    (
-        "Could you explain that a bit more simply?",
-        "Sure: run the example, look at the output line by line, and change one value at a time to see what "
-        "it affects. Experimenting in the interactive interpreter (`python` in a terminal) is the fastest "
-        "way to build intuition.",
-    ),
 )
 
 
