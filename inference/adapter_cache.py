@@ -4,7 +4,8 @@
   registered adapters cost what 100 do);
 * host: loaded `AdapterWeights` (CPU tensors at their real rank), LRU within `host_budget_bytes`;
 * device: pages of rows in the layers' LoRA pools (what the batched kernel reads); an adapter of rank r
-  takes ceil(r / page_rows) pages, so the budget is in bytes and a rank-64 adapter costs 8x a rank-8 one.
+  takes ceil(r / page_rows) pages (`lora_layers.PAGE_ROWS` rows each unless the engine says otherwise),
+  so the budget is in bytes and an adapter pays for its rank rounded up to whole pages.
   LRU over adapters no running request uses.
 
 DoRA adapters also carry their magnitudes; their per-output factors m / ||W + s B A|| are computed from
@@ -34,7 +35,7 @@ import torch
 from inference.adapter_merging import dora_merge_refusal, merge_adapters
 from inference.adapter_weights import AdapterWeights, read_adapter, read_adapter_config
 from inference.errors import AdapterCorrupt, AdapterIncompatible, AdapterNotFound, EngineError
-from inference.lora_layers import MultiLoraModel, ResidentAdapter
+from inference.lora_layers import PAGE_ROWS, MultiLoraModel, ResidentAdapter
 from inference.metrics import LatencyHistogram
 
 AdapterKey = tuple[str, int]
@@ -72,7 +73,7 @@ class AdapterCache:
         lora: MultiLoraModel,
         *,
         host_budget_bytes: int,
-        page_rows: int = 8,
+        page_rows: int = PAGE_ROWS,
         max_rank: int = 64,
         loader: Loader | None = None,
         loader_threads: int = 1,

@@ -31,7 +31,13 @@ from inference.detokenizer import incremental_text
 from inference.errors import AdapterIncompatible, EngineError, EngineStopped, PromptTooLong, RequestCancelled
 from inference.kv_cache import KVShape, PagedKVCache
 from inference.logprobs import TokenLogprobs, token_logprobs
-from inference.lora_layers import attach_multi_lora, find_lora_targets, linear_shape, pool_floats_per_row
+from inference.lora_layers import (
+    PAGE_ROWS,
+    attach_multi_lora,
+    find_lora_targets,
+    linear_shape,
+    pool_floats_per_row,
+)
 from inference.metrics import LatencyHistogram, prometheus_text
 from inference.model_loading import LoadedModel, Quantization, load_base_model, wrap_loaded_model
 from inference.model_runner import ModelRunner
@@ -59,7 +65,7 @@ class Engine:
         enable_lora: bool = True,
         lora_targets: SequenceOf[str] | None = None,
         max_rank: int = 64,
-        page_rows: int = 16,
+        page_rows: int = PAGE_ROWS,
         device_adapter_budget_bytes: int | None = None,
         host_adapter_budget_bytes: int = 1024 * MiB,
         kv_cache_bytes: int = 256 * MiB,

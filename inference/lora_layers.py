@@ -6,9 +6,10 @@ untouched (weights are never merged, the model is never copied per adapter) and 
     delta[t] = (x[t] @ A_s.T) @ (scaling_s * B_s).T        for token t of a request using adapter s
 
 Adapter weights live in per-layer *row pools* (the device tier of the adapter cache): `A_pool[R, in]` and
-`BT_pool[R, out]`, where an adapter of rank r owns ceil(r / page_rows) pages of rows, the same rows in
-every layer. Rows of a layer an adapter does not target are zero, so mixing adapters with different
-target modules and ranks in one batch is exact. Row page 0 is all zeros and pads ranks in a batch.
+`BT_pool[R, out]`, where an adapter of rank r owns ceil(r / page_rows) pages of rows (`PAGE_ROWS` rows
+unless the engine is told otherwise), the same rows in every layer. Rows of a layer an adapter does not
+target are zero, so mixing adapters with different target modules and ranks in one batch is exact. Row
+page 0 is all zeros and pads ranks in a batch.
 
 The delta is computed SGMV-style from a `LoraBatch` (`lora_batch.py`) built once per step and shared by
 all layers. Tokens are ordered by adapter; then
@@ -128,6 +129,10 @@ def dora_reference(
 # (measured: docs/engine-benchmark-history.md).
 GROUPED_MAX_WIDTH = 1024
 
+# Rows per page of the pools: an adapter owns whole pages (its rank rounded up), and the batched path
+# reads A page by page, so wider pages mean fewer bags per token but more zero rows for small ranks.
+PAGE_ROWS = 16
+
 
 def pool_floats_per_row(in_features: int, out_features: int) -> int:
     """What one pool row of a layer costs, in elements: A and B^T rows, plus the page-transposed copy of
@@ -145,7 +150,7 @@ class ResidentAdapter:
     rows: torch.Tensor  # long [padded_rank]: its rows in every pool (first `rank` are real, rest zero)
     row_start: int | None  # when `rows` is one contiguous run, its start (lets layers slice, not gather)
     targets: frozenset[int]  # ids of the layers it has weights for
-    page_rows: int = 8  # rows per page of the pools (its rows are whole pages)
+    page_rows: int = PAGE_ROWS  # rows per page of the pools (its rows are whole pages)
     dora_slot: int | None = None  # DoRA adapters: its row of the layers' `dora_scale` (its first page)
     pages: torch.Tensor = field(init=False, repr=False, compare=False)  # its row pages, for BGMV bags
 
@@ -170,7 +175,7 @@ class MultiLoraLayer(nn.Module):
         num_rows: int,
         context: LoraContext,
         dtype: torch.dtype | None = None,
-        page_rows: int = 8,
+        page_rows: int = PAGE_ROWS,
     ) -> None:
         super().__init__()
         shape = linear_shape(base)
@@ -352,7 +357,7 @@ def attach_multi_lora(
     num_rows: int,
     target_names: Iterable[str] | None = None,
     dtype: torch.dtype | None = None,
-    page_rows: int = 8,
+    page_rows: int = PAGE_ROWS,
 ) -> MultiLoraModel:
     """Replace every target module of `model` in place by a MultiLoraLayer with `num_rows` pool rows."""
     context = LoraContext()

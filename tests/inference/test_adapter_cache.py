@@ -44,7 +44,7 @@ def _fake_loader(name: str, path: Path) -> AdapterWeights:
 def _cache(host_budget: int, pages: int, loader=_fake_loader) -> AdapterCache:
     context = LoraContext()
     rows = (pages + 1) * 8
-    layer = MultiLoraLayer(nn.Linear(32, 48), 0, rows, context)
+    layer = MultiLoraLayer(nn.Linear(32, 48), 0, rows, context, page_rows=8)
     lora = MultiLoraModel({"proj": layer}, context, rows)
     max_rank = min(64, pages * 8)
     return AdapterCache(lora, host_budget_bytes=host_budget, page_rows=8, max_rank=max_rank, loader=loader)

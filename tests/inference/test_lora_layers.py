@@ -21,7 +21,7 @@ def _layer_with_adapters(ranks: list[int], page_rows: int = 8):
     base = nn.Linear(32, 48)
     rows_needed = sum(-(-r // page_rows) * page_rows for r in ranks) + page_rows
     context = LoraContext()
-    layer = MultiLoraLayer(base, 0, rows_needed, context)
+    layer = MultiLoraLayer(base, 0, rows_needed, context, page_rows=page_rows)
     lora = MultiLoraModel({"proj": layer}, context, rows_needed)
     adapters, dense = [], []
     next_row = page_rows
@@ -30,7 +30,7 @@ def _layer_with_adapters(ranks: list[int], page_rows: int = 8):
         rows = torch.arange(next_row, next_row + padded)
         a_weight, bt_weight = torch.randn(rank, 32), torch.randn(rank, 48)
         lora.write_rows(rows, {"proj": (a_weight, bt_weight)})
-        adapters.append(ResidentAdapter(("a", index), rank, rows, next_row, frozenset({0})))
+        adapters.append(ResidentAdapter(("a", index), rank, rows, next_row, frozenset({0}), page_rows))
         dense.append(bt_weight.T @ a_weight)  # [out, in]
         next_row += padded
     return layer, context, adapters, dense
@@ -121,8 +121,8 @@ def test_an_adapter_with_many_tokens_in_the_step_gets_its_own_matmuls_beside_the
 def test_projections_reading_the_same_input_each_add_their_own_adapter_delta():
     torch.manual_seed(1)
     context = LoraContext()
-    q = MultiLoraLayer(nn.Linear(32, 48), 0, 40, context)
-    v = MultiLoraLayer(nn.Linear(32, 16), 1, 40, context)
+    q = MultiLoraLayer(nn.Linear(32, 48), 0, 40, context, page_rows=8)
+    v = MultiLoraLayer(nn.Linear(32, 16), 1, 40, context, page_rows=8)
     lora = MultiLoraModel({"q": q, "v": v}, context, 40)
     adapters, dense_q, dense_v = [], [], []
     for index, (rank, start) in enumerate([(8, 8), (16, 16)]):
@@ -132,7 +132,7 @@ def test_projections_reading_the_same_input_each_add_their_own_adapter_delta():
             "v": (torch.randn(rank, 32), torch.randn(rank, 16)),
         }
         lora.write_rows(rows, pairs)
-        adapters.append(ResidentAdapter(("a", index), rank, rows, start, frozenset({0, 1})))
+        adapters.append(ResidentAdapter(("a", index), rank, rows, start, frozenset({0, 1}), 8))
         dense_q.append(pairs["q"][1].T @ pairs["q"][0])
         dense_v.append(pairs["v"][1].T @ pairs["v"][0])
     x = torch.randn(1, 3, 32)
