@@ -17,9 +17,9 @@ from modelfactory.accounts.models import User
 from modelfactory.accounts.throttle_services import user_request_admit
 from modelfactory.api.errors import ApiKeyNotFound, InvalidApiKey, RateLimited
 from modelfactory.api.models import DEFAULT_RATE_LIMIT_PER_MINUTE, ApiKey, ApiRequest
+from modelfactory.attribution.services import answer_receipt_record
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt
-from modelfactory.ledger.receipts import receipt_record
 from modelfactory.sliding_window import retry_after_s
 
 KEY_PREFIX = "mf-"
@@ -141,12 +141,13 @@ def completion_account(
     answers: list[dict] | None = None,
     request_id: str = "",
 ) -> InferenceReceipt:
-    """The receipt of one answer and the key's usage, in one transaction: both or neither.
+    """The receipt of one answer, queued for attribution, and the key's usage, in one transaction: all or
+    nothing.
 
     `receipt_id` lets a stream announce its receipt in the response headers before the answer (and so
     its token count) exists.
     """
-    receipt = receipt_record(
+    receipt = answer_receipt_record(
         published=published,
         tokens_in=tokens_in,
         tokens_out=tokens_out,

@@ -26,11 +26,11 @@ from modelfactory.api.models import ApiKey
 from modelfactory.api.openapi import openapi_document
 from modelfactory.api.parameters import body_of, chat_ask, text_ask
 from modelfactory.api.services import RateWindow, api_request_admit
-from modelfactory.attribution.selectors import attribution_visible_to
 from modelfactory.billing.pricing import model_pricing
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.selectors import models_usable_by
 from modelfactory.domain_errors import with_retry_after
+from modelfactory.ledger.receipt_evidence import attribution_visible_to
 from modelfactory.ledger.selectors import receipt_get
 from modelfactory.observability import log_context
 

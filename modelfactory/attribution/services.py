@@ -1,6 +1,7 @@
 """Attributing answers: queue a query with the receipt, run the methods off the request path, pay on it.
 
-`query_record` runs inside the answer's transaction (the receipt and its query exist together or not
+`answer_receipt_record` writes an answer's receipt (the ledger's, on lineage) and, with `query_record`,
+its query inside the answer's transaction (the receipt and its query exist together or not
 at all). `receipt_attribute` runs on an attribution worker: it claims the query, runs gradient
 influence against the adapter's sketches and span matching against the datanet versions' indexes,
 combines them with lineage (`combination.combine`), and rewrites the receipt's attribution and its
@@ -13,6 +14,9 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -24,7 +28,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from datanets.models import Datanet, Row
-from modelfactory.attribution.combination import GradientEvidence, RowOwner, SpanEvidence, combine
+from modelfactory.attribution.combination import (
+    Attribution,
+    GradientEvidence,
+    RowOwner,
+    SpanEvidence,
+    combine,
+)
 from modelfactory.attribution.index_building import sketch_adapter_path
 from modelfactory.attribution.models import (
     AdapterSketch,
@@ -38,6 +48,9 @@ from modelfactory.attribution.models import (
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt
 from modelfactory.ledger.payees import person_key
+from modelfactory.ledger.receipt_attribution import LineageWeights, ReceiptAttribution
+from modelfactory.ledger.receipt_split import receipt_split
+from modelfactory.ledger.receipts import receipt_draft
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +60,7 @@ GRADIENT_CANDIDATES = 32
 # --- On the request path ----------------------------------------------------------------------------
 def needs_attribution(receipt: InferenceReceipt) -> bool:
     """Only answers of adapters trained on community rows have rows to find."""
-    return bool(receipt.adapters) and bool(receipt.attribution.get("contributors"))
+    return bool(receipt.adapters) and bool(receipt.attribution_record.contributors)
 
 
 def answer_of(completion) -> dict:
@@ -55,11 +68,50 @@ def answer_of(completion) -> dict:
     return {"text": completion.text, "token_ids": list(completion.token_ids)}
 
 
+@transaction.atomic
+def answer_receipt_record(
+    *,
+    published: PublishedModel,
+    tokens_in: int,
+    tokens_out: int,
+    prompt: str | None,
+    answers: list[dict] | None,
+    user=None,
+    api_key_id: int | None = None,
+    receipt_id: uuid.UUID | None = None,
+    request_id: str = "",
+) -> InferenceReceipt:
+    """Record one answer (`ledger.receipts.receipt_draft`) and queue it for attribution beyond lineage
+    when it has rows to find, in the caller's transaction: the receipt and its query exist together
+    or not at all.
+
+    `prompt` (as the model saw it) and `answers` (`[{"text", "token_ids"}]`, one per choice) are what the
+    attribution job reads; without them the receipt stays on lineage. A queued receipt is written
+    `pending` in its one write on the request path.
+    """
+    receipt = receipt_draft(
+        published=published,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        user=user,
+        api_key_id=api_key_id,
+        receipt_id=receipt_id,
+        request_id=request_id,
+    )
+    queued = prompt is not None and bool(answers) and needs_attribution(receipt)
+    if queued:
+        receipt.attribution_status = InferenceReceipt.AttributionStatus.PENDING
+    receipt.save()
+    if queued:
+        query_record(receipt=receipt, prompt=prompt, answers=answers)
+    return receipt
+
+
 def query_record(*, receipt: InferenceReceipt, prompt: str, answers: list[dict]) -> AttributionQuery:
     """Keep what the attribution job needs and queue it once the answer's transaction commits.
 
     The caller writes the receipt already `pending` (one write on the request path, not two) when
-    `needs_attribution` says so.
+    `needs_attribution` says so, as `answer_receipt_record` does.
     """
     from modelfactory.attribution.tasks import attribute_receipt
 
@@ -113,7 +165,9 @@ def _span_index(path: str, finished: float):
     return WordSpanIndex.load(Path(path))
 
 
-def _adapter_parts(receipt: InferenceReceipt) -> list[tuple[PublishedModel, int, float]]:
+def _served_adapters(receipt: InferenceReceipt) -> list[tuple[PublishedModel, int, float]]:
+    """The adapters the receipt says answered, at the version served then (whose sketch is the one to
+    read), with their merge weights; adapters since deleted are left out."""
     names = [adapter["name"] for adapter in receipt.adapters]
     by_name = PublishedModel.objects.select_related("base_model").in_bulk(names, field_name="api_name")
     return [
@@ -142,7 +196,7 @@ def _gradient_evidence(
     from modelfactory.attribution import model_cache
 
     evidence, ran = [], False
-    for published, version, weight in _adapter_parts(query.receipt):
+    for published, version, weight in _served_adapters(query.receipt):
         sketch = (
             AdapterSketch.objects.select_related("job", "published_model")
             .filter(published_model=published, model_version=version)
@@ -219,16 +273,6 @@ def _span_evidence(
     return evidence, ran
 
 
-def _lineage(receipt: InferenceReceipt) -> dict:
-    recorded = receipt.attribution.get("lineage")
-    if recorded:
-        return recorded
-    return {
-        "contributors": receipt.attribution.get("contributors", {}),
-        "datanets": receipt.attribution.get("datanets", {}),
-    }
-
-
 def receipt_attribute(*, receipt_id: int) -> InferenceReceipt | None:
     """Run the methods for one receipt; idempotent (a complete or claimed query is left alone).
 
@@ -269,10 +313,10 @@ def receipt_attribute(*, receipt_id: int) -> InferenceReceipt | None:
             "pk", "wallet_address", "contributor_id", "datanet__slug"
         )
     }
-    lineage = _lineage(receipt)
+    lineage = receipt.attribution_record.lineage_weights
     result = combine(
-        lineage_contributors=lineage["contributors"],
-        lineage_datanets=lineage["datanets"],
+        lineage_contributors=lineage.contributors,
+        lineage_datanets=lineage.datanets,
         gradient=gradient,
         gradient_ran=gradient_ran,
         spans=spans,
@@ -282,53 +326,64 @@ def receipt_attribute(*, receipt_id: int) -> InferenceReceipt | None:
         lineage_floor=settings.MODELFACTORY_ATTRIBUTION_LINEAGE_FLOOR,
     )
     seconds = time.perf_counter() - started
-    return _record(query=query, result=result.to_json(), lineage=lineage, notes=notes, seconds=seconds)
+    return _record(query=query, result=result, lineage=lineage, notes=notes, seconds=seconds)
 
 
-def _record(*, query: AttributionQuery, result: dict, lineage: dict, notes: list[str], seconds: float):
-    from modelfactory.ledger.receipts import receipt_split
-
+def _record(
+    *, query: AttributionQuery, result: Attribution, lineage: LineageWeights, notes: list[str], seconds: float
+) -> InferenceReceipt:
     with transaction.atomic():
         receipt = InferenceReceipt.objects.select_for_update().get(pk=query.receipt_id)
-        attribution = {**result, "lineage": lineage, "notes": notes, "seconds": round(seconds, 4)}
+        attribution = ReceiptAttribution(
+            methods=result.methods,
+            method_weights=result.method_weights,
+            combination=result.combination,
+            contributors=result.contributors,
+            datanets=result.datanets,
+            rows=result.rows,
+            by_method=result.by_method,
+            spans=result.spans,
+            lineage=lineage,
+            notes=notes,
+            seconds=round(seconds, 4),
+        )
         fields = ["attribution", "attribution_status"]
         if receipt.epoch is None:
             receipt.split = receipt_split(
                 published=receipt.published_model,
                 fee=int(receipt.fee),
-                contributors=result["contributors"],
-                people=lineage.get("people"),
+                contributors=result.contributors,
+                people=lineage.people,
             )
             fields.append("split")
         else:  # the weights shown must be the ones paid; the evidence is kept beside them
-            attribution.update(
-                settled_on="lineage",
-                contributors=lineage["contributors"],
-                datanets=lineage["datanets"],
-                evidence_weights={"contributors": result["contributors"], "datanets": result["datanets"]},
-            )
             notes.append(f"settled in epoch {receipt.epoch} before attribution finished: paid on lineage")
-        receipt.attribution = attribution
+            attribution = replace(
+                attribution,
+                settled_on="lineage",
+                contributors=lineage.contributors,
+                datanets=lineage.datanets,
+                evidence_weights={"contributors": result.contributors, "datanets": result.datanets},
+            )
+        receipt.attribution = attribution.to_json()
         receipt.attribution_status = InferenceReceipt.AttributionStatus.COMPLETE
         receipt.save(update_fields=fields)
-        _evidence_rows(receipt, result, attribution["datanets"])  # credits follow what was paid
+        _evidence_rows(receipt, attribution.rows, attribution.datanets)  # credits follow what was paid
         AttributionQuery.objects.filter(pk=query.pk).update(
             status=AttributionQuery.Status.COMPLETE, finished=timezone.now(), seconds=seconds, error=""
         )
     return receipt
 
 
-def _evidence_rows(receipt: InferenceReceipt, result: dict, paid_datanets: dict[str, float]) -> None:
+def _evidence_rows(receipt: InferenceReceipt, rows: list[dict], paid_datanets: Mapping[str, float]) -> None:
     """Row evidence and datanet credits, rewritten whole (a re-run replaces, never duplicates)."""
     RowAttribution.objects.filter(receipt=receipt).delete()
     DatanetCredit.objects.filter(receipt=receipt).delete()
     datanets = Datanet.objects.in_bulk(
-        [row["datanet"] for row in result["rows"] if row.get("datanet")] + list(paid_datanets),
+        [row["datanet"] for row in rows if row.get("datanet")] + list(paid_datanets),
         field_name="slug",
     )
-    existing = set(
-        Row.objects.filter(pk__in=[r["row_id"] for r in result["rows"]]).values_list("pk", flat=True)
-    )
+    existing = set(Row.objects.filter(pk__in=[r["row_id"] for r in rows]).values_list("pk", flat=True))
     RowAttribution.objects.bulk_create(
         RowAttribution(
             receipt=receipt,
@@ -338,7 +393,7 @@ def _evidence_rows(receipt: InferenceReceipt, result: dict, paid_datanets: dict[
             score=float(row["score"]),
             weight=float(row["weight"]),
         )
-        for row in result["rows"]
+        for row in rows
         if row["row_id"] in existing and row.get("datanet") in datanets
     )
     contributors_part = Decimal(receipt.split.get("roles", {}).get("contributors", 0))
@@ -361,7 +416,7 @@ def query_fail(*, query: AttributionQuery, error: str) -> None:
             status=AttributionQuery.Status.FAILED, error=error[:2000], finished=timezone.now()
         )
         receipt = InferenceReceipt.objects.select_for_update().get(pk=query.receipt_id)
-        receipt.attribution = {**receipt.attribution, "error": error[:500]}
+        receipt.attribution = replace(receipt.attribution_record, error=error[:500]).to_json()
         receipt.attribution_status = InferenceReceipt.AttributionStatus.FAILED
         receipt.save(update_fields=["attribution", "attribution_status"])
 

@@ -74,13 +74,18 @@ class CompositePartUnavailable(ModelAccessDenied):
     """A composite's part is unpublished, gone, or no longer usable by the caller: the merge is not served."""
 
 
-def composite_parts(composite: PublishedModel) -> list[tuple[PublishedModel, Fraction]]:
-    """A composite's adapters with their merge weights normalised to sum to 1, in recipe order.
+def adapter_parts(model: PublishedModel) -> list[tuple[PublishedModel, Fraction]]:
+    """The adapters behind the model's answers with their weights summing to 1: an adapter itself, a
+    composite's parts by merge weight in recipe order, nothing for a base model.
 
-    Who may use them is not checked here: this is what a composite was made of, for lineage and for
+    Who may use them is not checked here: this is what a model is made of, for lineage and for
     splitting the developer's share of an answer already served. Serving goes through `composite_parts_for`.
     """
-    links = list(CompositePart.objects.filter(composite=composite).select_related("part__owner", "part__job"))
+    if model.kind == PublishedModel.Kind.ADAPTER:
+        return [(model, Fraction(1))]
+    if model.kind != PublishedModel.Kind.COMPOSITE:
+        return []
+    links = list(CompositePart.objects.filter(composite=model).select_related("part__owner", "part__job"))
     total = sum((Fraction(str(link.weight)) for link in links), Fraction(0)) or Fraction(1)
     return [(link.part, Fraction(str(link.weight)) / total) for link in links]
 
@@ -88,7 +93,7 @@ def composite_parts(composite: PublishedModel) -> list[tuple[PublishedModel, Fra
 def composite_parts_for(user, composite: PublishedModel) -> list[tuple[PublishedModel, Fraction]]:
     """The composite's parts, each checked live and usable by `user` now; `CompositePartUnavailable` naming
     the first part that is not. Checked on every request and again when the receipt is written."""
-    parts = composite_parts(composite)
+    parts = adapter_parts(composite)
     if not parts:
         raise CompositePartUnavailable(f"the composite {composite.api_name!r} has no parts it may serve")
     candidates = _usable_adapters(user).filter(pk__in=[part.pk for part, _ in parts])

@@ -8,13 +8,15 @@ from django.db import models
 # Exact on SQLite too: a DecimalField there comes back through a 15-digit float, so an epoch's payouts would
 # no longer rebuild its committed root, nor add up to what was charged (billing/base_units_field.py).
 from modelfactory.billing.base_units_field import BaseUnitsField
+from modelfactory.ledger.receipt_attribution import ReceiptAttribution
 
 
 class InferenceReceipt(models.Model):
     """What produced one answer and who is owed for it; written in the request's own transaction.
 
     `attribution` holds contributor → weight and datanet → weight (each summing to 1), the methods
-    that ran and, once computed off the request path, the most influential training rows.
+    that ran and, once computed off the request path, the most influential training rows; read it as
+    `attribution_record` (`ReceiptAttribution`).
     """
 
     class AttributionStatus(models.TextChoices):
@@ -56,6 +58,10 @@ class InferenceReceipt(models.Model):
 
     def __str__(self) -> str:
         return str(self.receipt_id)
+
+    @property
+    def attribution_record(self) -> ReceiptAttribution:
+        return ReceiptAttribution.from_json(self.attribution)
 
 
 class Epoch(models.Model):

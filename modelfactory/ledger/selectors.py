@@ -144,7 +144,7 @@ def _contributor_part(receipt: InferenceReceipt, key: str, share: int) -> int:
     paid = receipt.split.get("contributors")
     if paid is not None:
         return min(share, sum(int(v) for k, v in paid.items() if k.lower() == key.lower()))
-    return share if receipt.attribution.get("contributors", {}).get(key) is not None else 0
+    return share if receipt.attribution_record.contributors.get(key) is not None else 0
 
 
 def _earnings(
@@ -203,7 +203,7 @@ def _earnings(
         if receipt.epoch is None:
             earnings.pending += share
         by_model[receipt.model_name] += share
-        weights = receipt.attribution.get("datanets") or {}
+        weights = receipt.attribution_record.datanets
         contributed = sum(_contributor_part(receipt, key, part) for key, part in shares.items())
         contributed = contributed if weights else 0
         for datanet, weight in weights.items():

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from contracts.errors import ChainError
-from modelfactory.attribution.selectors import receipt_evidence
 from modelfactory.ledger.chain import server_claims_enabled
 from modelfactory.ledger.errors import ClaimRefused, WalletVerificationFailed
 from modelfactory.ledger.open_amounts import open_display
+from modelfactory.ledger.receipt_evidence import receipt_evidence
 from modelfactory.ledger.selectors import (
     claimable_payout_of_user,
     claimable_payouts_of_user,
@@ -101,13 +101,15 @@ def epoch(request: HttpRequest, number: int) -> HttpResponse:
 
 def receipt(request: HttpRequest, receipt_id) -> HttpResponse:
     found = receipt_get(receipt_id=receipt_id)
-    contributors = sorted(found.attribution.get("contributors", {}).items(), key=lambda item: -item[1])
-    datanets = sorted(found.attribution.get("datanets", {}).items(), key=lambda item: -item[1])
+    attribution = found.attribution_record
+    contributors = sorted(attribution.contributors.items(), key=lambda item: -item[1])
+    datanets = sorted(attribution.datanets.items(), key=lambda item: -item[1])
     return render(
         request,
         "ledger/receipt.html",
         {
             "receipt": found,
+            "attribution": attribution,
             "epoch": receipt_epoch(found),
             "contributors": contributors,
             "datanets": datanets,

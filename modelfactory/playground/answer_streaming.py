@@ -28,11 +28,10 @@ from django.db import transaction
 
 from modelfactory.accounts.errors import Throttled
 from modelfactory.accounts.throttle_services import answer_slot_release, answer_slot_take
-from modelfactory.attribution.services import answer_of
+from modelfactory.attribution.services import answer_of, answer_receipt_record
 from modelfactory.billing.errors import BillingError, InsufficientBalance
 from modelfactory.billing.services import answer_charge, answer_release, answer_reserve
 from modelfactory.catalog.selectors import ModelNotFound, model_for
-from modelfactory.ledger.receipts import receipt_record
 from modelfactory.playground import stop_signal
 from modelfactory.playground.answer_markdown import render_markdown
 from modelfactory.playground.chat_settings import ChatSettings
@@ -46,6 +45,7 @@ if TYPE_CHECKING:
     from inference.request import RequestHandle
     from modelfactory.billing.models import Reservation
     from modelfactory.catalog.models import PublishedModel
+
 
 class AnswerNotStartable(Exception):
     """The answer is finished, already streaming elsewhere, its model may no longer be used, or the
@@ -191,7 +191,7 @@ def _record(*, user, running: RunningAnswer) -> Message:
             answer.status = (
                 Message.Status.STOPPED if completion.finish_reason == "cancelled" else Message.Status.DONE
             )
-            receipt = receipt_record(
+            receipt = answer_receipt_record(
                 published=running.published,
                 tokens_in=running.tokens_in,
                 tokens_out=len(completion.token_ids),

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.selectors import default_base_model, models_usable_by
 from modelfactory.ledger.models import InferenceReceipt
+from modelfactory.ledger.receipt_evidence import receipt_evidence
 from modelfactory.ledger.selectors import people_by_wallet
 from modelfactory.playground.errors import PlaygroundItemNotFound
 from modelfactory.playground.models import Conversation, Message
@@ -188,11 +189,9 @@ def attribution_panel(receipt: InferenceReceipt, viewer=None) -> dict:
     weights become percentages for the bars.
     `evidence` (methods, their weights, the most influential rows) fills in once the attribution job ran.
     """
-    from modelfactory.attribution.selectors import receipt_evidence
-
-    attribution = receipt.attribution or {}
-    datanet_weights = attribution.get("datanets", {})
-    contributors = sorted(attribution.get("contributors", {}).items(), key=lambda item: -item[1])
+    attribution = receipt.attribution_record
+    datanet_weights = attribution.datanets
+    contributors = sorted(attribution.contributors.items(), key=lambda item: -item[1])
     top = contributors[:TOP_CONTRIBUTORS]
     names = people_by_wallet([wallet for wallet, _ in top])
     return {
@@ -212,6 +211,6 @@ def attribution_panel(receipt: InferenceReceipt, viewer=None) -> dict:
             for wallet, weight in top
         ],
         "more_contributors": max(0, len(contributors) - TOP_CONTRIBUTORS),
-        "methods": attribution.get("methods", []),
+        "methods": attribution.methods,
         "evidence": receipt_evidence(receipt, viewer),
     }

@@ -16,11 +16,15 @@ from modelfactory.attribution.models import (
     DatanetCredit,
     RowAttribution,
 )
-from modelfactory.attribution.services import IndexesNotReady, attribution_sweep, receipt_attribute
+from modelfactory.attribution.services import (
+    IndexesNotReady,
+    answer_receipt_record,
+    attribution_sweep,
+    receipt_attribute,
+)
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt, PersonEarning
 from modelfactory.ledger.payees import person_key
-from modelfactory.ledger.receipts import receipt_record
 from modelfactory.ledger.services import epoch_close
 from tests.attribution.attribution_support import CODES, build_indexes, fact, published_facts_adapter
 
@@ -39,7 +43,7 @@ def answer_receipt(published, text: str, *, question: str = "What is the code of
         [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True
     )
     token_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    return receipt_record(
+    return answer_receipt_record(
         published=published,
         tokens_in=len(tokenizer(prompt)["input_ids"]),
         tokens_out=len(token_ids),
@@ -123,7 +127,7 @@ def test_an_answer_waits_for_an_index_being_built_then_goes_ahead_without_it(fac
 def test_a_base_model_answer_is_not_queued_for_attribution(facts):
     base = PublishedModel.objects.get(kind=PublishedModel.Kind.BASE)
 
-    receipt = receipt_record(
+    receipt = answer_receipt_record(
         published=base, tokens_in=5, tokens_out=5, prompt="hi", answers=[{"text": "hello", "token_ids": [1]}]
     )
 

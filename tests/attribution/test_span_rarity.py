@@ -17,9 +17,9 @@ from inference.attribution.span_index import (
     tokenize,
 )
 from modelfactory.attribution.combination import RowOwner, SpanEvidence, combine
-from modelfactory.attribution.selectors import receipt_evidence, span_detail
 from modelfactory.attribution.services import receipt_attribute
 from modelfactory.ledger.models import InferenceReceipt
+from modelfactory.ledger.receipt_evidence import receipt_evidence, span_detail
 from tests.attribution.attribution_support import build_indexes, published_facts_adapter
 from tests.attribution.test_receipt_attribution import answer_receipt
 from tests.support.factories import make_datanet, make_user
