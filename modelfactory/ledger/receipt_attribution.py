@@ -63,7 +63,7 @@ class ReceiptAttribution:
     seconds: float | None = None
     """How long the attribution worker took."""
     settled_on: str | None = None
-    """"lineage" when the receipt was settled before attribution finished: paid on lineage."""
+    """Set to "lineage" when the receipt settled before attribution finished: it was paid on lineage."""
     evidence_weights: Mapping[str, Mapping[str, float]] | None = None
     """The weights the evidence gave, kept beside the lineage weights paid (`settled_on`)."""
     error: str | None = None
@@ -72,19 +72,22 @@ class ReceiptAttribution:
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> ReceiptAttribution:
         data = data or {}
-        optional = {
-            field.name: data[field.name]
-            for field in fields(cls)
-            if field.default is None and field.name in data and field.name != "lineage"
-        }
         return cls(
             methods=list(data.get("methods", [])),
             combination=data.get("combination", ""),
             contributors=dict(data.get("contributors", {})),
             datanets=dict(data.get("datanets", {})),
             rows=list(data.get("rows", [])),
+            people=data.get("people"),
             lineage=LineageWeights.from_json(data["lineage"]) if "lineage" in data else None,
-            **optional,
+            notes=data.get("notes"),
+            method_weights=data.get("method_weights"),
+            by_method=data.get("by_method"),
+            spans=data.get("spans"),
+            seconds=data.get("seconds"),
+            settled_on=data.get("settled_on"),
+            evidence_weights=data.get("evidence_weights"),
+            error=data.get("error"),
         )
 
     def to_json(self) -> dict:
