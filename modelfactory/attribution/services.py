@@ -35,7 +35,7 @@ from modelfactory.attribution.combination import (
     SpanEvidence,
     combine,
 )
-from modelfactory.attribution.index_building import sketch_adapter_path
+from modelfactory.attribution.index_services import sketch_adapter_path
 from modelfactory.attribution.models import (
     AdapterSketch,
     AttributionQuery,
@@ -49,8 +49,8 @@ from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt
 from modelfactory.ledger.payees import person_key
 from modelfactory.ledger.receipt_attribution import LineageWeights, ReceiptAttribution
+from modelfactory.ledger.receipt_services import receipt_draft
 from modelfactory.ledger.receipt_split import receipt_split
-from modelfactory.ledger.receipts import receipt_draft
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def answer_receipt_record(
     receipt_id: uuid.UUID | None = None,
     request_id: str = "",
 ) -> InferenceReceipt:
-    """Record one answer (`ledger.receipts.receipt_draft`) and queue it for attribution beyond lineage
+    """Record one answer (`ledger.receipt_services.receipt_draft`) and queue it for attribution beyond lineage
     when it has rows to find, in the caller's transaction: the receipt and its query exist together
     or not at all.
 
@@ -427,7 +427,7 @@ def attribution_sweep() -> dict:
 
     Safe to run at any time: every task it queues claims its work before doing it.
     """
-    from modelfactory.attribution.index_building import indexes_request_for
+    from modelfactory.attribution.index_services import indexes_request_for
     from modelfactory.attribution.tasks import attribute_receipt, build_adapter_sketch, build_span_index
 
     now = timezone.now()

@@ -33,14 +33,14 @@ def attribute_receipt(self, receipt_id: int) -> None:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def build_adapter_sketch(sketch_id: int) -> None:
-    from modelfactory.attribution.index_building import sketch_build
+    from modelfactory.attribution.index_services import sketch_build
 
     sketch_build(sketch_id=sketch_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def build_span_index(version_id: int) -> None:
-    from modelfactory.attribution.index_building import span_index_build
+    from modelfactory.attribution.index_services import span_index_build
 
     span_index_build(version_id=version_id)
 

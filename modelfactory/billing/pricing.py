@@ -1,6 +1,6 @@
 """What an answer may cost at most, and a model's price as people and API clients read it.
 
-The price of an answer is the ledger's own (`ledger.receipts.fee_rates` and `inference_fee`), the
+The price of an answer is the ledger's own (`ledger.receipt_services.fee_rates` and `inference_fee`), the
 same functions that write the receipt's fee, so the amount held before generation is never below the
 fee charged after it: the fee only grows with the tokens, and the answer cannot produce more than
 `max_tokens` per choice.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from contracts.fee_split import inference_fee
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.open_amounts import open_text
-from modelfactory.ledger.receipts import fee_rates
+from modelfactory.ledger.receipt_services import fee_rates
 
 
 def answer_price_max(*, published: PublishedModel, tokens_in: int, tokens_out_max: int) -> int:

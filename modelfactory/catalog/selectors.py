@@ -177,8 +177,8 @@ class Fee:
 
 def fees_of(model: PublishedModel) -> list[Fee]:
     """What calling the model costs, each part the owner's own rate or the platform default it falls
-    back to (`ledger.receipts.fee_rates`, the very rates receipts are charged at)."""
-    from modelfactory.ledger.receipts import fee_rates
+    back to (`ledger.receipt_services.fee_rates`, the very rates receipts are charged at)."""
+    from modelfactory.ledger.receipt_services import fee_rates
 
     rates = fee_rates(model)
     return [

@@ -162,7 +162,7 @@ def model_publish_from_job(
     published.version = (existing.version + 1) if existing else 1
     published.full_clean()
     published.save()
-    from modelfactory.attribution.index_building import indexes_request_for
+    from modelfactory.attribution.index_services import indexes_request_for
     from modelfactory.catalog.adapter_origin_services import job_fingerprint_record
 
     job_fingerprint_record(job=job)  # so that a copy of it, downloaded and imported, keeps its lineage

@@ -39,7 +39,12 @@ from contracts.merkle_tree import bytes32_root
 from contracts.payout_tree import PayoutTree
 from contracts.transactions import outages_as_chain_unavailable
 from modelfactory.ledger.chain import OperatorKeyNotConfigured, development_key_for, settlement_client
-from modelfactory.ledger.chain_writer_lease import OPERATOR, ChainWriterBusy, chain_writer_lease, lease_renew
+from modelfactory.ledger.chain_writer_lease_services import (
+    OPERATOR,
+    ChainWriterBusy,
+    chain_writer_lease,
+    lease_renew,
+)
 from modelfactory.ledger.epoch_funding import EpochNotFunded, vault_funding
 from modelfactory.ledger.errors import ClaimRefused, WalletVerificationFailed
 from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, PersonEarning, WalletChallenge

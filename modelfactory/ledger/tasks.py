@@ -29,7 +29,7 @@ def register_on_chain() -> None:
     """Scheduled by beat: record new datanet versions and adapters on chain; waits out outages."""
     from contracts.errors import ChainUnavailable
     from modelfactory.ledger.chain import ContractsNotDeployed, settlement_client
-    from modelfactory.ledger.chain_writer_lease import ChainWriterBusy, chain_writer_lease
+    from modelfactory.ledger.chain_writer_lease_services import ChainWriterBusy, chain_writer_lease
     from modelfactory.ledger.registrations import registrations_sync
 
     try:

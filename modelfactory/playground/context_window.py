@@ -3,7 +3,7 @@
 Small models have small contexts (the tiny test model's is 128 tokens): a long conversation would fail
 every new answer if it were sent whole. The oldest turns are left
 out until the chat fits with room to answer; the system prompt and the newest prompt are always kept.
-The same fitting serves the answer (`answer_streaming`), the check when a prompt is sent (`services`)
+The same fitting serves the answer (`answer_streaming_services`), the check when a prompt is sent (`services`)
 and the context meter under the message box (`selectors.context_meter`), so all three agree.
 """
 

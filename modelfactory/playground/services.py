@@ -65,7 +65,7 @@ def _require_funds(user, prompt_tokens: dict[str, int], settings: ChatSettings) 
     """Refuse, before anything is saved, a prompt whose answers the balance cannot pay for at their most.
 
     Only a hint that spares an answer doomed to fail: the stream holds the price for real when it starts
-    (`answer_streaming.answer_begin`), so a balance spent meanwhile is still refused there."""
+    (`answer_streaming_services.answer_begin`), so a balance spent meanwhile is still refused there."""
     needed = sum(
         answer_price_max(
             published=model_for(user, name), tokens_in=tokens, tokens_out_max=settings.max_tokens

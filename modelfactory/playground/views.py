@@ -14,7 +14,7 @@ from modelfactory.billing.selectors import balance_of
 from modelfactory.domain_errors import answers_json
 from modelfactory.ledger.selectors import receipt_get
 from modelfactory.playground import selectors, services
-from modelfactory.playground.answer_streaming import answer_events, answer_events_async, answer_stop
+from modelfactory.playground.answer_streaming_services import answer_events, answer_events_async, answer_stop
 from modelfactory.playground.chat_settings import MAX_TOKENS_LIMIT, ChatSettings
 from modelfactory.playground.errors import InvalidSettings
 from modelfactory.playground.models import Message

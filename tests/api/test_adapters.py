@@ -48,7 +48,7 @@ def test_an_allow_listed_adapter_answers_once_granted_with_its_contributors_on_t
 def test_an_api_answer_is_queued_for_attribution_and_the_endpoint_shows_its_evidence(
     private_adapter, openai_client, caller, live_server
 ):
-    from modelfactory.attribution.index_building import sketch_build, span_index_build
+    from modelfactory.attribution.index_services import sketch_build, span_index_build
     from modelfactory.attribution.models import AdapterSketch, AttributionQuery
     from modelfactory.attribution.services import receipt_attribute
 

@@ -6,7 +6,7 @@ import random
 
 from datanets.models import Row
 from datanets.services import rows_add, version_publish
-from modelfactory.attribution.index_building import sketch_build, span_index_build
+from modelfactory.attribution.index_services import sketch_build, span_index_build
 from modelfactory.attribution.models import AdapterSketch, SpanIndex
 from modelfactory.catalog.services import model_publish_from_job
 from modelfactory.finetuning.models import FineTuneJob

@@ -7,7 +7,7 @@ import pytest
 
 from modelfactory.ledger.epoch_funding import EpochNotFunded, vault_funding
 from modelfactory.ledger.models import Epoch
-from modelfactory.ledger.receipts import receipt_record
+from modelfactory.ledger.receipt_services import receipt_record
 from modelfactory.ledger.services import epoch_close, epoch_close_and_commit
 from modelfactory.vault.account_services import account_id_bytes, vault_account_get_or_create
 from tests.ledger.conftest import OPEN

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from modelfactory.ledger.chain_writer_lease import ChainWriterBusy, chain_writer_lease, lease_renew
+from modelfactory.ledger.chain_writer_lease_services import ChainWriterBusy, chain_writer_lease, lease_renew
 from modelfactory.ledger.models import ChainWriterLease, Epoch, InferenceReceipt
 from modelfactory.ledger.services import epoch_close_and_commit
 from tests.ledger.test_settlement_outage import answer

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from modelfactory.ledger.models import Epoch, InferenceReceipt
-from modelfactory.ledger.receipts import receipt_record
+from modelfactory.ledger.receipt_services import receipt_record
 from modelfactory.ledger.services import epoch_close_and_commit
 from tests.support.factories import make_user
 from tests.support.services import free_port

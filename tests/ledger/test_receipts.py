@@ -10,7 +10,7 @@ from datanets.models import Row
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.services import model_publish_from_job
 from modelfactory.finetuning.models import FineTuneJob
-from modelfactory.ledger.receipts import receipt_record
+from modelfactory.ledger.receipt_services import receipt_record
 from tests.finetuning.jobs_support import train_tiny_job
 from tests.support.factories import make_user
 

@@ -12,7 +12,7 @@ import pytest
 from modelfactory.accounts.models import User
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.services import model_publish_from_job
-from modelfactory.ledger.receipts import receipt_record
+from modelfactory.ledger.receipt_services import receipt_record
 from modelfactory.playground.models import Conversation
 from modelfactory.serving import engine_runtime
 from tests.finetuning.jobs_support import train_tiny_job

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from modelfactory.playground import stop_signal
+from modelfactory.playground import stop_signal_services
 from modelfactory.playground.models import Message
 from modelfactory.serving import engine_runtime
 from tests.playground.playground_support import parse_events, publish_tiny_base, slow_talkative_engine
@@ -38,7 +38,7 @@ def test_stop_received_by_another_replica_cancels_the_answer_where_it_streams(
             break
 
     with monkeypatch.context() as elsewhere:  # the replica Stop reaches does not hold the engine request
-        elsewhere.setattr(stop_signal, "_cancel_here", lambda answer_ids: None)
+        elsewhere.setattr(stop_signal_services, "_cancel_here", lambda answer_ids: None)
         client.post(answer["stop_url"])
     asked = time.monotonic()
     events = parse_events(b"".join(chunks).decode())
@@ -47,4 +47,4 @@ def test_stop_received_by_another_replica_cancels_the_answer_where_it_streams(
     assert events[-1][0] == "done"
     assert events[-1][1]["status"] == "stopped"
     assert Message.objects.get(role="assistant").stop_requested
-    assert took < 6 * stop_signal.POLL_S  # within a few polls; the context alone would take 12 s to fill
+    assert took < 6 * stop_signal_services.POLL_S  # within a few polls; filling the context would take 12 s

@@ -22,7 +22,7 @@ from modelfactory.catalog.services import (
 )
 from modelfactory.ledger.models import InferenceReceipt
 from modelfactory.ledger.payees import person_key
-from modelfactory.ledger.receipts import receipt_record
+from modelfactory.ledger.receipt_services import receipt_record
 from tests.finetuning.jobs_support import register_tiny
 from tests.support.factories import make_user
 

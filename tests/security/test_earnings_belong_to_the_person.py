@@ -19,7 +19,7 @@ from modelfactory.catalog.models import PublishedModel
 from modelfactory.catalog.services import model_publish_from_job
 from modelfactory.ledger.models import Epoch, InferenceReceipt, Payout, PersonEarning
 from modelfactory.ledger.payees import person_key
-from modelfactory.ledger.receipts import receipt_record
+from modelfactory.ledger.receipt_services import receipt_record
 from modelfactory.ledger.selectors import epoch_funding
 from modelfactory.ledger.services import epoch_close, wallet_challenge_create, wallet_verify
 from tests.finetuning.jobs_support import register_tiny, train_tiny_job

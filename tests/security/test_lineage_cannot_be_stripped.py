@@ -15,7 +15,7 @@ from modelfactory.catalog.models import ORIGIN_UNKNOWN, PublishedModel
 from modelfactory.catalog.services import model_publish_from_job
 from modelfactory.finetuning.artifacts import adapter_directory
 from modelfactory.ledger.payees import person_key
-from modelfactory.ledger.receipts import lineage, receipt_record
+from modelfactory.ledger.receipt_services import lineage, receipt_record
 from tests.finetuning.jobs_support import train_tiny_job
 from tests.support.adapter_imports import import_and_run
 from tests.support.factories import make_user

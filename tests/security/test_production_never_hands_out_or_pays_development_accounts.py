@@ -24,7 +24,7 @@ from modelfactory.accounts.services import development_wallet_give, user_upsert
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import Payout, PersonEarning
 from modelfactory.ledger.payees import payout_wallet_of
-from modelfactory.ledger.receipts import receipt_record
+from modelfactory.ledger.receipt_services import receipt_record
 from modelfactory.ledger.services import (
     WalletVerificationFailed,
     epoch_close,

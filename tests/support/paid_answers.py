@@ -16,7 +16,7 @@ from contracts.records import TxResult
 from modelfactory.billing.services import answer_charge, answer_reserve
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt
-from modelfactory.ledger.receipts import receipt_record
+from modelfactory.ledger.receipt_services import receipt_record
 from modelfactory.vault.account_services import account_id_bytes, vault_account_get_or_create
 from modelfactory.vault.deposit_services import vault_events_sync
 

@@ -12,7 +12,7 @@ from modelfactory.billing.pricing import model_is_free
 from modelfactory.billing.selectors import balance_of, journal_of
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.open_amounts import open_display
-from modelfactory.ledger.receipts import fee_rates
+from modelfactory.ledger.receipt_services import fee_rates
 
 register = template.Library()
 

@@ -32,7 +32,7 @@ from modelfactory.attribution.services import answer_of, answer_receipt_record
 from modelfactory.billing.errors import BillingError, InsufficientBalance
 from modelfactory.billing.services import answer_charge, answer_release, answer_reserve
 from modelfactory.catalog.selectors import ModelNotFound, model_for
-from modelfactory.playground import stop_signal
+from modelfactory.playground import stop_signal_services
 from modelfactory.playground.answer_markdown import render_markdown
 from modelfactory.playground.chat_settings import ChatSettings
 from modelfactory.playground.context_window import fit_chat
@@ -142,7 +142,7 @@ def answer_begin(*, user, answer_id: int) -> RunningAnswer | Message:
     finally:
         if handle is None:  # not started: the slot goes back now, not when the answer ends
             answer_slot_release(slot)
-    stop_signal.track(answer.pk, handle)
+    stop_signal_services.track(answer.pk, handle)
     return RunningAnswer(
         answer=answer,
         published=published,
@@ -167,7 +167,7 @@ def answer_finish(*, user, running: RunningAnswer, timeout: float = 60) -> Messa
     except Exception:  # cancelled and failed requests are read from `completion` below
         pass
     finally:
-        stop_signal.untrack(running.answer.pk)
+        stop_signal_services.untrack(running.answer.pk)
     try:
         return _record(user=user, running=running)
     finally:
@@ -216,7 +216,7 @@ def answer_stop(*, user, answer_id: int) -> Message:
     """Stop an answer: keep it from starting if pending, else cancel it on whichever replica streams it."""
     answer = answer_for(user, answer_id)
     Message.objects.filter(pk=answer.pk, status=Message.Status.PENDING).update(status=Message.Status.STOPPED)
-    stop_signal.stop(answer.pk)
+    stop_signal_services.stop(answer.pk)
     answer.refresh_from_db()
     return answer
 

@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from datanets.models import Row
-from modelfactory.attribution.artifacts import sketch_directory, span_index_directory
+from modelfactory.attribution.index_paths import sketch_directory, span_index_directory
 from modelfactory.attribution.models import AdapterSketch, BuildStatus, SpanIndex
 from modelfactory.attribution.row_text import answer_text
 from modelfactory.catalog.models import PublishedModel
