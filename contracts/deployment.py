@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from web3 import Web3
 from contracts.artifacts import CONTRACT_NAMES, load_artifact, recorded_source_hash
 from contracts.errors import DeploymentOutdated
 from contracts.transactions import TransactionSender, outages_as_chain_unavailable
+from primitives.atomic_files import replace_file_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +56,7 @@ def read_deployment(path: Path) -> Deployment | None:
 def write_deployment(path: Path, deployment: Deployment) -> None:
     """Atomically: a crash mid-write must not leave a half file that hides a live deployment."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        json.dump(asdict(deployment), handle, indent=2)
-        handle.write("\n")
-    os.replace(handle.name, path)
+    replace_file_atomically(path, json.dumps(asdict(deployment), indent=2) + "\n")
 
 
 def is_live(web3: Web3, deployment: Deployment) -> bool:

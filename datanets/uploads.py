@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 import uuid
@@ -35,12 +34,13 @@ from datanets.ingest import (
     iter_validated,
 )
 from datanets.models import Datanet, Row, Upload
-from datanets.row_formats import row_format_of
+from datanets.row_formats import row_format_of, row_text
 from datanets.selectors import approved_on_arrival, may_use
 from datanets.services import datanet_require_open
 from datanets.token_counting import counter_for_base_model
 from modelfactory.accounts.models import User
 from modelfactory.worker_attempts import attempt_begin, attempts_exhausted, worker_died_reason
+from primitives.atomic_files import replace_file_atomically
 
 BATCH = 1000
 
@@ -284,8 +284,6 @@ def upload_run_import(*, upload_id: int) -> None:
 
 
 def _row_from(verdict, *, datanet: Datanet, uploader: User, status: str, upload: Upload) -> Row:
-    from datanets.token_counting import row_text
-
     return Row(
         datanet=datanet,
         format=row_format_of(verdict.content),
@@ -346,6 +344,4 @@ class _ProgressFile:
         if now - self._last < 0.25 and done < total:
             return
         self._last = now
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"fraction": done / total if total else 1.0}))
-        os.replace(temporary, self.path)
+        replace_file_atomically(self.path, json.dumps({"fraction": done / total if total else 1.0}))

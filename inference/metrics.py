@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 
+from primitives.percentiles import percentile
+
 DEFAULT_BUCKETS_S: tuple[float, ...] = (
     0.001,
     0.002,
@@ -51,10 +53,8 @@ class LatencyHistogram:
 
     def percentile(self, q: float) -> float | None:
         with self._lock:
-            samples = sorted(self.recent)
-        if not samples:
-            return None
-        return samples[min(len(samples) - 1, round(q / 100 * (len(samples) - 1)))]
+            samples = list(self.recent)
+        return percentile(samples, q)
 
     def summary(self) -> dict:
         return {

@@ -46,8 +46,7 @@ is the dense projection of the concatenation without ever holding one matrix ove
 from __future__ import annotations
 
 import hashlib
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -61,9 +60,6 @@ from inference.labelled_head import IGNORE_INDEX, labelled_logits, supports_labe
 
 if TYPE_CHECKING:
     from peft import PeftModel
-
-    from inference.attribution.influence import GradientSketches
-
 
 
 @dataclass(frozen=True)
@@ -177,7 +173,8 @@ class LoraGradientProjector:
     """Per-example projected LoRA gradients of a peft.PeftModel (LoRA adapters, the active one).
 
     module_weights (by module name; None: all 1) scale each module's projected gradient before the final
-    projection: `build_sketches` calibrates them, `GradientSketches.projector` passes them on to queries.
+    projection: `influence.build_sketches` calibrates them, `GradientSketches.projector` passes them on to
+    queries.
     While it exists, the model is in eval mode and only the active adapter's LoRA weights require grad
     (`close()` removes the hooks and restores both). The adapter is assumed frozen while the projector
     lives: `adapter_fingerprint` is taken when it is built."""
@@ -369,76 +366,11 @@ def calibrated_module_weights(names: list[str], vectors: list[torch.Tensor]) -> 
     }
 
 
-def _batches(rows: Iterable[tuple], size: int, window: int) -> Iterator[list]:
-    """Batches of rows of similar length: each run of `window` rows is sorted by length before batching,
-    so padding (compute spent on nothing) stays low while the first rows, which calibrate the module
-    weights, are the same rows in any order."""
-    rows = iter(rows)
-    while chunk := list(itertools.islice(rows, max(window, size))):
-        chunk.sort(key=lambda row: len(row[-2]))  # (..., input_ids, labels)
-        for start in range(0, len(chunk), size):
-            yield chunk[start : start + size]
+def __getattr__(name: str) -> object:
+    # build_sketches moved to influence.py, beside the GradientSketches it builds; this keeps the two
+    # importers in modelfactory/attribution working until they import it from there.
+    if name == "build_sketches":
+        from inference.attribution.influence import build_sketches
 
-
-def build_sketches(
-    model: PeftModel,
-    rows: Iterable[tuple[int, list[int], list[int]]],
-    *,
-    config: SketchConfig = SketchConfig(),  # frozen: a safe default
-    batch_size: int = 8,
-    calibration_rows: int = 256,
-    on_progress: Callable[[int, int], None] | None = None,
-    total: int | None = None,
-) -> GradientSketches:
-    """Sketch every training row's gradient for the model's active adapter.
-
-    rows are (row_id, input_ids, labels) exactly as the trainer tokenized them (labels -100 on prompt
-    tokens); they are batched by similar length within windows (`_batches`).
-    The first `calibration_rows` rows also calibrate the per-module weights (`calibrated_module_weights`;
-    their module vectors are held until then, then sketched like the rest: one pass over the data);
-    0 turns the weighting off. on_progress(done, total) is called after each batch; total is len(rows)
-    when rows has a length."""
-    from inference.attribution.influence import GradientSketches  # influence.py imports this module
-
-    if total is None and hasattr(rows, "__len__"):
-        total = len(rows)
-    row_ids: list[int] = []
-    order: list[int] = []  # each sketched row's position in `rows`
-    sketches: list[torch.Tensor] = []
-    pending: list[list[torch.Tensor]] = []  # module vectors of the first batches, until calibrated
-    calibrated = calibration_rows <= 0
-    projector = LoraGradientProjector(model, config)
-
-    def calibrate() -> None:
-        nonlocal pending, calibrated
-        per_module = [torch.cat(column) for column in zip(*pending, strict=True)]
-        projector.set_module_weights(calibrated_module_weights(projector.module_names, per_module))
-        sketches.extend(projector.combine(vectors).cpu() for vectors in pending)
-        pending, calibrated = [], True
-
-    try:
-        positioned = ((position, *row) for position, row in enumerate(rows))
-        for batch in _batches(positioned, batch_size, window=max(calibration_rows, 64)):
-            vectors = projector.module_vectors([row[2] for row in batch], [row[3] for row in batch])
-            order.extend(row[0] for row in batch)
-            row_ids.extend(int(row[1]) for row in batch)
-            if calibrated:
-                sketches.append(projector.combine(vectors).cpu())
-            else:
-                pending.append(vectors)
-                if len(row_ids) >= calibration_rows:
-                    calibrate()
-            if on_progress is not None:
-                on_progress(len(row_ids), total if total is not None else len(row_ids))
-        if pending:
-            calibrate()
-        fingerprint, weights = projector.adapter_fingerprint, dict(projector.module_weights)
-    finally:
-        projector.close()
-    matrix = torch.cat(sketches) if sketches else torch.zeros(0, config.sketch_dim)
-    if order:  # back to the callers' order, which batching by length changed
-        inverse = sorted(range(len(order)), key=order.__getitem__)
-        row_ids, matrix = [row_ids[i] for i in inverse], matrix[inverse]
-    return GradientSketches.from_vectors(
-        row_ids, matrix, config=config, adapter_fingerprint=fingerprint, module_weights=weights
-    )
+        return build_sketches
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

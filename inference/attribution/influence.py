@@ -40,9 +40,9 @@ well-fit rows, whose gradients are tiny, towards zero), so a row costs 2·d + 4 
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import json
-import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -51,7 +51,14 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from inference.attribution.gradient_sketch import LoraGradientProjector, SketchConfig, adapter_fingerprint
+from inference.attribution.gradient_sketch import (
+    LoraGradientProjector,
+    SketchConfig,
+    adapter_fingerprint,
+    calibrated_module_weights,
+)
+from primitives.atomic_files import replace_file_atomically, replaced_atomically
+from primitives.file_digest import sha256_of_file
 
 if TYPE_CHECKING:
     from peft import PeftModel
@@ -62,6 +69,7 @@ __all__ = [
     "SketchCorrupt",
     "SketchMismatch",
     "adapter_fingerprint",
+    "build_sketches",
 ]
 
 ScoringMethod = Literal["dot", "cosine", "preconditioned", "whitened_cosine"]
@@ -70,6 +78,7 @@ DAMPING = 1.0  # λ = DAMPING · mean eigenvalue of GᵀG/n (see the module docs
 TENSORS_FILE, META_FILE = "sketches.safetensors", "sketches.json"
 FORMAT, VERSION = "lora-gradient-sketches", 1
 _CHUNK_ROWS = 1 << 16  # rows scored at a time: bounds the float32 copy of float16 sketches
+_DEFAULT_SKETCH_CONFIG = SketchConfig()  # frozen: safe to share as a default
 
 
 class SketchMismatch(ValueError):
@@ -91,20 +100,6 @@ def fisher_inverse(vectors: torch.Tensor, damping: float = DAMPING) -> torch.Ten
     fisher = gram + damping * mean_eigenvalue * torch.eye(d, dtype=torch.float64)
     inverse = torch.cholesky_inverse(torch.linalg.cholesky(fisher))
     return ((inverse + inverse.T) / 2).to(torch.float32)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _replace_durably(temporary: Path, final: Path) -> None:
-    with temporary.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, final)
 
 
 @dataclass
@@ -259,16 +254,15 @@ class GradientSketches:
         and a json present means its tensors were completely written."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        tensors_path, meta_path = directory / TENSORS_FILE, directory / META_FILE
-        tensors_tmp = directory / f".{TENSORS_FILE}.{os.getpid()}.tmp"
-        meta_tmp = directory / f".{META_FILE}.{os.getpid()}.tmp"
         tensors = {
             "vectors": self.vectors.to(torch.float16).contiguous(),
             "norms": self.norms.to(torch.float32).contiguous(),
             "row_ids": torch.tensor(self.row_ids, dtype=torch.int64),
             "preconditioner": self.preconditioner.to(torch.float32).contiguous(),
         }
-        save_file(tensors, str(tensors_tmp), metadata={"format": FORMAT})
+        with replaced_atomically(directory / TENSORS_FILE) as tensors_tmp:
+            save_file(tensors, str(tensors_tmp), metadata={"format": FORMAT})
+            tensors_sha256 = sha256_of_file(tensors_tmp)
         meta = {
             "format": FORMAT,
             "version": VERSION,
@@ -276,11 +270,9 @@ class GradientSketches:
             "adapter_fingerprint": self.adapter_fingerprint,
             "rows": len(self),
             "module_weights": self.module_weights,
-            "tensors_sha256": _file_sha256(tensors_tmp),
+            "tensors_sha256": tensors_sha256,
         }
-        meta_tmp.write_text(json.dumps(meta, indent=2) + "\n")
-        _replace_durably(tensors_tmp, tensors_path)
-        _replace_durably(meta_tmp, meta_path)
+        replace_file_atomically(directory / META_FILE, json.dumps(meta, indent=2) + "\n")
 
     @classmethod
     def load(cls, directory: Path) -> GradientSketches:
@@ -300,7 +292,7 @@ class GradientSketches:
                 raise
             raise SketchCorrupt(f"{meta_path}: unreadable sketch metadata ({error})") from error
         try:
-            if _file_sha256(tensors_path) != sha256:
+            if sha256_of_file(tensors_path) != sha256:
                 raise SketchCorrupt(f"{tensors_path}: contents do not match {META_FILE} (truncated?)")
             tensors = load_file(str(tensors_path))
         except (OSError, SafetensorError) as error:
@@ -324,3 +316,76 @@ class GradientSketches:
             if isinstance(error, SketchCorrupt):
                 raise
             raise SketchCorrupt(f"{tensors_path}: {error}") from error
+
+
+def _batches(rows: Iterable[tuple], size: int, window: int) -> Iterator[list]:
+    """Batches of rows of similar length: each run of `window` rows is sorted by length before batching,
+    so padding (compute spent on nothing) stays low while the first rows, which calibrate the module
+    weights, are the same rows in any order."""
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, max(window, size))):
+        chunk.sort(key=lambda row: len(row[-2]))  # (..., input_ids, labels)
+        for start in range(0, len(chunk), size):
+            yield chunk[start : start + size]
+
+
+def build_sketches(
+    model: PeftModel,
+    rows: Iterable[tuple[int, list[int], list[int]]],
+    *,
+    config: SketchConfig = _DEFAULT_SKETCH_CONFIG,
+    batch_size: int = 8,
+    calibration_rows: int = 256,
+    on_progress: Callable[[int, int], None] | None = None,
+    total: int | None = None,
+) -> GradientSketches:
+    """Sketch every training row's gradient for the model's active adapter.
+
+    rows are (row_id, input_ids, labels) exactly as the trainer tokenized them (labels -100 on prompt
+    tokens); they are batched by similar length within windows (`_batches`).
+    The first `calibration_rows` rows also calibrate the per-module weights (`calibrated_module_weights`;
+    their module vectors are held until then, then sketched like the rest: one pass over the data);
+    0 turns the weighting off. on_progress(done, total) is called after each batch; total is len(rows)
+    when rows has a length."""
+    if total is None and hasattr(rows, "__len__"):
+        total = len(rows)
+    row_ids: list[int] = []
+    order: list[int] = []  # each sketched row's position in `rows`
+    sketches: list[torch.Tensor] = []
+    pending: list[list[torch.Tensor]] = []  # module vectors of the first batches, until calibrated
+    calibrated = calibration_rows <= 0
+    projector = LoraGradientProjector(model, config)
+
+    def calibrate() -> None:
+        nonlocal pending, calibrated
+        per_module = [torch.cat(column) for column in zip(*pending, strict=True)]
+        projector.set_module_weights(calibrated_module_weights(projector.module_names, per_module))
+        sketches.extend(projector.combine(vectors).cpu() for vectors in pending)
+        pending, calibrated = [], True
+
+    try:
+        positioned = ((position, *row) for position, row in enumerate(rows))
+        for batch in _batches(positioned, batch_size, window=max(calibration_rows, 64)):
+            vectors = projector.module_vectors([row[2] for row in batch], [row[3] for row in batch])
+            order.extend(row[0] for row in batch)
+            row_ids.extend(int(row[1]) for row in batch)
+            if calibrated:
+                sketches.append(projector.combine(vectors).cpu())
+            else:
+                pending.append(vectors)
+                if len(row_ids) >= calibration_rows:
+                    calibrate()
+            if on_progress is not None:
+                on_progress(len(row_ids), total if total is not None else len(row_ids))
+        if pending:
+            calibrate()
+        fingerprint, weights = projector.adapter_fingerprint, dict(projector.module_weights)
+    finally:
+        projector.close()
+    matrix = torch.cat(sketches) if sketches else torch.zeros(0, config.sketch_dim)
+    if order:  # back to the callers' order, which batching by length changed
+        inverse = sorted(range(len(order)), key=order.__getitem__)
+        row_ids, matrix = [row_ids[i] for i in inverse], matrix[inverse]
+    return GradientSketches.from_vectors(
+        row_ids, matrix, config=config, adapter_fingerprint=fingerprint, module_weights=weights
+    )

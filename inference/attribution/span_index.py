@@ -47,6 +47,8 @@ from pathlib import Path
 import numpy as np
 from pydivsufsort import divsufsort
 
+from primitives.atomic_files import replace_file_atomically
+
 __all__ = [
     "DEFAULT_MAX_ROW_SHARE",
     "MIN_RARE_ROWS",
@@ -450,7 +452,7 @@ class SpanIndex:
         }
         contents[MANIFEST] = json.dumps(manifest, indent=2).encode("utf-8")
         for name, data in contents.items():  # dicts keep insertion order: the manifest goes last
-            _write_atomically(directory / name, data)
+            replace_file_atomically(directory / name, data)
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> SpanIndex:
@@ -482,15 +484,6 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array, allow_pickle=False)
     return buffer.getvalue()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(temporary, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
 
 
 def _read_manifest(directory: Path) -> dict:

@@ -201,7 +201,7 @@ class AttributionHandOff:
 
     def finish(self, timeout: float = 1800.0) -> dict:
         """Let the worker drain what is queued, then sum up (the drain is not timed against the engine)."""
-        from inference.bench.report import percentile as _percentile
+        from primitives.percentiles import percentile as _percentile
 
         self.jobs.put(None)
         done, info = [], {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import statistics
+from primitives.percentiles import percentile
 
 COLUMNS = [
     ("system", "{}", 22),
@@ -171,12 +171,3 @@ def summary(*, tokens: int, wall: float, ttfts: list[float], itls: list[float]) 
         "itl_p50_s": percentile(itls, 50),
         "itl_p95_s": percentile(itls, 95),
     }
-
-
-def percentile(values: list[float | None], q: float) -> float | None:
-    values = sorted(v for v in values if v is not None)
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[min(98, max(0, int(q) - 1))]

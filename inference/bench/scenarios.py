@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import time
 
-from inference.bench.report import percentile, summary
+from inference.bench.report import summary
 from inference.bench.workload import Workload
+from primitives.percentiles import percentile
 
 
 def kv_tokens(workload: Workload) -> int:

@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import torch
 
-from inference.bench.report import percentile, summary
+from inference.bench.report import summary
 from inference.bench.scenarios import kv_tokens, run_chat, run_long_prompts
 from inference.bench.workload import BenchRequest, Workload, build_base_model
+from primitives.percentiles import percentile
 
 
 def run_system(name: str, workload: Workload, options: dict) -> dict:

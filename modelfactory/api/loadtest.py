@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from primitives.percentiles import percentile
+
 MAX_SECONDS = 900
 PROMPTS = [
     "What is 2 plus 3?",
@@ -66,14 +68,6 @@ class Tally:
         self.errors[kind] += 1
         if len(self.error_samples) < 10:
             self.error_samples.append(f"{kind}: {detail[:300]}")
-
-
-def percentile(values: list[float], share: float) -> float | None:
-    """Nearest-rank percentile; None when nothing was measured."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
 
 
 async def one_stream(
@@ -177,12 +171,12 @@ async def run(
         "completion_tokens": tally.completion_tokens,
         "tokens_per_s": round(tally.completion_tokens / elapsed, 3),
         "ttft_ms": {
-            "p50": _ms(percentile(tally.ttft_s, 0.50)),
-            "p95": _ms(percentile(tally.ttft_s, 0.95)),
+            "p50": _ms(percentile(tally.ttft_s, 50)),
+            "p95": _ms(percentile(tally.ttft_s, 95)),
         },
         "latency_ms": {
-            "p50": _ms(percentile(tally.latency_s, 0.50)),
-            "p95": _ms(percentile(tally.latency_s, 0.95)),
+            "p50": _ms(percentile(tally.latency_s, 50)),
+            "p95": _ms(percentile(tally.latency_s, 95)),
         },
     }
 

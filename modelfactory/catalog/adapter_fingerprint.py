@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from primitives.file_digest import sha256_of_file
+
 SCHEME = 1
 K = 8
 """Projections per side: K x K = 64 numbers per module, 256 bytes; SmolLM2's 210 modules take 54 KB."""
@@ -60,11 +62,7 @@ def weights_sha256(directory: Path) -> str:
     """sha256 of the adapter's weights file: identical files are a copy, whatever the config says."""
     from inference.adapter_weights import WEIGHTS_FILE
 
-    digest = hashlib.sha256()
-    with (Path(directory) / WEIGHTS_FILE).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of_file(Path(directory) / WEIGHTS_FILE)
 
 
 @lru_cache(maxsize=64)

@@ -21,7 +21,6 @@ Pickle files (`.bin`, `.pt`, `.pkl`) can run code when loaded, so a zip holding 
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 import time
 import zipfile
@@ -32,6 +31,7 @@ from pathlib import Path, PurePosixPath
 
 from modelfactory.catalog.errors import AdapterImportRefused
 from modelfactory.catalog.models import BaseModel
+from primitives.atomic_files import staged_directory
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 CONFIG_FILE = "adapter_config.json"
@@ -362,10 +362,7 @@ def unpack_adapter_zip(
     """
     plan = inspect_zip(path, max_bytes=max_bytes)
     target = Path(target)
-    staging = target.with_name(f".{target.name}.staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_directory(target) as staging:
         for name, info in plan.members.items():
             extract_member(path, info, staging / name, deadline=deadline)
         _check_config(staging / CONFIG_FILE, max_rank=max_rank)
@@ -374,9 +371,4 @@ def unpack_adapter_zip(
             raise AdapterImportRefused(
                 f"the engine could not serve it: {problem} (base model {base_model.name})"
             )
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
     return target

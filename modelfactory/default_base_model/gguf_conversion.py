@@ -5,7 +5,7 @@ model keeps a ``quantization_config`` that makes ``save_pretrained`` refuse; so 
 into a model built from the same config without it, which saves as a plain checkpoint that every
 loader (the engine, TRL, PEFT, attribution) reads with no GGUF support at all.
 
-The folder is built in a staging sibling and renamed into place (``atomic_directory``), and
+The folder is built in a staging sibling and renamed into place (``primitives.atomic_files``), and
 ``conversion.json`` — the GGUF's sha256 and the versions used — is the last file written, so a killed
 conversion never leaves a folder that looks finished. A folder whose record names the same GGUF is
 reused without loading anything.
@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .atomic_directory import exclusive_build_lock, staged_directory
+from primitives.atomic_files import exclusive_build_lock, staged_directory
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from modelfactory.finetuning.training.manifest import file_sha256
+from primitives.file_digest import sha256_of_file
 
 from .gguf_conversion import ModelSetupError
 
@@ -39,7 +39,7 @@ def packaged_gguf(*, verify: bool = True) -> PackagedGGUF:
     path = next((candidate for candidate in candidates if candidate.is_file()), None)
     if path is None:
         raise ModelSetupError(f"{MODULE} is installed but holds no {GGUF_FILENAME}: {INSTALL_HINT}")
-    digest = file_sha256(path) if verify else GGUF_SHA256
+    digest = sha256_of_file(path) if verify else GGUF_SHA256
     if digest != GGUF_SHA256:
         raise ModelSetupError(
             f"{path} is corrupt or not the pinned release (sha256 {digest[:12]}…, expected "

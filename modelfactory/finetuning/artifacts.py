@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from modelfactory.finetuning.errors import ArtifactNotReady
 from modelfactory.finetuning.models import FineTuneJob
 from modelfactory.worker_attempts import attempt_begin, attempts_exhausted, worker_died_reason
+from primitives.atomic_files import staged_directory
 
 logger = logging.getLogger(__name__)
 
@@ -125,15 +125,12 @@ def merged_export_run(*, job_id: int) -> None:
             merged_status="failed", merged_error=worker_died_reason("merging this model")
         )
         return
-    target, staging = merged_directory(job), merged_directory(job).with_name("merged.staging")
     try:
-        shutil.rmtree(staging, ignore_errors=True)
         base = AutoModelForCausalLM.from_pretrained(job.base_model.source)
         merged = PeftModel.from_pretrained(base, str(adapter_directory(job))).merge_and_unload()
-        merged.save_pretrained(staging)
-        AutoTokenizer.from_pretrained(job.base_model.source).save_pretrained(staging)
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        with staged_directory(merged_directory(job)) as staging:
+            merged.save_pretrained(staging)
+            AutoTokenizer.from_pretrained(job.base_model.source).save_pretrained(staging)
     except Exception as error:  # SoftTimeLimitExceeded included: the page says why, the user may retry
         logger.exception("merging job %s failed", job_id)
         FineTuneJob.objects.filter(pk=job_id).update(

@@ -8,7 +8,6 @@ transaction only records what it finds. Versions go in number order, as the regi
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from contracts.records import AccessPolicy, DatanetVersionRef, record_id
 from datanets.models import Datanet, Version
 from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import ChainRegistration
+from primitives.file_digest import sha256_of_files
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +114,8 @@ def _artifact_hash(published: PublishedModel) -> bytes:
     recorded = published.job.manifest.get("adapter", {}).get("content_sha256", "") if published.job_id else ""
     if len(recorded) == 64:
         return bytes.fromhex(recorded)
-    digest = hashlib.sha256()
-    for name in ("adapter_config.json", "adapter_model.safetensors"):
-        digest.update((Path(published.adapter_path) / name).read_bytes())
-    return digest.digest()
+    files = ("adapter_config.json", "adapter_model.safetensors")
+    return bytes.fromhex(sha256_of_files(Path(published.adapter_path) / name for name in files))
 
 
 def registrations_sync(*, client: ChainClient) -> int:

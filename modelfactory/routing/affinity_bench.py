@@ -38,8 +38,8 @@ from pathlib import Path
 
 import httpx
 
-from modelfactory.api.loadtest import percentile
 from modelfactory.routing.haproxy_config import Replica, haproxy_config
+from primitives.percentiles import percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -72,8 +72,8 @@ class Phase:
             "requests": len(self.outcomes),
             "succeeded": len(ok),
             "requests_per_s": round(len(ok) / seconds, 3),
-            "latency_ms_p50": _ms(latencies, 0.5),
-            "latency_ms_p95": _ms(latencies, 0.95),
+            "latency_ms_p50": _ms(latencies, 50),
+            "latency_ms_p95": _ms(latencies, 95),
             "adapter_disk_loads": self.disk_loads,
             "served_from_memory_share": None if from_memory is None else round(from_memory, 4),
             "failures": dict(Counter(str(o.status) for o in self.outcomes if o.status != 200)),
@@ -82,8 +82,8 @@ class Phase:
         }
 
 
-def _ms(values: list[float], share: float) -> float | None:
-    value = percentile(values, share)
+def _ms(values: list[float], q: float) -> float | None:
+    value = percentile(values, q)
     return None if value is None else round(value * 1000, 1)
 
 
@@ -299,8 +299,8 @@ def failover(cluster: Cluster, victim: str, seconds: float, **load_args) -> dict
         "adapters_of_the_killed_replica": len(theirs),
         "of_them_asked_again": len(first_after),
         "of_them_answered_at_first_ask": sum(1 for status, _ in first_after.values() if status == 200),
-        "first_answer_latency_ms_p50": _ms(latencies, 0.5),
-        "first_answer_latency_ms_max": _ms(latencies, 1.0),
+        "first_answer_latency_ms_p50": _ms(latencies, 50),
+        "first_answer_latency_ms_max": _ms(latencies, 100),
         "last_failure_after_kill_s": round(max((o.ended - killed_at for o in failed), default=0.0), 2),
         "by_replica_after_kill": dict(
             Counter(o.served_by for o in outcomes if o.status == 200 and o.started > killed_at)

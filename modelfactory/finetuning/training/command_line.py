@@ -18,7 +18,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .atomic_output import write_json_atomically
+from primitives.atomic_files import write_json_atomically
+
 from .manifest import DatanetVersionRef
 from .progress_reporting import TrainingCallbacks
 from .spec import TrainingSpec

@@ -24,7 +24,9 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .atomic_output import write_json_atomically
+from primitives.atomic_files import write_json_atomically
+from primitives.file_digest import sha256_of_file
+
 from .data import chat_template_of
 
 MANIFEST_FILENAME = "manifest.json"
@@ -48,17 +50,9 @@ class DatanetVersionRef:
 
 
 # --- Hashes ----------------------------------------------------------------------------------------
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def directory_content_hash(directory: Path, *, pattern: str = "*") -> tuple[str, dict[str, str]]:
     """sha256 over (name, sha256) of the files matching ``pattern``, sorted by name; and per-file hashes."""
-    files = {p.name: file_sha256(p) for p in sorted(Path(directory).glob(pattern)) if p.is_file()}
+    files = {p.name: sha256_of_file(p) for p in sorted(Path(directory).glob(pattern)) if p.is_file()}
     combined = hashlib.sha256("".join(f"{name}\0{digest}\n" for name, digest in files.items()).encode())
     return combined.hexdigest(), files
 

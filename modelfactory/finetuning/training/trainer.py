@@ -45,7 +45,8 @@ from safetensors.torch import load_file as load_safetensors
 from transformers import PrinterCallback
 from trl import SFTConfig
 
-from .atomic_output import publish_directory, write_json_atomically
+from primitives.atomic_files import staged_directory, write_json_atomically
+
 from .capabilities import MachineCapabilities, detect_capabilities
 from .checkpoints import CHECKPOINTS_DIRNAME, last_complete_checkpoint, remove_incomplete_checkpoints
 from .completion_loss import CompletionHeadSFTTrainer
@@ -257,9 +258,9 @@ def run_training(
         return result
 
     peft_model = trainer.model
-    result.adapter_dir = publish_directory(
-        output_dir / ADAPTER_DIRNAME, lambda staging: save_adapter(peft_model, staging)
-    )
+    with staged_directory(output_dir / ADAPTER_DIRNAME) as staging:
+        save_adapter(peft_model, staging)
+    result.adapter_dir = output_dir / ADAPTER_DIRNAME
     if evaluate:
         logger.info("evaluating base versus adapter on %d held-out rows", len(data.eval_row_ids))
         report = compare_base_and_adapter(

@@ -1,12 +1,12 @@
-"""The files that make resume safe: checkpoint completeness, the metrics journal, atomic publishing."""
+"""The files that make resume safe: checkpoint completeness and the metrics journal.
+
+(Atomic publishing of the adapter and the JSON files is tested with `primitives.atomic_files`.)
+"""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
-from modelfactory.finetuning.training.atomic_output import publish_directory, write_json_atomically
 from modelfactory.finetuning.training.checkpoints import (
     is_complete_checkpoint,
     last_complete_checkpoint,
@@ -59,27 +59,3 @@ def test_the_journal_remembers_the_last_delivered_step_and_survives_a_torn_last_
     assert not reopened.already_delivered(3)
     reopened.append({"step": 3, "loss": 1.2})
     assert [r["step"] for r in read_metrics_journal(tmp_path)] == [1, 2, 3]
-
-
-def test_publishing_a_directory_replaces_it_whole_or_not_at_all(tmp_path):
-    target = tmp_path / "adapter"
-    publish_directory(target, lambda d: (d / "adapter_config.json").write_text("v1"))
-
-    def fails_half_way(directory):
-        (directory / "adapter_config.json").write_text("v2")
-        raise OSError("disk full")
-
-    with pytest.raises(OSError, match="disk full"):
-        publish_directory(target, fails_half_way)
-    assert (target / "adapter_config.json").read_text() == "v1"
-    assert [p.name for p in tmp_path.iterdir()] == ["adapter"]  # no staging leftovers
-
-    publish_directory(target, lambda d: (d / "adapter_config.json").write_text("v2"))
-    assert (target / "adapter_config.json").read_text() == "v2"
-
-
-def test_json_is_written_atomically_without_temporary_leftovers(tmp_path):
-    write_json_atomically(tmp_path / "manifest.json", {"a": 1})
-    write_json_atomically(tmp_path / "manifest.json", {"a": 2})
-    assert json.loads((tmp_path / "manifest.json").read_text()) == {"a": 2}
-    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]

@@ -23,13 +23,13 @@ from modelfactory.finetuning.training.data import prepare_data
 from modelfactory.finetuning.training.manifest import (
     DatanetVersionRef,
     directory_content_hash,
-    file_sha256,
     reference_logits_match,
     reproduce_reference_logits,
 )
 from modelfactory.finetuning.training.metrics_journal import read_metrics_journal
 from modelfactory.finetuning.training.progress_reporting import TrainingCallbacks
 from modelfactory.finetuning.training.trainer import ResumeMismatch, TrainingResult, run_training
+from primitives.file_digest import sha256_of_file
 
 from .factories import mixed_rows, sum_format_rows, tiny_spec
 
@@ -89,7 +89,7 @@ def reference_run(spec, tmp_path_factory) -> tuple[TrainingResult, Recorder]:
 
 
 def adapter_weights_hash(result: TrainingResult) -> str:
-    return file_sha256(result.adapter_dir / "adapter_model.safetensors")
+    return sha256_of_file(result.adapter_dir / "adapter_model.safetensors")
 
 
 # --- It learns and reports -------------------------------------------------------------------------

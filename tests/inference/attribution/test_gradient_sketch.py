@@ -14,7 +14,6 @@ from inference.attribution.gradient_sketch import (
     LoraGradientProjector,
     ModuleProjection,
     SketchConfig,
-    build_sketches,
     lora_linear_layers,
 )
 from inference.attribution.influence import (
@@ -23,6 +22,7 @@ from inference.attribution.influence import (
     SketchCorrupt,
     SketchMismatch,
     adapter_fingerprint,
+    build_sketches,
 )
 from tests.inference.factories import ATTENTION, MLP, tiny_gpt2, tiny_llama
 

@@ -24,7 +24,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig, LlamaForCausalLM
 from transformers.utils import logging as transformers_logging
 
-from modelfactory.default_base_model.atomic_directory import exclusive_build_lock, staged_directory
+from primitives.atomic_files import exclusive_build_lock, staged_directory
 
 from .architecture import tiny_config
 from .blocks import pack_into_blocks, split_documents
