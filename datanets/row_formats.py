@@ -3,11 +3,17 @@
 Normalized content is exactly one of ``{"messages": [...]}``, ``{"prompt", "completion"}`` or
 ``{"text"}`` (see `datanets.ingest.formats`). A datanet may say which one it expects, because a
 fine-tune trains on one shape at a time: a chat row in a plain-text datanet would be trained on as
-text and teach the model the wrong thing. This module has no Django in it, so the ingest library
-can use it too.
+text and teach the model the wrong thing.
+
+The shapes are read here and nowhere else -- which one a row has, the chat it stands for, its text --
+so that the forms, the token counts, the trainer and attribution cannot disagree about a row. This
+module has no Django in it, so the ingest library and the training library can use it too.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 MESSAGES = "messages"
 PROMPT_COMPLETION = "prompt_completion"
@@ -30,13 +36,37 @@ _DATANET_TAKES = {
 }
 
 
-def row_format_of(content: dict) -> str:
-    """The format of normalized content (already checked by `check_content`)."""
-    if "messages" in content:
+def row_format_of(row: Mapping[str, Any]) -> str:
+    """The format of a row: normalized content, or an exported or training row, whose fields of the
+    other formats are None."""
+    if row.get("messages") is not None:
         return MESSAGES
-    if "prompt" in content:
+    if row.get("prompt") is not None or row.get("completion") is not None:
         return PROMPT_COMPLETION
     return TEXT
+
+
+def row_as_messages(row: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The chat a row stands for (a prompt/completion pair is a user turn and an assistant turn), or
+    None for a text row. Not validated: `check_content` (or the trainer) says whether it is well formed."""
+    row_format = row_format_of(row)
+    if row_format == MESSAGES:
+        return list(row["messages"])
+    if row_format == PROMPT_COMPLETION:
+        return [
+            {"role": "user", "content": row.get("prompt")},
+            {"role": "assistant", "content": row.get("completion")},
+        ]
+    return None
+
+
+def row_text(row: Mapping[str, Any]) -> str:
+    """The text a row contributes to training, without any chat-template markup (what is counted in
+    tokens and searched)."""
+    messages = row_as_messages(row)
+    if messages is None:
+        return row["text"]
+    return "\n".join(message["content"] for message in messages)
 
 
 def format_mismatch(content: dict, expected: str) -> str | None:

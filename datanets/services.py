@@ -27,9 +27,9 @@ from datanets.errors import (
 )
 from datanets.merkle import merkle_root
 from datanets.models import RESERVED_SLUGS, AccessRequest, Datanet, Row, Version
-from datanets.row_formats import row_format_of
+from datanets.row_formats import row_format_of, row_text
 from datanets.row_hashing import content_hash
-from datanets.token_counting import counter_for_base_model, row_text
+from datanets.token_counting import counter_for_base_model
 from modelfactory.accounts.models import User
 
 MAX_TAGS = 8

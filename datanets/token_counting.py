@@ -12,15 +12,6 @@ from functools import cache
 from pathlib import Path
 
 
-def row_text(content: dict) -> str:
-    """The text a row contributes to training, without any chat-template markup."""
-    if "messages" in content:
-        return "\n".join(message["content"] for message in content["messages"])
-    if "prompt" in content:
-        return f"{content['prompt']}\n{content['completion']}"
-    return content["text"]
-
-
 class TokenCounter:
     def __init__(self, tokenizer_json: Path | None) -> None:
         self._tokenizer = None

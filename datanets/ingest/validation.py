@@ -15,9 +15,9 @@ from typing import Any
 from datanets.ingest.formats import ColumnMapping, normalize_record
 from datanets.ingest.outcomes import NormalizedRow, RowInvalid, RowRejection
 from datanets.ingest.readers.records import ReadRecord, UnreadableRecord
-from datanets.row_formats import format_mismatch
+from datanets.row_formats import format_mismatch, row_text
 from datanets.row_hashing import content_hash
-from datanets.token_counting import TokenCounter, row_text
+from datanets.token_counting import TokenCounter
 
 TokenCountFn = Callable[[str], int]
 

@@ -6,10 +6,14 @@ answer turns (or a text row's text); prompts are not indexed. Django-free: bench
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 
-def answer_text(content: dict) -> str:
-    if content.get("messages"):
-        return "\n".join(m.get("content", "") for m in content["messages"] if m.get("role") == "assistant")
-    if content.get("completion") is not None:
-        return str(content["completion"])
-    return str(content.get("text") or "")
+from datanets.row_formats import row_as_messages
+
+
+def answer_text(content: Mapping[str, Any]) -> str:
+    messages = row_as_messages(content)
+    if messages is None:
+        return str(content.get("text") or "")
+    return "\n".join(str(m.get("content") or "") for m in messages if m.get("role") == "assistant")

@@ -9,7 +9,7 @@ import pytest
 from datanets.errors import DatanetInvalid
 from datanets.ingest import RowInvalid, check_format, inspect_upload
 from datanets.models import Row, Upload
-from datanets.row_formats import format_mismatch, row_format_of
+from datanets.row_formats import format_mismatch, row_as_messages, row_format_of, row_text
 from datanets.services import datanet_create, row_contribute
 from tests.datanets.upload_steps import import_upload, jsonl, upload_file, visible_text
 from tests.support.factories import make_datanet, make_user
@@ -24,6 +24,24 @@ def test_each_shape_of_content_is_named_by_its_format():
         "messages",
         "prompt_completion",
         "text",
+    ]
+
+
+def test_a_row_is_read_the_same_way_as_content_and_as_an_exported_line():
+    exported = {"row_id": 7, "messages": None, "prompt": None, "completion": None, "text": None}
+    for content in (CHAT, PAIR, {"text": "A heron."}):
+        line = {**exported, **content}
+        assert row_format_of(line) == row_format_of(content)
+        assert row_as_messages(line) == row_as_messages(content)
+        assert row_text(line) == row_text(content)
+    assert row_as_messages(PAIR) == [
+        {"role": "user", "content": "What is a heron?"},
+        {"role": "assistant", "content": "A wading bird."},
+    ]
+    assert row_as_messages({"text": "A heron."}) is None
+    assert [row_text(content) for content in (CHAT, PAIR)] == [
+        "Hello?\nHi.",
+        "What is a heron?\nA wading bird.",
     ]
 
 

@@ -30,6 +30,8 @@ from typing import Any
 from datasets import Dataset
 from transformers import PreTrainedTokenizerBase
 
+from datanets.row_formats import MESSAGES, TEXT, row_as_messages, row_format_of
+
 IGNORE_INDEX = -100
 """Label value that PyTorch's cross-entropy (and so every HF model) skips: "no loss on this token"."""
 
@@ -140,9 +142,13 @@ def chat_template_of(tokenizer: PreTrainedTokenizerBase) -> tuple[str, str]:
 
 def row_messages(row: Mapping[str, Any]) -> list[dict[str, str]] | None:
     """The chat a row stands for (prompt/completion becomes user + assistant), or None for a text row."""
-    row_id = row.get("row_id")
-    messages = row.get("messages")
-    if messages is not None:
+    row_id, row_format = row.get("row_id"), row_format_of(row)
+    if row_format == TEXT:
+        if isinstance(row.get("text"), str):
+            return None
+        raise RowInvalid(row_id, "expected 'messages', 'prompt' + 'completion', or 'text'")
+    if row_format == MESSAGES:
+        messages = row["messages"]
         if not isinstance(messages, list) or not messages:
             raise RowInvalid(row_id, "'messages' must be a non-empty list of {role, content}")
         for message in messages:
@@ -150,15 +156,9 @@ def row_messages(row: Mapping[str, Any]) -> list[dict[str, str]] | None:
                 raise RowInvalid(row_id, "every message needs a string 'content'")
             if message.get("role") not in _ROLES:
                 raise RowInvalid(row_id, f"message role {message.get('role')!r} is not one of {_ROLES}")
-        return [{"role": m["role"], "content": m["content"]} for m in messages]
-    prompt, completion = row.get("prompt"), row.get("completion")
-    if prompt is not None or completion is not None:
-        if not isinstance(prompt, str) or not isinstance(completion, str):
-            raise RowInvalid(row_id, "a prompt/completion row needs both as strings")
-        return [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}]
-    if isinstance(row.get("text"), str):
-        return None
-    raise RowInvalid(row_id, "expected 'messages', 'prompt' + 'completion', or 'text'")
+    elif not isinstance(row.get("prompt"), str) or not isinstance(row.get("completion"), str):
+        raise RowInvalid(row_id, "a prompt/completion row needs both as strings")
+    return [{"role": m["role"], "content": m["content"]} for m in row_as_messages(row)]
 
 
 def encode_row(

@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 from datanets.ingest import NormalizedRow, RowRejection, inspect_upload, iter_validated, rejections_file
+from datanets.row_formats import row_text
 from datanets.row_hashing import content_hash
-from datanets.token_counting import TokenCounter, row_text
+from datanets.token_counting import TokenCounter
 from tests.datanets.ingest.upload_files import PROMPT_COMPLETION, import_all, jsonl_file, pair
 
 
@@ -100,6 +101,6 @@ def test_callers_file_object_stays_open_and_reusable_after_both_passes(tmp_path)
 
 def test_the_library_imports_without_django():
     """Django services call it, but it must not need Django: the benchmark and workers import it bare."""
-    code = "import sys, datanets.ingest, datanets.ingest.bench; print('django' in sys.modules)"
+    code = "import sys, datanets.ingest, datanets.ingest.bench_ingest; print('django' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
