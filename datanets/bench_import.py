@@ -2,7 +2,7 @@
 
     python -m datanets.bench_import --rows 100000 --json var/bench/upload-import.json
 
-`datanets.ingest.bench` measures the parser alone; this measures what a user waits for: reading,
+`datanets.ingest.bench_ingest` measures the parser alone; this measures what a user waits for: reading,
 validating, token counting with the base model's tokenizer (when built) and writing every row.
 It runs against a throwaway SQLite database (or `--database-url`, e.g. PostgreSQL) so nothing
 real is touched, and prints rows/s and peak memory.
@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from primitives.benchmark_report import bench_report, write_bench_report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from datanets.models import Upload
     from datanets.services import datanet_upsert
     from datanets.token_counting import counter_for_base_model
-    from datanets.uploads import upload_receive, upload_start_import
+    from datanets.upload_services import upload_receive, upload_start_import
     from modelfactory.accounts.services import user_upsert
 
     call_command("migrate", verbosity=0)
@@ -94,9 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['imported']:,} rows imported in {seconds:.1f} s ({result['rows_per_second']:,} rows/s) "
         f"into {result['database']}; peak RSS {result['peak_rss_mb']} MB; exact token counts: {exact}"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
+    write_bench_report(args.json, bench_report("datanet-import", result))
     return 0 if upload.status == Upload.Status.IMPORTED else 1
 
 

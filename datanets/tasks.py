@@ -11,6 +11,6 @@ def import_upload(upload_id: int) -> None:
     and fails with the reason past ``MODELFACTORY_TASK_MAX_ATTEMPTS``. Time limits are set in
     ``CELERY_TASK_ANNOTATIONS``.
     """
-    from datanets.uploads import upload_run_import
+    from datanets.upload_services import upload_run_import
 
     upload_run_import(upload_id=upload_id)

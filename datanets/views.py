@@ -8,7 +8,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from datanets import selectors, services, uploads
+from datanets import selectors, services, upload_services
 from datanets.errors import (
     DatanetInvalid,
     UploadRefused,
@@ -330,7 +330,7 @@ def upload_start(request: HttpRequest, slug: str) -> HttpResponse:
     form = UploadFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            upload = uploads.upload_receive(
+            upload = upload_services.upload_receive(
                 datanet=datanet, uploader=request.user, file=form.cleaned_data["file"]
             )
         except UploadRefused as error:
@@ -354,12 +354,16 @@ def upload_start(request: HttpRequest, slug: str) -> HttpResponse:
 def upload_detail(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
     """The wizard's second step (preview, mapping, choice) or, once chosen, the progress and result."""
     upload = selectors.upload_for(request.user, slug, upload_id)
-    context = {"datanet": upload.datanet, "upload": upload, "progress": uploads.upload_progress(upload)}
+    context = {
+        "datanet": upload.datanet,
+        "upload": upload,
+        "progress": upload_services.upload_progress(upload),
+    }
     if upload.status != Upload.Status.INSPECTED:
         template = "datanets/_upload_status.html" if request.htmx else "datanets/upload_status.html"
         return render(request, template, context)
     try:
-        preview = uploads.upload_preview(upload=upload)
+        preview = upload_services.upload_preview(upload=upload)
     except UploadUnreadable:  # marked failed, with the reason the status page shows
         return render(request, "datanets/upload_status.html", context)
     if request.method == "POST":
@@ -367,9 +371,9 @@ def upload_detail(request: HttpRequest, slug: str, upload_id: int) -> HttpRespon
         if form.is_valid():
             mapping = form.mapping()
             if "preview" in request.POST:  # re-preview with the user's mapping, without importing
-                preview = uploads.upload_preview(upload=upload, mapping=mapping)
+                preview = upload_services.upload_preview(upload=upload, mapping=mapping)
             else:
-                uploads.upload_start_import(
+                upload_services.upload_start_import(
                     upload=upload, user=request.user, mode=form.cleaned_data["mode"], mapping=mapping
                 )
                 return redirect("datanets:upload", slug=slug, upload_id=upload.pk)
@@ -386,7 +390,7 @@ def upload_detail(request: HttpRequest, slug: str, upload_id: int) -> HttpRespon
 @require_POST
 def upload_discard(request: HttpRequest, slug: str, upload_id: int) -> HttpResponse:
     upload = selectors.upload_for(request.user, slug, upload_id)
-    uploads.upload_discard(upload=upload, user=request.user)
+    upload_services.upload_discard(upload=upload, user=request.user)
     messages.info(request, f"{upload.filename} was discarded; nothing was imported.")
     return redirect("datanets:upload_start", slug=slug)
 

@@ -364,13 +364,3 @@ def calibrated_module_weights(names: list[str], vectors: list[torch.Tensor]) -> 
         name: (1.0 / (len(names) * mean) ** 0.5 if mean > 0.0 else 1.0)
         for name, mean in zip(names, means, strict=True)
     }
-
-
-def __getattr__(name: str) -> object:
-    # build_sketches moved to influence.py, beside the GradientSketches it builds; this keeps the two
-    # importers in modelfactory/attribution working until they import it from there.
-    if name == "build_sketches":
-        from inference.attribution.influence import build_sketches
-
-        return build_sketches
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

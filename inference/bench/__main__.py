@@ -26,6 +26,7 @@ from inference.bench.workload import (
     write_adapter_files,
     zipf_requests,
 )
+from primitives.benchmark_report import bench_report, write_bench_report
 
 #: The default base model (`make base-model` prepares it); without it, random weights of its shape.
 DEFAULT_BASE_MODEL = Path("var/models/smollm2-135m-instruct")
@@ -133,13 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(concurrencies) > 1:
         print("\nsweep (best rounds):\n" + sweep_text({c: run["results"] for c, run in sweep.items()}))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
         record = {"args": {k: str(v) for k, v in vars(args).items()}}
         if len(concurrencies) == 1:
             record |= sweep[concurrencies[0]]
         else:
             record["by_concurrency"] = {str(c): run for c, run in sweep.items()}
-        args.json.write_text(json.dumps(record, indent=2))
+        write_bench_report(args.json, bench_report(f"engine-{args.workload}", record))
     return 0
 
 

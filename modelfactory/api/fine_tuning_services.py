@@ -1,6 +1,6 @@
 """Writes of /v1/files and /v1/fine_tuning/jobs: files become datanet versions, jobs go through `job_create`.
 
-A file is an upload like any other (the same size limit and daily quota, `datanets.uploads`; the same
+A file is an upload like any other (the same size limit and daily quota, `datanets.upload_services`; the same
 row-by-row validation, `datanets.ingest`), into a new permissioned datanet that only its owner may use,
 imported all or nothing and published as that datanet's first version; the file object is that version.
 Everything happens in one transaction: a file with one bad row leaves nothing behind, and its refusal
@@ -25,7 +25,7 @@ from django.db import transaction
 from datanets.ingest import ColumnMapping
 from datanets.models import Datanet, Row, Upload
 from datanets.services import datanet_create, datanet_delete_unless_trained_on, version_publish
-from datanets.uploads import upload_directory, upload_import_inline, upload_receive
+from datanets.upload_services import upload_directory, upload_import_inline, upload_receive
 from modelfactory.accounts.models import User
 from modelfactory.api.errors import ApiFileRefused, InvalidParameter
 from modelfactory.api.fine_tuning_parameters import PARAM_OF, FineTuningAsk

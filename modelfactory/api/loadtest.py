@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from primitives.benchmark_report import bench_report, write_bench_report
 from primitives.percentiles import percentile
 
 MAX_SECONDS = 900
@@ -209,11 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     except NotLoopback as error:
         print(f"refused: {error}", file=sys.stderr)
         return 2
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    print(json.dumps(report, indent=2))
+    write_bench_report(args.json, bench_report("loadtest", report))
     return 0 if report["errors"] == 0 else 1
 
 

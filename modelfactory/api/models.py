@@ -58,10 +58,10 @@ class ApiRequest(models.Model):
 class ApiFile(models.Model):
     """A file uploaded through POST /v1/files for fine-tuning: one version of a private datanet of its owner.
 
-    Its rows are validated and stored as any upload's (`datanets.uploads`), in a permissioned datanet that
-    only its owner may use; this row is what the API calls the file: its id (`file-...`), name, size and
-    purpose. Deleting the file deletes that datanet too, unless a fine-tuning job trained on it: then the
-    datanet stays (archived), because a job keeps its lineage.
+    Its rows are validated and stored as any upload's (`datanets.upload_services`), in a permissioned
+    datanet that only its owner may use; this row is what the API calls the file: its id (`file-...`),
+    name, size and purpose. Deleting the file deletes that datanet too, unless a fine-tuning job trained on
+    it: then the datanet stays (archived), because a job keeps its lineage.
     """
 
     public_id = models.CharField(max_length=40, unique=True, help_text="The API's id for it: file-<hex>.")

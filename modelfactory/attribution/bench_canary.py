@@ -27,7 +27,6 @@ more than the second (both deltas are reported). Django-free; prints a table, wr
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import tempfile
@@ -45,6 +44,8 @@ from modelfactory.attribution.combination import (
     gradient_row_weights,
 )
 from modelfactory.attribution.row_text import answer_text
+from primitives.benchmark_report import bench_report, write_bench_report
+from primitives.percentiles import percentile
 
 REGIONS = [
     "north",
@@ -346,7 +347,8 @@ def attribute(
 def run(args: argparse.Namespace) -> dict:
     from transformers import AutoTokenizer
 
-    from inference.attribution.gradient_sketch import SketchConfig, build_sketches
+    from inference.attribution.gradient_sketch import SketchConfig
+    from inference.attribution.influence import build_sketches
     from inference.attribution.span_index import SpanIndex
 
     torch.manual_seed(args.seed)
@@ -440,7 +442,7 @@ def run(args: argparse.Namespace) -> dict:
                 "_answer_ids": answer_ids,
             }
         per_question.append(entry)
-    report["query_seconds_p50"] = round(sorted(query_seconds)[len(query_seconds) // 2], 4)
+    report["query_seconds_p50"] = round(percentile(query_seconds, 50), 4)
     report["answers_containing_the_fact"] = {
         mode: sum(q[mode]["learnt"] for q in per_question) / len(canaries)
         for mode in ("generated", "generated_seen")
@@ -569,10 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report = run(args)
     print_table(report)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2))
-        print(f"\nwrote {args.json}")
+    write_bench_report(args.json, bench_report("attribution-canary", report))
     return 0
 
 

@@ -88,7 +88,8 @@ def training_examples(job, tokenizer) -> list[tuple[int, list[int], list[int]]]:
 
 def sketch_build(*, sketch_id: int) -> AdapterSketch | None:
     """Sketch every training row's LoRA gradient for one adapter version; None if not claimable."""
-    from inference.attribution.gradient_sketch import SketchConfig, build_sketches
+    from inference.attribution.gradient_sketch import SketchConfig
+    from inference.attribution.influence import build_sketches
     from modelfactory.attribution import model_cache
 
     if not _claim(AdapterSketch, sketch_id):
@@ -133,7 +134,7 @@ def sketch_build(*, sketch_id: int) -> AdapterSketch | None:
 
 def sketch_adapter_path(sketch: AdapterSketch) -> str:
     """The adapter files of the sketched version: its own job's, whatever was published since."""
-    from modelfactory.finetuning.artifacts import adapter_directory
+    from modelfactory.finetuning.export_services import adapter_directory
 
     return str(adapter_directory(sketch.job))
 

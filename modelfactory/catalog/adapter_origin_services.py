@@ -62,7 +62,7 @@ def job_fingerprint_record(*, job) -> AdapterFingerprint | None:
     """The job's stored fingerprint, computed and stored when missing or of an older scheme; None when
     the job has no adapter on disk (failed, cancelled, or its files removed)."""
     from inference.errors import EngineError
-    from modelfactory.finetuning.artifacts import adapter_directory
+    from modelfactory.finetuning.export_services import adapter_directory
 
     existing = AdapterFingerprint.objects.filter(job=job, scheme=SCHEME).first()
     if existing is not None:

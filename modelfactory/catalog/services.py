@@ -132,8 +132,8 @@ def model_publish_from_job(
     loads the new weights instead of serving cached old ones. An adapter the engine could not serve
     is refused here with the engine's reason (`_require_servable`), not on its first request.
     """
-    from modelfactory.finetuning.artifacts import adapter_directory
     from modelfactory.finetuning.errors import JobRefused
+    from modelfactory.finetuning.export_services import adapter_directory
     from modelfactory.finetuning.models import FineTuneJob
     from modelfactory.finetuning.services import job_datanets_require_usable
 

@@ -26,6 +26,6 @@ def export_merged_model(job_id: int) -> None:
     Redelivered when its worker dies, at most ``MODELFACTORY_TASK_MAX_ATTEMPTS`` times (counted on the
     job); bounded in time by ``CELERY_TASK_ANNOTATIONS``.
     """
-    from modelfactory.finetuning.artifacts import merged_export_run
+    from modelfactory.finetuning.export_services import merged_export_run
 
     merged_export_run(job_id=job_id)

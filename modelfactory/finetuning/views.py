@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from modelfactory.accounts.errors import LimitReached
 from modelfactory.catalog.models import BaseModel
 from modelfactory.catalog.selectors import base_models, default_base_model
-from modelfactory.finetuning import artifacts, selectors, services
+from modelfactory.finetuning import export_services, selectors, services
 from modelfactory.finetuning.errors import JobRefused
 from modelfactory.finetuning.estimates import effective_batches, estimate
 from modelfactory.finetuning.forms import BaseModelForm, DataForm, LaunchForm, MethodForm
@@ -286,7 +286,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 @login_required
 def job_adapter_zip(request: HttpRequest, job_id: int) -> HttpResponse:
     job = selectors.job_for(request.user, job_id)
-    response = HttpResponse(artifacts.adapter_zip(job), content_type="application/zip")
+    response = HttpResponse(export_services.adapter_zip(job), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="adapter-job-{job.pk}.zip"'
     return response
 
@@ -295,7 +295,7 @@ def job_adapter_zip(request: HttpRequest, job_id: int) -> HttpResponse:
 def job_merged_zip(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
     """The merged full model as a zip, streamed as it is written: it is as large as the base model."""
     job = selectors.job_for(request.user, job_id)  # another person's job is not found, as everywhere
-    response = StreamingHttpResponse(artifacts.merged_zip_stream(job), content_type="application/zip")
+    response = StreamingHttpResponse(export_services.merged_zip_stream(job), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="merged-job-{job.pk}.zip"'
     return response
 
@@ -304,6 +304,6 @@ def job_merged_zip(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
 @require_POST
 def job_export_merged(request: HttpRequest, job_id: int) -> HttpResponse:
     job = selectors.job_for(request.user, job_id)
-    if artifacts.merged_export_request(job=job):
+    if export_services.merged_export_request(job=job):
         messages.info(request, "Merging the adapter into the base model on a worker.")
     return redirect("finetuning:job", job_id=job_id)

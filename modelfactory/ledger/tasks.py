@@ -30,7 +30,7 @@ def register_on_chain() -> None:
     from contracts.errors import ChainUnavailable
     from modelfactory.ledger.chain import ContractsNotDeployed, settlement_client
     from modelfactory.ledger.chain_writer_lease_services import ChainWriterBusy, chain_writer_lease
-    from modelfactory.ledger.registrations import registrations_sync
+    from modelfactory.ledger.registration_services import registrations_sync
 
     try:
         with chain_writer_lease():

@@ -269,7 +269,7 @@ def adapter_written_by_the_worker(job: FineTuneJob, base_model) -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from modelfactory.finetuning.artifacts import adapter_directory
+    from modelfactory.finetuning.export_services import adapter_directory
 
     model = AutoModelForCausalLM.from_pretrained(base_model)
     get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"])).save_pretrained(

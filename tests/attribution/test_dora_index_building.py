@@ -8,7 +8,7 @@ import json
 import pytest
 
 from modelfactory.attribution.models import AdapterSketch
-from modelfactory.finetuning.artifacts import adapter_directory
+from modelfactory.finetuning.export_services import adapter_directory
 from tests.attribution.attribution_support import build_indexes, published_facts_adapter
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 from inference.sampling import SamplingParams
 from modelfactory.catalog.models import AdapterImport, PublishedModel
 from modelfactory.catalog.services import PublishRefused, composite_create, model_publish_from_job
-from modelfactory.finetuning.artifacts import adapter_directory
+from modelfactory.finetuning.export_services import adapter_directory
 from modelfactory.finetuning.models import FineTuneJob
 from modelfactory.serving import engine_runtime
 from tests.finetuning.jobs_support import train_tiny_job

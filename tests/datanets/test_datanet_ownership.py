@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from datanets.models import AccessRequest, Datanet, Row, Upload
 from datanets.services import access_request_create, datanet_reviewing_configure, version_publish
-from datanets.uploads import upload_run_import
+from datanets.upload_services import upload_run_import
 from modelfactory.finetuning.selectors import trainable_datanets
 from tests.datanets.credited_answers import OPEN, credited_answer
 from tests.datanets.upload_steps import import_upload, jsonl, upload_file, visible_text

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from datanets.errors import UploadRefused
 from datanets.models import Row, Upload
-from datanets.uploads import upload_receive, upload_run_import
+from datanets.upload_services import upload_receive, upload_run_import
 from tests.support.factories import make_datanet, make_rows, make_user
 
 pytestmark = pytest.mark.django_db
@@ -145,7 +145,7 @@ def test_the_daily_quota_stops_an_upload_with_a_clear_message(settings):
 
 def test_a_failure_in_the_middle_of_an_import_leaves_no_row_behind(owner_client, monkeypatch):
     client, datanet = owner_client
-    monkeypatch.setattr("datanets.uploads.BATCH", 2)
+    monkeypatch.setattr("datanets.upload_services.BATCH", 2)
     up = upload(client, datanet, "rows.jsonl", jsonl(GOOD))
     calls = {"n": 0}
     original = Row.objects.bulk_create

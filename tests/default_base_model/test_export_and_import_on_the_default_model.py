@@ -15,7 +15,7 @@ from transformers import AutoModelForCausalLM
 
 from modelfactory.catalog.adapter_import import AdapterImportRefused, unpack_adapter_zip
 from modelfactory.catalog.models import BaseModel
-from modelfactory.finetuning.artifacts import merged_export_run
+from modelfactory.finetuning.export_services import merged_export_run
 from modelfactory.finetuning.models import FineTuneJob
 from tests.inference.factories import ATTENTION, MLP, AdapterSpec, save_peft_adapters
 from tests.support.factories import make_user

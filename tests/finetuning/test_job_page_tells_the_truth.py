@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from modelfactory.finetuning.artifacts import merged_export_run
+from modelfactory.finetuning.export_services import merged_export_run
 from modelfactory.finetuning.models import FineTuneJob
 from modelfactory.finetuning.services import job_cancel, job_run
 from tests.finetuning.jobs_support import FAST, register_tiny, sums_datanet, train_tiny_job, walk_wizard

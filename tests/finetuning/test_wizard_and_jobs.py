@@ -185,7 +185,7 @@ def test_a_finished_job_hands_over_a_peft_zip_and_a_merged_model_with_the_same_o
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
-    from modelfactory.finetuning.artifacts import merged_export_run
+    from modelfactory.finetuning.export_services import merged_export_run
 
     _, version, base = owner_with_data
     walk_wizard(client, base_model=base, version=version, max_steps=4, save_every=2)

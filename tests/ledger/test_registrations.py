@@ -9,7 +9,7 @@ from datanets.services import version_publish
 from modelfactory.catalog.services import model_publish_from_job
 from modelfactory.finetuning.models import FineTuneJob
 from modelfactory.ledger.models import ChainRegistration
-from modelfactory.ledger.registrations import registrations_sync
+from modelfactory.ledger.registration_services import registrations_sync
 from tests.finetuning.jobs_support import register_tiny, train_tiny_job
 from tests.support.factories import make_datanet, make_rows, make_user
 

@@ -13,7 +13,7 @@ import pytest
 from modelfactory.catalog.adapter_import import served_module_shapes
 from modelfactory.catalog.models import ORIGIN_UNKNOWN, PublishedModel
 from modelfactory.catalog.services import model_publish_from_job
-from modelfactory.finetuning.artifacts import adapter_directory
+from modelfactory.finetuning.export_services import adapter_directory
 from modelfactory.ledger.payees import person_key
 from modelfactory.ledger.receipt_services import lineage, receipt_record
 from tests.finetuning.jobs_support import train_tiny_job

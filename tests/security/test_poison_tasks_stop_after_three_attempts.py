@@ -28,7 +28,7 @@ from django.utils import timezone
 from datanets.models import Upload
 from modelfactory.catalog.models import AdapterImport, BaseModel
 from modelfactory.catalog.services import adapter_import_run
-from modelfactory.finetuning.artifacts import merged_export_run
+from modelfactory.finetuning.export_services import merged_export_run
 from modelfactory.finetuning.models import FineTuneJob
 from modelfactory.finetuning.services import job_claim, job_resume, job_run, jobs_recover_stalled
 from tests.datanets.upload_steps import visible_text

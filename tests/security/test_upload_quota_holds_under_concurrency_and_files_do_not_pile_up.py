@@ -12,7 +12,7 @@ from django.db import connection
 
 from datanets.errors import UploadRefused
 from datanets.models import Upload
-from datanets.uploads import upload_discard, upload_receive
+from datanets.upload_services import upload_discard, upload_receive
 from tests.datanets.upload_steps import import_upload, jsonl, upload_file
 from tests.support.factories import make_datanet, make_user
 

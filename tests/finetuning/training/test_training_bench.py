@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from modelfactory.finetuning.training.bench import benchmark_rows, main
+from modelfactory.finetuning.training.bench_training import benchmark_rows, main
 
 
 def test_benchmark_rows_are_single_answer_chats_so_both_sides_train_on_the_same_answer():

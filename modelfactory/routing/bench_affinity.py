@@ -1,6 +1,6 @@
 """What adapter-affinity routing buys, measured: N web replicas behind HAProxy, many adapters, real requests.
 
-    python -m modelfactory.routing.affinity_bench --replicas 3 --adapters 32 --seconds 40 \
+    python -m modelfactory.routing.bench_affinity --replicas 3 --adapters 32 --seconds 40 \
         --json var/bench/routing.json
 
 It builds a world of its own in `--workdir` (a SQLite database, the default base model, `--adapters`
@@ -39,6 +39,7 @@ from pathlib import Path
 import httpx
 
 from modelfactory.routing.haproxy_config import Replica, haproxy_config
+from primitives.benchmark_report import bench_report, ratio, write_bench_report
 from primitives.percentiles import percentile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -360,23 +361,14 @@ def main(argv: list[str] | None = None) -> int:
         "tiers_mb": {"device": args.device_adapter_mb, "host": args.host_adapter_mb},
         "consistent": consistent,
         "roundrobin": robin,
-        "memory_share_ratio": (
-            round(consistent["served_from_memory_share"] / robin["served_from_memory_share"], 3)
-            if consistent["served_from_memory_share"] and robin["served_from_memory_share"]
-            else None
-        ),
-        "throughput_ratio": (
-            round(consistent["requests_per_s"] / robin["requests_per_s"], 3)
-            if robin["requests_per_s"]
-            else None
-        ),
         "failover": failed,
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n")
+    ratios = {
+        "memory_share": ratio(consistent["served_from_memory_share"], robin["served_from_memory_share"]),
+        "throughput": ratio(consistent["requests_per_s"], robin["requests_per_s"]),
+    }
+    print(json.dumps({**report, "ratios": ratios}, indent=2))
+    write_bench_report(args.json, bench_report("routing-affinity", report, ratios=ratios))
     return 0
 
 

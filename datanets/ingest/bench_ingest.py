@@ -1,6 +1,6 @@
 """Benchmark: import a generated 100,000-row JSONL file the way the Celery task will, and time it.
 
-    python -m datanets.ingest.bench --rows 100000 --json var/bench/ingest.json
+    python -m datanets.ingest.bench_ingest --rows 100000 --json var/bench/ingest.json
 
 The file mixes chat rows (some with a system message) and prompt/completion-shaped chat, with
 about 1% repeats and 0.5% broken lines, so every stage (parse, normalize, hash, duplicate check,
@@ -30,6 +30,7 @@ from datanets.ingest.outcomes import NormalizedRow
 from datanets.ingest.pipeline import iter_validated
 from datanets.ingest.upload_source import DEFAULT_MAX_BYTES
 from datanets.token_counting import TokenCounter
+from primitives.benchmark_report import bench_report, write_bench_report
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_TOKENIZER = REPO_ROOT / "var" / "models" / "smollm2-135m-instruct" / "tokenizer.json"
@@ -249,9 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(+{result['peak_rss_growth_during_import_mb']} MB during the import)"
         + (f", Python heap peak {result['python_heap_peak_mb']} MB" if args.tracemalloc else "")
     )
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_bench_report(args.json, bench_report("ingest", result))
     return 0
 
 

@@ -1,6 +1,6 @@
 """Benchmark: training throughput through `run_training` versus a plain, minimal TRL script.
 
-    python -m modelfactory.finetuning.training.bench --json var/bench/training.json
+    python -m modelfactory.finetuning.training.bench_training --json var/bench/training.json
 
 Both sides train the same LoRA on the default base model, SmolLM2-135M-Instruct (``--base-model``
 for another), with the same rank, targets, learning rate, batch, sequence length, seed, checkpoint
@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from primitives.benchmark_report import bench_report, write_bench_report
 
 from .data import PreparedData, prepare_data
 from .model_loading import load_tokenizer
@@ -350,8 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows=rows,
             work=Path(work),
         )
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    write_bench_report(args.json, bench_report("training", report))
     print(
         f"run_training {report['run_training_tokens_per_second']:.0f} tok/s vs plain TRL "
         f"{report['plain_trl_tokens_per_second']:.0f} tok/s: ratio {report['ratio']:.3f} "
