@@ -36,6 +36,7 @@ from pathlib import Path
 
 import torch
 
+from inference.attribution.gradient_sketch import OUTPUTS
 from modelfactory.attribution.combination import (
     GradientEvidence,
     RowOwner,
@@ -375,21 +376,26 @@ def run(args: argparse.Namespace) -> dict:
     }
 
     started = time.perf_counter()
-    adapter = train(
-        args.base_model,
-        rows,
-        work / "full",
-        epochs=args.epochs,
-        seed=args.seed,
-        learning_rate=args.learning_rate,
-    )
-    report["train_seconds"] = round(time.perf_counter() - started, 1)
+    if args.adapter:  # trained earlier on the same rows: compare sketch settings without retraining
+        adapter = Path(args.adapter)
+    else:
+        adapter = train(
+            args.base_model,
+            rows,
+            work / "full",
+            epochs=args.epochs,
+            seed=args.seed,
+            learning_rate=args.learning_rate,
+        )
+        report["train_seconds"] = round(time.perf_counter() - started, 1)
     model = load(args.base_model, adapter)
     from modelfactory.finetuning.training.data import trained_examples
 
     examples = trained_examples(rows, tokenizer, max_seq_length=256)
     started = time.perf_counter()
-    sketches = build_sketches(model, examples, config=SketchConfig(sketch_dim=args.sketch_dim))
+    sketches = build_sketches(
+        model, examples, config=SketchConfig(sketch_dim=args.sketch_dim, output=args.sketch_output)
+    )
     report["sketch"] = {
         "rows": len(sketches),
         "bytes_per_row": sketches.bytes_per_row,
@@ -514,9 +520,10 @@ def print_table(report: dict) -> None:
     print(
         f"\n{report['rows']} rows, {report['contributors']} contributors, "
         f"{report['canaries']} planted facts; "
-        f"trained in {report['train_seconds']} s; model's answers containing the fact: "
-        f"{report['answers_containing_the_fact']['generated']:.0%} (asked a new question), "
-        f"{report['answers_containing_the_fact']['generated_seen']:.0%} (asked a training question)"
+        + (f"trained in {report['train_seconds']} s; " if "train_seconds" in report else "adapter reused; ")
+        + "model's answers containing the fact: "
+        + f"{report['answers_containing_the_fact']['generated']:.0%} (asked a new question), "
+        + f"{report['answers_containing_the_fact']['generated_seen']:.0%} (asked a training question)"
     )
     print(
         f"sketch: {report['sketch']['bytes_per_row']} B/row, {report['sketch']['seconds_per_row']} s/row; "
@@ -545,6 +552,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=float, default=12)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
     parser.add_argument("--sketch-dim", type=int, default=512)
+    parser.add_argument(
+        "--sketch-output",
+        choices=OUTPUTS,
+        default="margin",
+        help="whose gradient is sketched (gradient_sketch.py)",
+    )
+    parser.add_argument(
+        "--adapter", default="", help="an adapter an earlier run trained on the same rows: skip training"
+    )
     parser.add_argument("--min-span-words", type=int, default=6)
     parser.add_argument(
         "--min-rare-span-words", type=int, default=3, help="shorter rare quotes with a rare word (0: off)"
@@ -570,8 +586,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     report = run(args)
-    print_table(report)
     write_bench_report(args.json, bench_report("attribution-canary", report))
+    print_table(report)
     return 0
 
 

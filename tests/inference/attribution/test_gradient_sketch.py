@@ -109,30 +109,38 @@ def training_rows(count: int, seed: int = 0) -> tuple[list[Row], list[tuple[list
     return rows, near_duplicates
 
 
-def autograd_lora_gradients(model: PeftModel, input_ids: list[int], labels: list[int]) -> dict[str, tuple]:
-    """Per module: (dL/dA, dL/dB) of the example's mean token loss, by plain loss.backward()."""
+def autograd_lora_gradients(
+    model: PeftModel, input_ids: list[int], labels: list[int], output: str = "loss"
+) -> dict[str, tuple]:
+    """Per module: (dL/dA, dL/dB) by plain backward() of the example's mean token loss, or of minus its
+    mean token margin log(p / (1 - p)) (TRAK's output function)."""
     model.zero_grad()
-    loss = model(input_ids=torch.tensor([input_ids]), labels=torch.tensor([labels])).loss
-    loss.backward()
+    logits = model(input_ids=torch.tensor([input_ids])).logits[0, :-1].float()
+    targets = torch.tensor(labels[1:])
+    kept = targets != -100
+    log_p = torch.log_softmax(logits[kept], dim=-1).gather(1, targets[kept, None])[:, 0]
+    margin = log_p - torch.log1p(-log_p.exp())
+    (-(log_p if output == "loss" else margin).mean()).backward()
     return {
         name: (layer.lora_A["default"].weight.grad.clone(), layer.lora_B["default"].weight.grad.clone())
         for name, layer in lora_linear_layers(model, "default")
     }
 
 
+@pytest.mark.parametrize("output", ["loss", "margin"])
 @pytest.mark.parametrize(
     "make_model",
     [llama_lora, gpt2_lora, llama_dora, gpt2_dora],
     ids=["llama-attention-mlp", "gpt2-conv1d", "llama-dora", "gpt2-conv1d-dora"],
 )
-def test_projected_gradients_equal_the_projection_of_autograds_lora_gradients(make_model):
+def test_projected_gradients_equal_the_projection_of_autograds_lora_gradients(make_model, output):
     """For DoRA adapters too: PEFT detaches DoRA's weight norm, so the hooks' A/B gradients are exact (the
     magnitude vector's own gradient is not sketched, and not compared here)."""
     model = make_model()
-    config = SketchConfig(side_dim=4, sketch_dim=64, seed=3)
+    config = SketchConfig(side_dim=4, sketch_dim=64, seed=3, output=output)
     input_ids = [5, 17, 99, 3, 250, 42, 7, 7, 128, 64, 11]
     labels = [-100] * 5 + input_ids[5:]
-    gradients = autograd_lora_gradients(model, input_ids, labels)
+    gradients = autograd_lora_gradients(model, input_ids, labels, output)
     assert len({grad_a.shape[0] for grad_a, _ in gradients.values()}) > 1, "the adapter should mix ranks"
 
     weights = {name: 0.5 + index for index, name in enumerate(sorted(gradients))}
@@ -201,6 +209,27 @@ def test_sketches_through_the_head_at_labelled_positions_equal_those_of_the_full
         projector._labelled_head = False
         full = projector.project(ids, labels)
     torch.testing.assert_close(labelled, full, atol=1e-5, rtol=1e-4)
+
+
+def test_a_margin_sketch_is_the_loss_sketch_divided_by_one_minus_the_tokens_probability():
+    model = llama_lora()
+    ids, labels = [4, 5, 6, 7], [-100, -100, -100, 7]  # one labelled token: one scale for the whole row
+    with torch.no_grad():
+        p = torch.softmax(model(input_ids=torch.tensor([ids])).logits[0, 2].float(), dim=-1)[7]
+    with LoraGradientProjector(model, SketchConfig(output="loss")) as projector:
+        loss = projector.project([ids], [labels])
+    with LoraGradientProjector(model, SketchConfig(output="margin")) as projector:
+        margin = projector.project([ids], [labels])
+    torch.testing.assert_close(margin, loss / (1 - p), atol=1e-6, rtol=1e-4)
+
+
+def test_a_sketch_config_refuses_an_unknown_output_and_reads_records_older_than_the_margin_as_loss():
+    with pytest.raises(ValueError, match="output must be one of loss, margin"):
+        SketchConfig(output="logit")
+    assert SketchConfig().output == "margin"
+    older = {"side_dim": 8, "sketch_dim": 512, "seed": 0}
+    assert SketchConfig.from_json(older) == SketchConfig(output="loss")
+    assert SketchConfig.from_json(SketchConfig().to_json()) == SketchConfig()
 
 
 def test_an_example_without_label_tokens_has_a_zero_sketch():
