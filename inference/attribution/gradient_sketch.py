@@ -54,6 +54,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import torch
@@ -178,6 +179,13 @@ class ModuleProjection:
 
     @classmethod
     def generate(cls, config: SketchConfig, name: str, in_features: int, out_features: int, rank: int):
+        """The module's matrices, kept once made: they depend on the config and the module's shape alone,
+        so every query, and every adapter of a base model with the same ranks, shares them (drawing them
+        again was a large part of each answer's attribution)."""
+        return _module_projection(config, name, in_features, out_features, rank)
+
+    @classmethod
+    def draw(cls, config: SketchConfig, name: str, in_features: int, out_features: int, rank: int):
         k = config.side_dim
         scale_side, scale_final = k**-0.5, config.sketch_dim**-0.5
         return cls(
@@ -193,6 +201,15 @@ class ModuleProjection:
         return ModuleProjection(
             self.name, self.rank, self.p_in.to(device), self.p_out.to(device), self.final.to(device)
         )
+
+
+# About 0.5 MB a module at the defaults (the final block is sketch_dim x 2·r·k): two adapters' worth of a
+# 30-layer model with seven LoRA modules a layer.
+@lru_cache(maxsize=512)
+def _module_projection(
+    config: SketchConfig, name: str, in_features: int, out_features: int, rank: int
+) -> ModuleProjection:
+    return ModuleProjection.draw(config, name, in_features, out_features, rank)
 
 
 class LoraGradientProjector:
