@@ -281,6 +281,33 @@ def answer_loss(model, ids: list[int], answer: list[int]) -> float:
         return float(model(input_ids=inputs, labels=labels).loss)
 
 
+def backward_floor_seconds(model, sequences: list[tuple[list[int], list[int]]], batch_size: int) -> float:
+    """Seconds for one plain forward and backward pass of the loss to the LoRA weights over `sequences`
+    ((input_ids, labels) pairs), batched by length like the sketches and through the same labelled head:
+    the least any gradient method can spend on them on this machine, so that the benchmark can say how
+    far sketching and queries are from what the hardware allows."""
+    from inference.labelled_head import IGNORE_INDEX, labelled_logits
+
+    lora = [parameter for name, parameter in model.named_parameters() if "lora_" in name]
+    for parameter in lora:
+        parameter.requires_grad_(True)
+    ordered = sorted(sequences, key=lambda pair: len(pair[0]))
+    started = time.perf_counter()
+    try:
+        for start in range(0, len(ordered), batch_size):
+            batch = ordered[start : start + batch_size]
+            length = max(len(ids) for ids, _ in batch)
+            ids = torch.tensor([ids + [0] * (length - len(ids)) for ids, _ in batch])
+            labels = torch.tensor([lab + [IGNORE_INDEX] * (length - len(lab)) for _, lab in batch])
+            mask = torch.tensor([[1] * len(i) + [0] * (length - len(i)) for i, _ in batch])
+            logits, targets, _ = labelled_logits(model, ids, labels, mask)
+            torch.autograd.grad(torch.nn.functional.cross_entropy(logits, targets), lora)
+    finally:
+        for parameter in lora:
+            parameter.requires_grad_(False)
+    return time.perf_counter() - started
+
+
 def ranking(weights: dict[str, float]) -> list[str]:
     return [wallet for wallet, _ in sorted(weights.items(), key=lambda item: -item[1])]
 
@@ -396,10 +423,14 @@ def run(args: argparse.Namespace) -> dict:
     sketches = build_sketches(
         model, examples, config=SketchConfig(sketch_dim=args.sketch_dim, output=args.sketch_output)
     )
+    sketch_seconds = time.perf_counter() - started
+    floor = backward_floor_seconds(model, [(ids, labels) for _, ids, labels in examples], batch_size=8)
     report["sketch"] = {
         "rows": len(sketches),
         "bytes_per_row": sketches.bytes_per_row,
-        "seconds_per_row": round((time.perf_counter() - started) / max(len(sketches), 1), 5),
+        "seconds_per_row": round(sketch_seconds / max(len(sketches), 1), 5),
+        "floor_seconds_per_row": round(floor / max(len(sketches), 1), 5),
+        "ratio_to_floor": round(sketch_seconds / floor, 3),
     }
     spans = SpanIndex.build((row["row_id"], answer_text(row)) for row in rows)
     report["span_index"] = {"bytes_per_row": round(spans.nbytes / max(spans.row_count, 1), 1)}
@@ -409,7 +440,8 @@ def run(args: argparse.Namespace) -> dict:
     rankings: dict[str, list] = {
         f"{m}/{mode}": [] for m in methods for mode in ("generated", "generated_seen", "reference")
     }
-    query_seconds = []
+    query_seconds: list[float] = []
+    query_floors: list[float] = []  # one plain forward and backward pass of each answer, timed just after
     for canary in canaries:
         asked = prompt_ids(tokenizer, ASKED_QUESTION.format(entity=canary.entity))
         seen = prompt_ids(tokenizer, TRAIN_QUESTIONS[0].format(entity=canary.entity))
@@ -435,6 +467,8 @@ def run(args: argparse.Namespace) -> dict:
                 args.min_rare_span_words,
             )
             query_seconds.append(time.perf_counter() - begun)
+            labels = [-100] * len(ids) + answer_ids
+            query_floors.append(backward_floor_seconds(model, [(ids + answer_ids, labels)], batch_size=1))
             for method in methods:
                 rankings[f"{method}/{mode}"].append((ranking(found[method]), canary.contributor))
             entry[mode] = {
@@ -449,6 +483,7 @@ def run(args: argparse.Namespace) -> dict:
             }
         per_question.append(entry)
     report["query_seconds_p50"] = round(percentile(query_seconds, 50), 4)
+    report["query_floor_seconds_p50"] = round(percentile(query_floors, 50), 4)
     report["answers_containing_the_fact"] = {
         mode: sum(q[mode]["learnt"] for q in per_question) / len(canaries)
         for mode in ("generated", "generated_seen")
@@ -525,10 +560,14 @@ def print_table(report: dict) -> None:
         + f"{report['answers_containing_the_fact']['generated']:.0%} (asked a new question), "
         + f"{report['answers_containing_the_fact']['generated_seen']:.0%} (asked a training question)"
     )
+    sketch = report["sketch"]
     print(
-        f"sketch: {report['sketch']['bytes_per_row']} B/row, {report['sketch']['seconds_per_row']} s/row; "
+        f"sketch: {sketch['bytes_per_row']} B/row, {sketch['seconds_per_row']} s/row "
+        f"({sketch['ratio_to_floor']}x a plain forward and backward pass, "
+        f"{sketch['floor_seconds_per_row']} s/row); "
         f"span index: {report['span_index']['bytes_per_row']} B/row; "
-        f"query p50 {report['query_seconds_p50']} s"
+        f"query p50 {report['query_seconds_p50']} s (a plain forward and backward pass of the answer: "
+        f"{report['query_floor_seconds_p50']} s)"
     )
     print(f"\n{'method / answer':>40}  top-1  top-5")
     for key, value in report["recall"].items():
