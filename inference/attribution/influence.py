@@ -248,10 +248,15 @@ class GradientSketches:
     def top_rows(
         self, query: torch.Tensor, k: int = 10, method: ScoringMethod = DEFAULT_METHOD
     ) -> list[tuple[int, float]]:
-        """The k most influential (row_id, score) pairs for one query sketch, best first."""
+        """The k most influential (row_id, score) pairs for one query sketch, best first, each score taken
+        relative to the mean over all rows: a direction every row shares with the answer (or opposes, as
+        in an adapter trained a few steps, where every row pulls away from what the model already says)
+        shifts all scores alike, and would make every row look influential, or none. Above the mean
+        means more influence than a typical row of the datanet; the order is the method's own."""
         if query.dim() != 1:
             raise ValueError("top_rows takes one query sketch [sketch_dim]")
         scores = self.scores(query, method)
+        scores = scores - scores.mean()
         values, indices = scores.topk(min(k, len(self)))
         return [(self.row_ids[i], float(value)) for value, i in zip(values, indices.tolist(), strict=True)]
 
