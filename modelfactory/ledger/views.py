@@ -122,16 +122,19 @@ def receipt(request: HttpRequest, receipt_id) -> HttpResponse:
 
 
 def receipt_evidence_part(request: HttpRequest, receipt_id) -> HttpResponse:
-    """The receipt's evidence alone: what its page polls while the attribution job runs."""
+    """The receipt's evidence alone: what its page polls while the attribution job runs. Once the job has
+    run, the page reloads whole (htmx's HX-Refresh), since the job rewrote the receipt's contributors,
+    methods and fee split as well as its evidence."""
     found = receipt_get(receipt_id=receipt_id)
-    return render(
+    evidence = receipt_evidence(found, request.user)
+    response = render(
         request,
         "attribution/_evidence.html",
-        {
-            "evidence": receipt_evidence(found, request.user),
-            "evidence_url": reverse("ledger:receipt_evidence", args=[found.receipt_id]),
-        },
+        {"evidence": evidence, "evidence_url": reverse("ledger:receipt_evidence", args=[found.receipt_id])},
     )
+    if not evidence["pending"]:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 @login_required

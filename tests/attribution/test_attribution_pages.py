@@ -19,15 +19,20 @@ def attributed(client, use_tiny_base_model):
     return published, version, people, receipt
 
 
-def test_a_pending_receipt_page_polls_its_evidence_until_the_job_has_run(client, attributed):
+def test_a_pending_receipt_page_polls_its_evidence_until_the_job_has_run_then_reloads_whole(
+    client, attributed
+):
     receipt = attributed[3]
 
     page = client.get(f"/receipts/{receipt.receipt_id}/").content.decode()
     assert 'data-status="pending"' in page
     assert f"/receipts/{receipt.receipt_id}/evidence/" in page
+    assert "HX-Refresh" not in client.get(f"/receipts/{receipt.receipt_id}/evidence/").headers
 
     receipt_attribute(receipt_id=receipt.pk)
-    part = client.get(f"/receipts/{receipt.receipt_id}/evidence/").content.decode()
+    response = client.get(f"/receipts/{receipt.receipt_id}/evidence/")
+    assert response.headers["HX-Refresh"] == "true"  # contributors and the fee split changed too
+    part = response.content.decode()
     assert 'data-status="complete"' in part
     assert "hx-trigger" not in part
     assert "Span matching" in part
