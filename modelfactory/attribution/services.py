@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -49,7 +49,7 @@ from modelfactory.catalog.models import PublishedModel
 from modelfactory.ledger.models import InferenceReceipt
 from modelfactory.ledger.payees import person_key
 from modelfactory.ledger.receipt_attribution import LineageWeights, ReceiptAttribution
-from modelfactory.ledger.receipt_services import receipt_draft
+from modelfactory.ledger.receipt_services import AnswerUsage, receipt_draft
 from modelfactory.ledger.receipt_split import receipt_split
 
 logger = logging.getLogger(__name__)
@@ -70,16 +70,7 @@ def answer_of(completion) -> dict:
 
 @transaction.atomic
 def answer_receipt_record(
-    *,
-    published: PublishedModel,
-    tokens_in: int,
-    tokens_out: int,
-    prompt: str | None,
-    answers: list[dict] | None,
-    user=None,
-    api_key_id: int | None = None,
-    receipt_id: uuid.UUID | None = None,
-    request_id: str = "",
+    *, prompt: str | None, answers: list[dict] | None, **usage: Unpack[AnswerUsage]
 ) -> InferenceReceipt:
     """Record one answer (`ledger.receipt_services.receipt_draft`) and queue it for attribution beyond lineage
     when it has rows to find, in the caller's transaction: the receipt and its query exist together
@@ -89,15 +80,7 @@ def answer_receipt_record(
     attribution job reads; without them the receipt stays on lineage. A queued receipt is written
     `pending` in its one write on the request path.
     """
-    receipt = receipt_draft(
-        published=published,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        user=user,
-        api_key_id=api_key_id,
-        receipt_id=receipt_id,
-        request_id=request_id,
-    )
+    receipt = receipt_draft(**usage)
     queued = prompt is not None and bool(answers) and needs_attribution(receipt)
     if queued:
         receipt.attribution_status = InferenceReceipt.AttributionStatus.PENDING

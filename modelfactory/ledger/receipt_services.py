@@ -10,6 +10,7 @@ the receipt's attribution and re-splits the contributors' part.
 from __future__ import annotations
 
 import uuid
+from typing import Required, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import transaction
@@ -82,29 +83,24 @@ def receipt_draft(
     )
 
 
+class AnswerUsage(TypedDict, total=False):
+    """What one answer used, as `receipt_draft` takes it: the receipt writers pass it on unchanged."""
+
+    published: Required[PublishedModel]
+    tokens_in: Required[int]
+    tokens_out: Required[int]
+    user: object
+    api_key_id: int | None
+    receipt_id: uuid.UUID | None
+    request_id: str
+
+
 @transaction.atomic
-def receipt_record(
-    *,
-    published: PublishedModel,
-    tokens_in: int,
-    tokens_out: int,
-    user=None,
-    api_key_id: int | None = None,
-    receipt_id: uuid.UUID | None = None,
-    request_id: str = "",
-) -> InferenceReceipt:
+def receipt_record(**usage: Unpack[AnswerUsage]) -> InferenceReceipt:
     """Record one answer on lineage. Call it inside the transaction that does the request's accounting.
 
     `receipt_id` lets a stream announce the receipt's id in its first chunk, before the answer ends.
     """
-    receipt = receipt_draft(
-        published=published,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        user=user,
-        api_key_id=api_key_id,
-        receipt_id=receipt_id,
-        request_id=request_id,
-    )
+    receipt = receipt_draft(**usage)
     receipt.save()
     return receipt
