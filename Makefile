@@ -66,7 +66,7 @@ run: setup
 	@echo "  ModelFactory is starting at http://127.0.0.1:$(MF_WEB_PORT)/  (status: /status/, health: /healthz)"
 	@echo "  Demo login: demo / demo      Stop with Ctrl-C"
 	@echo ""
-	$(VENV)/bin/honcho start -f Procfile
+	$(PY) -m modelfactory.procfile_supervisor start -f Procfile
 
 # Debian's chromium drives the browser tests (no browser download works on these machines).
 chromium:

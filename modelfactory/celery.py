@@ -20,6 +20,7 @@ from celery.signals import (
     task_prerun,
     worker_ready,
     worker_shutdown,
+    worker_shutting_down,
 )
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "modelfactory.settings.base")
@@ -82,6 +83,13 @@ def _start_worker_heartbeat(sender, **_kwargs) -> None:
 
     queues = sorted(queue.name for queue in sender.app.amqp.queues.consume_from.values())
     start_heartbeat_thread(hostname=sender.hostname, queues=queues)
+
+
+@worker_shutting_down.connect
+def _begin_worker_sign_off(**_kwargs) -> None:
+    from modelfactory.health.worker_heartbeat import begin_signing_off
+
+    begin_signing_off()
 
 
 @worker_shutdown.connect

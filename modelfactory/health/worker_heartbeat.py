@@ -16,15 +16,13 @@ logger = logging.getLogger(__name__)
 
 _stop = threading.Event()
 _thread: threading.Thread | None = None
-_hostname: str | None = None
 
 
 def start_heartbeat_thread(*, hostname: str, queues: list[str]) -> None:
-    global _thread, _hostname
+    global _thread
     if _thread is not None and _thread.is_alive():
         return
     _stop.clear()
-    _hostname = hostname
     interval = settings.MODELFACTORY_WORKER_HEARTBEAT_S
     _thread = threading.Thread(
         target=_beat, args=(hostname, queues, interval), name="modelfactory-heartbeat", daemon=True
@@ -32,22 +30,28 @@ def start_heartbeat_thread(*, hostname: str, queues: list[str]) -> None:
     _thread.start()
 
 
-def stop_heartbeat_thread() -> None:
-    """Stop beating and sign off, within two seconds: a shutdown must never hang on the database.
+def begin_signing_off() -> None:
+    """Tell the heartbeat thread to stop beating and remove this worker's heartbeat; return at once.
 
-    Supervisors (honcho, systemd, Kubernetes) kill a worker that does not exit soon after SIGTERM;
-    if the sign-off cannot be written in time, the heartbeat simply goes stale and the worker is
-    reported down a little later, which is the same outcome.
+    Called from the SIGTERM handler (Celery's `worker_shutting_down`), so the sign-off is written
+    while Celery's polling loop notices the signal, which on the SQLAlchemy broker takes up to three
+    seconds. Supervisors (honcho after five seconds, systemd, Kubernetes) kill a worker that does not
+    exit soon after SIGTERM; writing to the database only after that loop is what pushed the worker
+    past them. Setting an event is all a signal handler may safely do; the heartbeat thread itself
+    signs off, so no beat can land after the removal.
     """
     _stop.set()
+
+
+def stop_heartbeat_thread(*, wait_s: float = 1.0) -> None:
+    """Wait at most `wait_s` for the sign-off: a shutdown must never hang on the database.
+
+    If the sign-off cannot be written in time, the heartbeat simply goes stale and the worker is
+    reported down a little later, which is the same outcome.
+    """
+    begin_signing_off()
     if _thread is not None:
-        _thread.join(timeout=2)
-    if _hostname is not None:
-        signing_off = threading.Thread(
-            target=_sign_off, args=(_hostname,), name="heartbeat-sign-off", daemon=True
-        )
-        signing_off.start()
-        signing_off.join(timeout=2)
+        _thread.join(timeout=wait_s)
 
 
 def _sign_off(hostname: str) -> None:
@@ -74,3 +78,4 @@ def _beat(hostname: str, queues: list[str], interval: float) -> None:
         finally:
             close_old_connections()
         _stop.wait(interval)
+    _sign_off(hostname)

@@ -4,7 +4,7 @@
 
 Writes `var/replicas/haproxy.cfg` and `var/replicas/Procfile` (the Procfile's processes, its one `web`
 replaced by `web1`..`webN` on the ports after `--port` plus `router`, HAProxy on `--port`) and hands over
-to honcho, which runs them all and stops them all on Ctrl-C.
+to honcho (modelfactory/procfile_supervisor.py), which runs them all and stops them all on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from modelfactory.routing.haproxy_config import Replica, haproxy_config
@@ -52,8 +53,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         "HAProxy's own page (which replica is up, how many requests each took): http://127.0.0.1:8404/stats"
     )
-    honcho = str(ROOT / ".venv" / "bin" / "honcho")
-    os.execv(honcho, [honcho, "start", "-f", str(entries), "-d", str(ROOT)])
+    supervisor = ["-m", "modelfactory.procfile_supervisor", "start", "-f", str(entries), "-d", str(ROOT)]
+    os.execv(sys.executable, [sys.executable, *supervisor])
 
 
 if __name__ == "__main__":

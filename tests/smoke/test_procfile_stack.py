@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import sys
 
@@ -39,7 +40,11 @@ def test_procfile_stack_reaches_all_green_healthz_and_stops_cleanly(tmp_path, ti
     )
     assert migrate.returncode == 0, migrate.stderr
 
-    stack = start([str(VENV_BIN / "honcho"), "start", "-f", "Procfile"], env=env, log=tmp_path / "stack.log")
+    stack = start(
+        [str(VENV_BIN / "python"), "-m", "modelfactory.procfile_supervisor", "start", "-f", "Procfile"],
+        env=env,
+        log=tmp_path / "stack.log",
+    )
     healthz = f"http://127.0.0.1:{web_port}/healthz"
 
     def all_green() -> bool:
@@ -73,6 +78,10 @@ def test_procfile_stack_reaches_all_green_healthz_and_stops_cleanly(tmp_path, ti
     assert set(stopped.values()) <= {"0", "-15"}, stopped
     assert "Traceback" not in log, log[-4000:]
     assert (tmp_path / "var" / "chain" / "state.json").exists(), "the chain node must save its state on exit"
+    # Each worker signed off as it stopped, so /status/ will not show a clean stop as a crash.
+    with sqlite3.connect(tmp_path / "var" / "db.sqlite3") as database:
+        left = database.execute("SELECT name FROM health_heartbeat WHERE kind = 'worker'").fetchall()
+    assert left == [], left
 
 
 def _clean_env() -> dict[str, str]:
