@@ -8,6 +8,7 @@ import pytest
 
 from modelfactory.api import loadtest
 from modelfactory.api.services import api_key_create
+from tests.support.asgi_calls import run_in_own_thread
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,12 +19,11 @@ def test_two_clients_for_three_seconds_report_no_errors_ttft_and_tokens_per_seco
     _, secret = api_key_create(user=caller, name="load", rate_limit_per_minute=10_000)
     report_path = tmp_path / "load.json"
 
-    status = loadtest.main(
-        [
-            "--base-url", live_server.url, "--api-key", secret, "--clients", "2", "--seconds", "3",
-            "--max-tokens", "8", "--json", str(report_path),
-        ]
-    )  # fmt: skip
+    arguments = [
+        "--base-url", live_server.url, "--api-key", secret, "--clients", "2", "--seconds", "3",
+        "--max-tokens", "8", "--json", str(report_path),
+    ]  # fmt: skip
+    status = run_in_own_thread(lambda: loadtest.main(arguments))  # it runs its own event loop
 
     report = json.loads(report_path.read_text())
     assert status == 0, report["error_samples"]

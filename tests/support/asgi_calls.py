@@ -1,7 +1,9 @@
-"""Running an ASGI coroutine from a sync test, whatever earlier tests left behind.
+"""Running an ASGI coroutine, or anything that starts its own event loop, from a sync test, whatever
+earlier tests left behind.
 
 Playwright's sync API (the browser tests) keeps an event loop marked running in the main thread for the
-rest of the session, and `async_to_sync` refuses to start there. A thread of its own has no loop.
+rest of the session, and `async_to_sync` and `asyncio.run` refuse to start there. A thread of its own
+has no loop.
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ T = TypeVar("T")
 
 def run_async_in_own_thread(function: Callable[[], Awaitable[T]], *, timeout: float = 60) -> T:
     """Await `function()` in a fresh thread and return its result (or raise what it raised)."""
+    return run_in_own_thread(async_to_sync(function), timeout=timeout)
+
+
+def run_in_own_thread(function: Callable[[], T], *, timeout: float = 60) -> T:
+    """Call `function()` in a fresh thread and return its result (or raise what it raised)."""
     outcome: dict[str, object] = {}
 
     def target() -> None:
         try:
-            outcome["result"] = async_to_sync(function)()
+            outcome["result"] = function()
         except BaseException as error:
             outcome["error"] = error
         finally:
@@ -31,7 +38,7 @@ def run_async_in_own_thread(function: Callable[[], Awaitable[T]], *, timeout: fl
     thread = threading.Thread(target=target, name="asgi-call")
     thread.start()
     thread.join(timeout)
-    assert not thread.is_alive(), f"the ASGI call did not finish within {timeout} s"
+    assert not thread.is_alive(), f"{function!r} did not finish within {timeout} s"
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["result"]  # type: ignore[return-value]
