@@ -86,9 +86,13 @@ def _start_worker_heartbeat(sender, **_kwargs) -> None:
 
 
 @worker_shutting_down.connect
-def _begin_worker_sign_off(**_kwargs) -> None:
+def _begin_worker_stop(**_kwargs) -> None:
+    """Runs in the SIGTERM handler: only flags, so that a running training job checkpoints and hands
+    itself back, and the heartbeat signs off while Celery's loop is still noticing the signal."""
     from modelfactory.health.worker_heartbeat import begin_signing_off
+    from modelfactory.worker_stopping import worker_stop_requested
 
+    worker_stop_requested()
     begin_signing_off()
 
 

@@ -31,6 +31,7 @@ from modelfactory.finetuning.errors import JobRefused, NotJobOwner
 from modelfactory.finetuning.estimates import planned_steps
 from modelfactory.finetuning.models import FineTuneJob, JobMetric
 from modelfactory.worker_attempts import message_maybe_lost, worker_died_reason
+from modelfactory.worker_stopping import worker_is_stopping
 
 logger = logging.getLogger(__name__)
 
@@ -342,7 +343,7 @@ def job_run(*, job_id: int, worker: str) -> None:
     beat = _Heartbeat(job_id=job.pk, worker=worker, logs=logs)
     callbacks = TrainingCallbacks(
         on_metrics=lambda record: _record_metrics(job.pk, worker, record),
-        should_cancel=lambda: _cancel_requested(job.pk),
+        should_cancel=lambda: worker_is_stopping() or _cancel_requested(job.pk),
     )
     beat.start()
     logs.attach()
@@ -391,6 +392,9 @@ def job_run(*, job_id: int, worker: str) -> None:
     finally:
         logs.detach()
         beat.stop()
+    if result["status"] == "cancelled" and worker_is_stopping() and not _cancel_requested(job.pk):
+        _job_hand_back(job.pk, worker, log_tail=logs.text(), step=result["global_step"])
+        return
     manifest = json.loads(Path(result["manifest_path"]).read_text()) if result.get("manifest_path") else {}
     status = FineTuneJob.Status.CANCELLED if result["status"] == "cancelled" else FineTuneJob.Status.SUCCEEDED
     _finish(
@@ -466,6 +470,37 @@ def _record_metrics(job_id: int, worker: str, record: dict) -> None:
         last_metrics={k: v for k, v in record.items() if isinstance(v, int | float | str | None)},
         heartbeat_at=timezone.now(),
     )
+
+
+def _job_hand_back(job_id: int, worker: str, **fields) -> None:
+    """This worker was told to stop (Ctrl-C, a deploy): training stopped at a checkpoint, so the job goes
+    back in the queue for the next worker to resume from it, and this claim does not count as a death.
+
+    Its message was acknowledged when the task returned, so a new one is sent; if the broker refuses it
+    now, beat's `jobs_recover_stalled` sends it again (`_jobs_resend_lost`)."""
+    handed_back = FineTuneJob.objects.filter(
+        pk=job_id, worker=worker, status=FineTuneJob.Status.RUNNING
+    ).update(
+        status=FineTuneJob.Status.QUEUED,
+        worker="",
+        attempts=F("attempts") - 1,
+        heartbeat_at=timezone.now(),
+        **fields,
+    )
+    if not handed_back:
+        return
+    logger.info(
+        "job %s checkpointed at step %s and handed back: worker %s is stopping",
+        job_id,
+        fields.get("step"),
+        worker,
+    )
+    try:
+        job_enqueue(job=FineTuneJob.objects.get(pk=job_id))
+    except Exception:  # the broker may be going down with the worker
+        logger.warning(
+            "job %s is queued but its message could not be sent; beat will resend it", job_id, exc_info=True
+        )
 
 
 def _cancel_requested(job_id: int) -> bool:

@@ -16,7 +16,7 @@ from modelfactory.finetuning.models import FineTuneJob, JobMetric
 from modelfactory.finetuning.services import jobs_recover_stalled
 from tests.finetuning.jobs_support import register_tiny, sums_datanet, walk_wizard
 from tests.support.factories import make_user
-from tests.support.processes import wait_until
+from tests.support.processes import stop, wait_until
 from tests.support.workers import app_broker, celery_worker, worker_log
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services, pytest.mark.slow]
@@ -35,20 +35,34 @@ def on_redis(redis_url, settings):
         yield redis_url
 
 
+@pytest.fixture(params=["redis", "embedded"])
+def on_either_broker(request, redis_url, tmp_path, settings):
+    """Redis (production) and `make run`'s embedded SQLAlchemy broker, whose worker polls (a synchronous
+    event loop that runs one more turn after SIGTERM)."""
+    url = redis_url if request.param == "redis" else f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
+    settings.MODELFACTORY_JOB_STALE_AFTER_S = 4
+    with app_broker(url):
+        yield url
+
+
 @pytest.fixture
 def launched(client, on_redis, use_tiny_base_model):
+    return _launcher(client, use_tiny_base_model)
+
+
+def _launcher(client, tiny_base_model):
     def launch(max_steps: int, save_every: int) -> FineTuneJob:
         owner = make_user()
         client.force_login(owner)
         _, version = sums_datanet(owner)
         walk_wizard(
             client,
-            base_model=register_tiny(use_tiny_base_model),
+            base_model=register_tiny(tiny_base_model),
             version=version,
             max_steps=max_steps,
             save_every=save_every,
         )
-        return FineTuneJob.objects.get()
+        return FineTuneJob.objects.filter(owner=owner).get()
 
     return launch
 
@@ -120,6 +134,50 @@ def test_cancel_stops_a_running_job_keeping_a_checkpoint_and_resume_finishes_it(
 
     steps = list(JobMetric.objects.filter(job=job).values_list("step", flat=True))
     assert steps == list(range(1, 31))
+
+
+def test_a_worker_told_to_stop_checkpoints_its_job_and_the_next_worker_resumes_it_without_counting_a_death(
+    client, on_either_broker, use_tiny_base_model, tmp_path
+):
+    launched = _launcher(client, use_tiny_base_model)
+    job = launched(max_steps=40, save_every=1000)  # no checkpoint but the one the stop writes
+    waiting = launched(max_steps=5, save_every=1000)  # queued behind it
+    leaving_log, next_log = tmp_path / "leaving.log", tmp_path / "next.log"
+
+    with celery_worker(
+        on_either_broker, leaving_log, queues="cpu", name="leaving", env=WORKER_ENV
+    ) as leaving:
+        wait_until(lambda: _step(job) >= 3, timeout_s=180, what="training to start")
+        stop(leaving)  # SIGTERM, as Ctrl-C or a deploy sends; DidNotStop if it had to be killed
+    assert leaving.returncode == 0, worker_log(leaving_log)
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.attempts, waiting.step) == (FineTuneJob.Status.QUEUED, 0, 0), worker_log(
+        leaving_log
+    )  # not even started: a stopping worker gives the next message back
+
+    job.refresh_from_db()
+    assert (job.status, job.worker, job.attempts) == (FineTuneJob.Status.QUEUED, "", 0), job.error
+    assert 3 <= job.step < 40
+    checkpoints = [p.name for p in (Path(job.output_dir) / "checkpoints").glob("checkpoint-*")]
+    assert checkpoints == [f"checkpoint-{job.step}"]
+    stopped_at = job.step
+
+    with celery_worker(on_either_broker, next_log, queues="cpu", name="next", env=WORKER_ENV):
+        try:
+            wait_until(
+                lambda: _status(job) not in FineTuneJob.ACTIVE, timeout_s=240, what="the job to finish"
+            )
+        except TimeoutError:
+            pytest.fail(worker_log(next_log))
+
+        wait_until(lambda: _status(waiting) not in FineTuneJob.ACTIVE, timeout_s=120, what="the next job")
+
+    job.refresh_from_db()
+    assert job.status == FineTuneJob.Status.SUCCEEDED, (job.error, worker_log(next_log))
+    assert job.attempts == 1
+    assert _status(waiting) == FineTuneJob.Status.SUCCEEDED
+    assert list(JobMetric.objects.filter(job=job).values_list("step", flat=True)) == list(range(1, 41))
+    assert f"resuming from checkpoint-{stopped_at}" in next_log.read_text()
 
 
 def _adapter_reproduces_the_manifest_logits(job: FineTuneJob) -> None:
