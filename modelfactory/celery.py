@@ -25,7 +25,7 @@ from celery.signals import (
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "modelfactory.settings.base")
 
-app = Celery("modelfactory")
+app = Celery("modelfactory", task_cls="modelfactory.worker_stopping:StopAwareTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = {

@@ -2,8 +2,12 @@
 
 Celery's warm shutdown waits for the tasks in flight, and a training job can run for hours: its worker
 would be killed at the supervisor's grace (honcho's, Kubernetes' `terminationGracePeriodSeconds`) and
-the job would lose every step since its last checkpoint, then count a death. Long tasks poll this
-instead, stop at a safe point and hand their work back to the queue for the next worker.
+the job would lose every step since its last checkpoint, then count a death. Training polls this
+instead, stops at a checkpoint and hands the job back to the queue for the next worker.
+
+And a stopping worker starts nothing new: Celery's synchronous loop (the embedded broker's) runs one
+more turn after SIGTERM, and a solo worker would run the message it takes there, to be killed at the
+grace. `StopAwareTask`, the project's task class, gives such a message back to the broker instead.
 
 Set from Celery's `worker_shutting_down` signal (modelfactory/celery.py), which runs inside the signal
 handler: setting an event is all it does.
@@ -12,6 +16,9 @@ handler: setting an event is all it does.
 from __future__ import annotations
 
 import threading
+
+from celery import Task
+from celery.exceptions import Reject
 
 _stopping = threading.Event()
 
@@ -23,3 +30,14 @@ def worker_stop_requested() -> None:
 
 def worker_is_stopping() -> bool:
     return _stopping.is_set()
+
+
+class StopAwareTask(Task):
+    """Every task of the project: a task whose worker is stopping goes back to its queue unstarted.
+
+    All tasks are `acks_late` and idempotent, so the next worker runs it as this one would have."""
+
+    def __call__(self, *args, **kwargs):
+        if worker_is_stopping():
+            raise Reject(f"{self.name}: this worker is stopping; the next one runs it", requeue=True)
+        return super().__call__(*args, **kwargs)

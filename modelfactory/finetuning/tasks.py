@@ -1,23 +1,12 @@
 from __future__ import annotations
 
 from celery import shared_task
-from celery.exceptions import Reject
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_finetune_job(self, job_id: int) -> None:
-    """Train one job; thin and idempotent: `job_run` claims the job or does nothing.
-
-    A worker that is stopping gives the message back instead: Celery runs one more turn of its loop
-    after SIGTERM, and a solo worker would start the next job in it, only to be killed loading it.
-    """
+    """Train one job; thin and idempotent: `job_run` claims the job or does nothing."""
     from modelfactory.finetuning.services import job_run
-    from modelfactory.worker_stopping import worker_is_stopping
-
-    if worker_is_stopping():
-        raise Reject(
-            f"worker {self.request.hostname} is stopping; job {job_id} waits for the next", requeue=True
-        )
 
     job_run(job_id=job_id, worker=self.request.hostname or "worker")
 
