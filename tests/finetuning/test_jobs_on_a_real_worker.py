@@ -75,6 +75,15 @@ def _status(job: FineTuneJob) -> str:
     return FineTuneJob.objects.get(pk=job.pk).status
 
 
+def _wait_until_finished(job: FineTuneJob, log: Path) -> None:
+    try:
+        wait_until(
+            lambda: _status(job) not in FineTuneJob.ACTIVE, timeout_s=240, what=f"job {job.pk} to finish"
+        )
+    except TimeoutError:
+        pytest.fail(worker_log(log))
+
+
 def test_a_worker_killed_mid_training_is_replaced_and_the_job_resumes_from_its_checkpoint(
     launched, on_redis, tmp_path
 ):
@@ -94,12 +103,7 @@ def test_a_worker_killed_mid_training_is_replaced_and_the_job_resumes_from_its_c
         lambda: jobs_recover_stalled() == [job.pk], timeout_s=30, what="the stalled job to be requeued"
     )
     with celery_worker(on_redis, second_log, queues="cpu", name="rescuer", env=WORKER_ENV):
-        try:
-            wait_until(
-                lambda: _status(job) not in FineTuneJob.ACTIVE, timeout_s=240, what="the job to finish"
-            )
-        except TimeoutError:
-            pytest.fail(worker_log(second_log))
+        _wait_until_finished(job, second_log)
 
     job.refresh_from_db()
     assert job.status == FineTuneJob.Status.SUCCEEDED, (job.error, worker_log(second_log))
@@ -163,14 +167,8 @@ def test_a_worker_told_to_stop_checkpoints_its_job_and_the_next_worker_resumes_i
     stopped_at = job.step
 
     with celery_worker(on_either_broker, next_log, queues="cpu", name="next", env=WORKER_ENV):
-        try:
-            wait_until(
-                lambda: _status(job) not in FineTuneJob.ACTIVE, timeout_s=240, what="the job to finish"
-            )
-        except TimeoutError:
-            pytest.fail(worker_log(next_log))
-
-        wait_until(lambda: _status(waiting) not in FineTuneJob.ACTIVE, timeout_s=120, what="the next job")
+        _wait_until_finished(job, next_log)
+        _wait_until_finished(waiting, next_log)
 
     job.refresh_from_db()
     assert job.status == FineTuneJob.Status.SUCCEEDED, (job.error, worker_log(next_log))
