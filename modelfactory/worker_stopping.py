@@ -15,6 +15,7 @@ handler: setting an event is all it does.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from celery import Task
@@ -32,6 +33,10 @@ def worker_is_stopping() -> bool:
     return _stopping.is_set()
 
 
+class HandedBack(Reject):
+    """A task given back to its queue, unstarted, because its worker is stopping."""
+
+
 class StopAwareTask(Task):
     """Every task of the project: a task whose worker is stopping goes back to its queue unstarted.
 
@@ -39,5 +44,18 @@ class StopAwareTask(Task):
 
     def __call__(self, *args, **kwargs):
         if worker_is_stopping():
-            raise Reject(f"{self.name}: this worker is stopping; the next one runs it", requeue=True)
+            raise HandedBack(f"{self.name}: this worker is stopping; the next one runs it", requeue=True)
         return super().__call__(*args, **kwargs)
+
+
+class _HandedBackWithoutTraceback(logging.Filter):
+    """Celery logs every Reject as it logs a failure, with a traceback; a clean stop printing tracebacks
+    reads as a crash. The warning line stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], HandedBack):
+            record.exc_info = record.exc_text = None
+        return True
+
+
+logging.getLogger("celery.app.trace").addFilter(_HandedBackWithoutTraceback())

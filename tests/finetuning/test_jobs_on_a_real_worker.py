@@ -154,6 +154,7 @@ def test_a_worker_told_to_stop_checkpoints_its_job_and_the_next_worker_resumes_i
         wait_until(lambda: _step(job) >= 3, timeout_s=180, what="training to start")
         stop(leaving)  # SIGTERM, as Ctrl-C or a deploy sends; DidNotStop if it had to be killed
     assert leaving.returncode == 0, worker_log(leaving_log)
+    assert "Traceback" not in leaving_log.read_text(), worker_log(leaving_log)  # a clean stop, not a crash
     waiting.refresh_from_db()
     assert (waiting.status, waiting.attempts, waiting.step) == (FineTuneJob.Status.QUEUED, 0, 0), worker_log(
         leaving_log
