@@ -393,7 +393,7 @@ def job_run(*, job_id: int, worker: str) -> None:
         logs.detach()
         beat.stop()
     if result["status"] == "cancelled" and worker_is_stopping() and not _cancel_requested(job.pk):
-        _job_hand_back(job.pk, worker, log_tail=logs.text(), step=result["global_step"])
+        _job_hand_back(job, worker, log_tail=logs.text(), step=result["global_step"])
         return
     manifest = json.loads(Path(result["manifest_path"]).read_text()) if result.get("manifest_path") else {}
     status = FineTuneJob.Status.CANCELLED if result["status"] == "cancelled" else FineTuneJob.Status.SUCCEEDED
@@ -472,14 +472,14 @@ def _record_metrics(job_id: int, worker: str, record: dict) -> None:
     )
 
 
-def _job_hand_back(job_id: int, worker: str, **fields) -> None:
+def _job_hand_back(job: FineTuneJob, worker: str, **fields) -> None:
     """This worker was told to stop (Ctrl-C, a deploy): training stopped at a checkpoint, so the job goes
     back in the queue for the next worker to resume from it, and this claim does not count as a death.
 
     Its message was acknowledged when the task returned, so a new one is sent; if the broker refuses it
     now, beat's `jobs_recover_stalled` sends it again (`_jobs_resend_lost`)."""
     handed_back = FineTuneJob.objects.filter(
-        pk=job_id, worker=worker, status=FineTuneJob.Status.RUNNING
+        pk=job.pk, worker=worker, status=FineTuneJob.Status.RUNNING
     ).update(
         status=FineTuneJob.Status.QUEUED,
         worker="",
@@ -491,15 +491,15 @@ def _job_hand_back(job_id: int, worker: str, **fields) -> None:
         return
     logger.info(
         "job %s checkpointed at step %s and handed back: worker %s is stopping",
-        job_id,
+        job.pk,
         fields.get("step"),
         worker,
     )
     try:
-        job_enqueue(job=FineTuneJob.objects.get(pk=job_id))
+        job_enqueue(job=job)  # reads only its id and queue
     except Exception:  # the broker may be going down with the worker
         logger.warning(
-            "job %s is queued but its message could not be sent; beat will resend it", job_id, exc_info=True
+            "job %s is queued but its message could not be sent; beat will resend it", job.pk, exc_info=True
         )
 
 

@@ -44,10 +44,10 @@ import torch
 
 from primitives.benchmark_report import bench_report, write_bench_report
 
-from .data import PreparedData, prepare_data
+from .data import PreparedData
 from .model_loading import load_tokenizer
 from .spec import TrainingSpec
-from .trainer import run_training
+from .trainer import prepare_spec_data, run_training
 
 TARGET_OVERHEAD = 0.05
 #: The default base model, as `make base-model` prepares it.
@@ -231,16 +231,7 @@ def benchmark(
         seed=0,
     )
     tokenizer = load_tokenizer(spec.base_model)
-    # Exactly as run_training prepares them (its row order depends on the batch size), so that the
-    # baseline trains on the same batches in the same order.
-    data = prepare_data(
-        rows,
-        tokenizer,
-        max_seq_length=spec.max_seq_length,
-        eval_fraction=spec.eval_fraction,
-        seed=spec.seed,
-        batch_size=spec.batch_size,
-    )
+    data = prepare_spec_data(spec, rows, tokenizer)  # the baseline trains on the same batches, in order
     tokens = consumed_tokens(data, steps, spec)
 
     warm = spec.replace(max_steps=warmup_steps, save_every_steps=warmup_steps, eval_every_steps=warmup_steps)

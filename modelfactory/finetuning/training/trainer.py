@@ -42,7 +42,7 @@ from typing import Any, Literal
 import torch
 from peft import set_peft_model_state_dict
 from safetensors.torch import load_file as load_safetensors
-from transformers import PrinterCallback
+from transformers import PreTrainedTokenizerBase, PrinterCallback
 from trl import SFTConfig
 
 from primitives.atomic_files import staged_directory, write_json_atomically
@@ -149,6 +149,22 @@ def sft_config_for(spec: TrainingSpec, plan: LoadPlan, *, checkpoints_dir: Path,
     )
 
 
+def prepare_spec_data(
+    spec: TrainingSpec, rows: Iterable[Mapping[str, Any]], tokenizer: PreTrainedTokenizerBase
+) -> PreparedData:
+    """The rows split, tokenized and ordered exactly as `run_training` trains on them for `spec` (the
+    order depends on the batch size), for anyone who must see the same batches (the benchmark's
+    plain-TRL baseline)."""
+    return prepare_data(
+        rows,
+        tokenizer,
+        max_seq_length=spec.max_seq_length,
+        eval_fraction=spec.eval_fraction,
+        seed=spec.seed,
+        batch_size=spec.batch_size,
+    )
+
+
 def run_training(
     spec: TrainingSpec,
     rows: Iterable[Mapping[str, Any]],
@@ -177,14 +193,7 @@ def run_training(
     rows = list(rows)
     rows_by_id = {row["row_id"]: row for row in rows if "row_id" in row}
     tokenizer = load_tokenizer(spec.base_model)
-    data = prepare_data(
-        rows,
-        tokenizer,
-        max_seq_length=spec.max_seq_length,
-        eval_fraction=spec.eval_fraction,
-        seed=spec.seed,
-        batch_size=spec.batch_size,
-    )
+    data = prepare_spec_data(spec, rows, tokenizer)
     identity = run_identity(spec, data)
     _claim(output_dir, identity, spec, is_main=is_main)
 
